@@ -1,0 +1,27 @@
+# The two set-up commands of the README, and the checks CI runs.
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BIN := $(VENV)/bin
+
+.PHONY: serve test lint bench
+
+# A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable ".[test]"
+	touch $@
+
+## Run the service on the embedded SQLite database: install, migrate, load the seed, serve.
+serve: $(BIN)/.installed
+	$(BIN)/weaponsdb up --host $(HOST) --port $(PORT)
+
+## Lint, type-check and run the whole test suite on SQLite and PostgreSQL.
+test: lint
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy

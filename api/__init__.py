@@ -1,0 +1,1 @@
+"""The HTTP face of weaponsdb: FastAPI routes that translate HTTP to the core library."""

@@ -1,0 +1,124 @@
+"""Errors as RFC 9457 problem details (application/problem+json)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from weaponsdb.errors import (
+    ConflictError,
+    FieldError,
+    InvalidInputError,
+    NotFoundError,
+    WeaponsdbError,
+)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemField(BaseModel):
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with *code* for programs and *errors* per field."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    errors: list[ProblemField] = []
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        errors=[ProblemField(field=e.field, reason=e.reason) for e in errors or []],
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status, headers=headers, media_type=PROBLEM_JSON
+    )
+
+
+DOMAIN_STATUS: dict[type[WeaponsdbError], tuple[int, str]] = {
+    NotFoundError: (404, "not_found"),
+    ConflictError: (409, "conflict"),
+    InvalidInputError: (422, "invalid_input"),
+}
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, WeaponsdbError)
+    status, code = next(
+        (v for cls, v in DOMAIN_STATUS.items() if isinstance(error, cls)), (400, "bad_request")
+    )
+    errors = error.errors if isinstance(error, InvalidInputError) else None
+    return problem_response(request, status, code, error.message, errors)
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    # ("query", "limit") -> "limit"; ("body", "markings", 0, "text") -> "markings[0].text"
+    parts = (
+        location[1:]
+        if location and location[0] in ("query", "path", "body", "header")
+        else location
+    )
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(request)"
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [FieldError(_field_path(tuple(e["loc"])), e["msg"]) for e in error.errors()]
+    fields = ", ".join(sorted({e.field for e in errors}))
+    return problem_response(
+        request, 422, "validation_error", f"The request has invalid values: {fields}.", errors
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    detail = str(error.detail) if error.detail else HTTPStatus(error.status_code).phrase
+    if error.status_code == 404 and detail == "Not Found":
+        detail = f"There is nothing at {request.url.path}."
+    code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return problem_response(
+        request, error.status_code, code, detail, headers=getattr(error, "headers", None)
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(WeaponsdbError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
+    for status, description in (
+        (404, "No such resource"),
+        (422, "Invalid request: *errors* names each field and the reason"),
+    )
+}

@@ -1,0 +1,74 @@
+"""Response bodies of the read API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from weaponsdb import models, schemas
+
+
+class EntrySummary(BaseModel):
+    slug: str
+    name: str
+    category: str | None
+    calibre_mm: schemas.Millimetres | None
+    calibre_designation: str | None
+    country: str | None
+    country_name: str | None
+    status: str
+    designations: list[str] = Field(description="Names, designations and aliases as written.")
+    markings: list[str] = Field(description="Marking texts as written.")
+    url: str = Field(description="Permanent link to the entry.")
+
+    @classmethod
+    def of(cls, entry: models.Entry, base: str) -> EntrySummary:
+        return cls(
+            slug=entry.slug,
+            name=entry.name,
+            category=entry.category,
+            calibre_mm=Decimal(entry.calibre_mm) if entry.calibre_mm is not None else None,
+            calibre_designation=entry.calibre_designation,
+            country=entry.country,
+            country_name=schemas.country_name(entry.country),
+            status=entry.status,
+            designations=[n.text for n in entry.names],
+            markings=[m.text for m in entry.markings],
+            url=entry_url(base, entry.slug),
+        )
+
+
+class EntryPage(BaseModel):
+    items: list[EntrySummary]
+    total: int = Field(description="How many entries match the filters, on all pages.")
+    limit: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class EntryDetail(schemas.EntryRecord):
+    url: str = Field(description="Permanent link to the entry.")
+    country_name: str | None
+    sources: list[schemas.SourceRecord] = Field(
+        description="Every source cited anywhere in the entry, by key."
+    )
+
+
+class SourcePage(BaseModel):
+    items: list[schemas.SourceRecord]
+    total: int
+    limit: int
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    schema_revision: str | None
+    expected_revision: str | None
+
+
+def entry_url(base: str, slug: str) -> str:
+    return f"{base}/v1/entries/{slug}"

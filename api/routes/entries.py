@@ -1,0 +1,68 @@
+"""Reading catalogue entries."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.dependencies import BaseUrl, DbSession
+from api.problems import PROBLEM_RESPONSES
+from api.responses import EntryDetail, EntryPage, EntrySummary, entry_url
+from weaponsdb import catalogue, schemas, to_records
+from weaponsdb.vocab import Category, Status
+
+router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEM_RESPONSES)
+
+SlugPath = Annotated[str, Path(max_length=80, description="The entry's permanent slug.")]
+
+
+@router.get("/entries", summary="List and filter entries")
+def list_entries(
+    session: DbSession,
+    base: BaseUrl,
+    category: Category | None = None,
+    country: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. KP"),
+    ] = None,
+    calibre: Annotated[
+        Decimal | None, Query(gt=0, le=1000, description="Calibre in millimetres, e.g. 122")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Text in a name, designation or alias"),
+    ] = None,
+    marking: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Text in a marking")
+    ] = None,
+    status: Status = Status.PUBLISHED,
+    limit: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> EntryPage:
+    where = catalogue.EntryFilter(
+        category=category,
+        country=country.upper() if country else None,
+        calibre_mm=calibre,
+        text=q,
+        marking=marking,
+        status=status,
+    )
+    page = catalogue.list_entries(session, where, limit, cursor)
+    return EntryPage(
+        items=[EntrySummary.of(entry, base) for entry in page.items],
+        total=page.total,
+        limit=limit,
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/entries/{slug}", summary="One entry with everything attached and its sources")
+def get_entry(slug: SlugPath, session: DbSession, base: BaseUrl) -> EntryDetail:
+    record = to_records.entry(catalogue.get_entry(session, slug))
+    sources = catalogue.sources_by_key(session, record.cited_source_keys())
+    return EntryDetail(
+        **record.model_dump(),
+        url=entry_url(base, slug),
+        country_name=schemas.country_name(record.country),
+        sources=[to_records.source(s) for s in sources],
+    )

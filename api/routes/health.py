@@ -1,0 +1,33 @@
+"""Liveness and readiness: is the database reachable and migrated?"""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.responses import Health
+from weaponsdb.db import current_revision, head_revision
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/healthz", summary="Service health", response_model=Health)
+def healthz(request: Request) -> JSONResponse:
+    expected = head_revision()
+    try:
+        revision = current_revision(request.app.state.engine)
+    except SQLAlchemyError:
+        health = Health(
+            status="unavailable",
+            database="unreachable",
+            schema_revision=None,
+            expected_revision=expected,
+        )
+        return JSONResponse(health.model_dump(), status_code=503)
+    healthy = revision == expected
+    health = Health(
+        status="ok" if healthy else "unavailable",
+        database="ok" if healthy else "not migrated to the expected revision",
+        schema_revision=revision,
+        expected_revision=expected,
+    )
+    return JSONResponse(health.model_dump(), status_code=200 if healthy else 503)

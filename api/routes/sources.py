@@ -1,0 +1,34 @@
+"""Reading the sources behind the catalogue's claims."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.dependencies import DbSession
+from api.problems import PROBLEM_RESPONSES
+from api.responses import SourcePage
+from weaponsdb import catalogue, schemas, to_records
+
+router = APIRouter(prefix="/v1", tags=["sources"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/sources", summary="List sources")
+def list_sources(
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> SourcePage:
+    page = catalogue.list_sources(session, limit, cursor)
+    return SourcePage(
+        items=[to_records.source(s) for s in page.items],
+        total=page.total,
+        limit=limit,
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/sources/{key}", summary="One source")
+def get_source(
+    key: Annotated[str, Path(max_length=80)], session: DbSession
+) -> schemas.SourceRecord:
+    return to_records.source(catalogue.get_source(session, key))

@@ -1,0 +1,173 @@
+"""Reading the catalogue: filtered, paginated listings and whole entries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
+
+from weaponsdb import models
+from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
+from weaponsdb.vocab import Category, Status
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 200
+# Catalogue calibres are given to 0.01 mm; an observer's "7.62" must find "7.62".
+CALIBRE_TOLERANCE_MM = Decimal("0.05")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    category: Category | None = None
+    country: str | None = None
+    calibre_mm: Decimal | None = None
+    text: str | None = None  # over the entry's name and all its names and aliases
+    marking: str | None = None  # over the text of its markings
+    status: Status | None = Status.PUBLISHED
+
+
+def encode_cursor(last_key: str) -> str:
+    return base64.urlsafe_b64encode(last_key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInputError(
+            "The cursor is not one this service issued.",
+            [FieldError("cursor", "not a cursor from a previous page's next_cursor")],
+        ) from None
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE_SIZE}.",
+            [FieldError("limit", f"must be between 1 and {MAX_PAGE_SIZE}")],
+        )
+
+
+def entry_load_options() -> list[LoaderOption]:
+    """Everything an entry record shows, loaded in a fixed number of queries."""
+    cited = (
+        selectinload(models.Entry.citations),
+        selectinload(models.Entry.names).selectinload(models.EntryName.citations),
+        selectinload(models.Entry.features).selectinload(models.Feature.citations),
+        selectinload(models.Entry.markings).selectinload(models.Marking.citations),
+        selectinload(models.Entry.measurements).selectinload(models.Measurement.citations),
+        selectinload(models.Entry.producers).selectinload(models.EntryProducer.citations),
+        selectinload(models.Entry.relations).selectinload(models.Relation.citations),
+        selectinload(models.Entry.instances).selectinload(models.Instance.citations),
+        selectinload(models.Entry.photos).selectinload(models.Photo.citations),
+    )
+    return [
+        *cited,
+        selectinload(models.Entry.producers).selectinload(models.EntryProducer.producer),
+        selectinload(models.Entry.relations).selectinload(models.Relation.target),
+    ]
+
+
+def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.Entry]:
+    if where.status is not None:
+        query = query.where(models.Entry.status == where.status.value)
+    if where.category is not None:
+        query = query.where(models.Entry.category == where.category.value)
+    if where.country is not None:
+        query = query.where(models.Entry.country == where.country.upper())
+    if where.calibre_mm is not None:
+        query = query.where(
+            models.Entry.calibre_mm.between(
+                where.calibre_mm - CALIBRE_TOLERANCE_MM, where.calibre_mm + CALIBRE_TOLERANCE_MM
+            )
+        )
+    if where.text:
+        needle = where.text.strip().lower()
+        named = select(models.EntryName.entry_id).where(
+            func.lower(models.EntryName.text).contains(needle, autoescape=True)
+        )
+        query = query.where(
+            or_(
+                func.lower(models.Entry.name).contains(needle, autoescape=True),
+                models.Entry.slug.contains(needle, autoescape=True),
+                models.Entry.id.in_(named),
+            )
+        )
+    if where.marking:
+        marked = select(models.Marking.entry_id).where(
+            func.lower(models.Marking.text).contains(where.marking.strip().lower(), autoescape=True)
+        )
+        query = query.where(models.Entry.id.in_(marked))
+    return query
+
+
+def list_entries(
+    session: Session, where: EntryFilter, limit: int = 50, cursor: str | None = None
+) -> Page[models.Entry]:
+    """Entries in slug order; *cursor* continues after the last slug of the previous page."""
+    check_limit(limit)
+    base = _filtered(select(models.Entry), where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = base.order_by(models.Entry.slug).limit(limit + 1)
+    if cursor:
+        query = query.where(models.Entry.slug > decode_cursor(cursor))
+    rows = session.scalars(
+        query.options(selectinload(models.Entry.names), selectinload(models.Entry.markings))
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, total, encode_cursor(rows[-1].slug) if more else None)
+
+
+def get_entry(session: Session, slug: str) -> models.Entry:
+    entry = session.scalar(
+        select(models.Entry).where(models.Entry.slug == slug).options(*entry_load_options())
+    )
+    if entry is None:
+        raise NotFoundError(f"No entry has the slug '{slug}'.")
+    return entry
+
+
+def list_sources(
+    session: Session, limit: int = 50, cursor: str | None = None
+) -> Page[models.Source]:
+    check_limit(limit)
+    total = session.scalar(select(func.count(models.Source.id))) or 0
+    query = select(models.Source).order_by(models.Source.key).limit(limit + 1)
+    if cursor:
+        query = query.where(models.Source.key > decode_cursor(cursor))
+    rows = session.scalars(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, total, encode_cursor(rows[-1].key) if more else None)
+
+
+def get_source(session: Session, key: str) -> models.Source:
+    source = session.scalar(select(models.Source).where(models.Source.key == key))
+    if source is None:
+        raise NotFoundError(f"No source has the key '{key}'.")
+    return source
+
+
+def sources_by_key(session: Session, keys: set[str]) -> list[models.Source]:
+    return list(
+        session.scalars(
+            select(models.Source).where(models.Source.key.in_(keys)).order_by(models.Source.key)
+        )
+    )

@@ -1,0 +1,238 @@
+"""The weaponsdb command line: set up, load, serve, read, export and import the catalogue."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from weaponsdb import catalogue, db, schemas, seeding, to_records, transfer
+from weaponsdb.config import Settings
+from weaponsdb.errors import InvalidInputError, WeaponsdbError
+from weaponsdb.vocab import Category, Status
+
+app = typer.Typer(
+    help="weaponsdb: identify weapons and munitions from what can be seen on them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+entries_app = typer.Typer(help="Read catalogue entries.", no_args_is_help=True)
+app.add_typer(entries_app, name="entries")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class State:
+    def __init__(self, database_url: str | None) -> None:
+        self.settings = Settings(database_url=database_url) if database_url else Settings()
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="WEAPONSDB_DATABASE_URL",
+            help="SQLAlchemy URL; default: sqlite:///weaponsdb.sqlite3 in this folder.",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = State(database_url)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    state: State = ctx.obj
+    return state.settings
+
+
+@contextmanager
+def unit_of_work(ctx: typer.Context) -> Iterator[Session]:
+    engine = db.make_engine(settings_of(ctx).database_url)
+    try:
+        with db.transaction(db.make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema to the latest revision."""
+    db.migrate(settings_of(ctx).database_url)
+    out.print(f"Database schema is at revision {db.head_revision()}.")
+
+
+@app.command()
+def seed(ctx: typer.Context) -> None:
+    """Load the seed catalogue (safe to repeat: nothing already loaded is touched)."""
+    with unit_of_work(ctx) as session:
+        report = seeding.load_seed(session)
+    out.print(
+        f"Seed catalogue: {len(report.added)} records added, already loaded: "
+        f"{'everything else' if report.added else 'everything'}."
+    )
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    out.print(
+        f"weaponsdb is serving at http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
+    )
+    uvicorn.run(create_app(settings_of(ctx)), host=host, port=port)
+
+
+@app.command()
+def up(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+) -> None:
+    """Migrate, load the seed catalogue and serve: everything a fresh install needs."""
+    migrate(ctx)
+    seed(ctx)
+    serve(ctx, host, port)
+
+
+@entries_app.command("list")
+def list_entries(
+    ctx: typer.Context,
+    category: Annotated[Category | None, typer.Option(help="Only this category.")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
+    calibre: Annotated[float | None, typer.Option(help="Calibre in mm.", min=0.01)] = None,
+    text: Annotated[str | None, typer.Option("--text", "-q", help="Text in a name.")] = None,
+    marking: Annotated[str | None, typer.Option(help="Text in a marking.")] = None,
+    status: Annotated[Status, typer.Option(help="Entry status.")] = Status.PUBLISHED,
+    limit: Annotated[int, typer.Option(min=1, max=catalogue.MAX_PAGE_SIZE)] = 50,
+) -> None:
+    """List entries, filtered."""
+    where = catalogue.EntryFilter(
+        category=category,
+        country=country.upper() if country else None,
+        calibre_mm=Decimal(str(calibre)) if calibre is not None else None,
+        text=text,
+        marking=marking,
+        status=status,
+    )
+    with unit_of_work(ctx) as session:
+        page = catalogue.list_entries(session, where, limit)
+        table = Table("slug", "name", "category", "calibre", "country", "markings")
+        for entry in page.items:
+            table.add_row(
+                entry.slug,
+                entry.name,
+                entry.category or "",
+                entry.calibre_designation or "",
+                entry.country or "",
+                ", ".join(m.text for m in entry.markings),
+            )
+    out.print(table)
+    out.print(f"{len(page.items)} of {page.total} entries")
+
+
+@entries_app.command("show")
+def show_entry(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The entry's slug.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the entry record as JSON.")
+    ] = False,
+) -> None:
+    """Show one entry with its names, markings, instances and sources."""
+    with unit_of_work(ctx) as session:
+        record = to_records.entry(catalogue.get_entry(session, slug))
+        sources = [
+            to_records.source(s)
+            for s in catalogue.sources_by_key(session, record.cited_source_keys())
+        ]
+    if as_json:
+        out.print_json(record.model_dump_json(exclude_none=True))
+        return
+    _print_entry(record, sources)
+
+
+def _print_entry(record: schemas.EntryRecord, sources: list[schemas.SourceRecord]) -> None:
+    out.print(f"[bold]{record.name}[/bold]  ({record.slug}, {record.status})")
+    for label, value in (
+        ("category", record.category),
+        ("calibre", record.calibre_designation),
+        ("country", schemas.country_name(record.country)),
+        ("family", record.family),
+        ("description", record.description),
+    ):
+        if value:
+            out.print(f"  {label}: {value}")
+    for name in record.names:
+        out.print(f"  name: {name.text} [{name.script or '?'}] ({name.kind})")
+    for marking in record.markings:
+        out.print(f"  marking: {marking.text} [{marking.script or '?'}] {marking.meaning or ''}")
+    for instance in record.instances:
+        out.print(f"  documented: {instance.event} ({instance.date or 'date not stated'})")
+    for source in sources:
+        said = ", ".join(filter(None, [source.publisher, source.author, source.published]))
+        out.print(f"  source {source.key}: {said or source.kind}")
+
+
+@app.command("export")
+def export_catalogue(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="File to write, or - for standard output.")],
+) -> None:
+    """Export the whole catalogue as JSON."""
+    with unit_of_work(ctx) as session:
+        text = transfer.dump(transfer.export_catalogue(session))
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    path.write_text(text, encoding="utf-8")
+    err.print(f"Exported the catalogue to {path}.")
+
+
+@app.command("import")
+def import_catalogue(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A file written by `weaponsdb export`.")],
+    on_conflict: Annotated[
+        transfer.OnConflict,
+        typer.Option(help="fail: change nothing if anything exists; skip: add only what is new."),
+    ] = transfer.OnConflict.FAIL,
+) -> None:
+    """Import a catalogue JSON file in one transaction: all of it or, on error, none of it."""
+    document = transfer.read_file(path)
+    with unit_of_work(ctx) as session:
+        report = transfer.import_catalogue(session, document, on_conflict)
+    out.print(f"Imported {len(report.added)} records; skipped {len(report.skipped)} that exist.")
+
+
+def main() -> None:
+    try:
+        app()
+    except WeaponsdbError as error:
+        err.print(f"[red]error:[/red] {error.message}", highlight=False)
+        if isinstance(error, InvalidInputError):
+            for problem in error.errors[:20]:
+                err.print(f"  {problem.field}: {problem.reason}", highlight=False)
+        sys.exit(1)
+    except OperationalError as error:
+        err.print(f"[red]error:[/red] the database cannot be used: {error.orig}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,410 @@
+"""The relational catalogue: SQLAlchemy models. The schema itself is built only by Alembic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from weaponsdb import vocab
+
+# Stable constraint names keep migrations (and SQLite batch rebuilds) deterministic.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+def one_of(column: str, enum: type[StrEnum], name: str | None = None) -> CheckConstraint:
+    allowed = ", ".join(f"'{value}'" for value in vocab.values(enum))
+    return CheckConstraint(f"{column} IN ({allowed})", name=name or f"{column}_vocab")
+
+
+class Source(Timestamped, Base):
+    """A publication behind one or more claims."""
+
+    __tablename__ = "sources"
+    __table_args__ = (one_of("kind", vocab.SourceKind),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(10))  # ISO 8601: YYYY, YYYY-MM or date
+    url: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Producer(Timestamped, Base):
+    """A manufacturer, factory or arsenal, with the code it marks its products with."""
+
+    __tablename__ = "producers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2))
+    factory_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Entry(Timestamped, Base):
+    """A weapon system or munition type: one catalogue entry."""
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        one_of("category", vocab.Category),
+        one_of("status", vocab.Status),
+        CheckConstraint("calibre_mm > 0", name="calibre_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Permanent: entries are never deleted, so a slug is never reused.
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(30), index=True)
+    calibre_mm: Mapped[Decimal | None] = mapped_column(Numeric(7, 2), index=True)
+    calibre_designation: Mapped[str | None] = mapped_column(String(40))
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    family: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default=vocab.Status.DRAFT.value, index=True)
+
+    names: Mapped[list[EntryName]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="EntryName.id"
+    )
+    features: Mapped[list[Feature]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Feature.id"
+    )
+    markings: Mapped[list[Marking]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Marking.id"
+    )
+    measurements: Mapped[list[Measurement]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Measurement.id"
+    )
+    producers: Mapped[list[EntryProducer]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="EntryProducer.id"
+    )
+    relations: Mapped[list[Relation]] = relationship(
+        back_populates="entry",
+        cascade="all, delete-orphan",
+        order_by="Relation.id",
+        foreign_keys="Relation.entry_id",
+    )
+    instances: Mapped[list[Instance]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Instance.id"
+    )
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Photo.id"
+    )
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class EntryName(Timestamped, Base):
+    """A name, designation or alias as written, in its own script."""
+
+    __tablename__ = "entry_names"
+    __table_args__ = (UniqueConstraint("entry_id", "text"), one_of("kind", vocab.NameKind))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    script: Mapped[str | None] = mapped_column(String(4))  # ISO 15924, e.g. Latn, Hang, Hani
+    language: Mapped[str | None] = mapped_column(String(35))  # BCP 47, e.g. en, ko, zh
+    kind: Mapped[str] = mapped_column(String(20))
+
+    entry: Mapped[Entry] = relationship(back_populates="names")
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="name", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class Feature(Timestamped, Base):
+    """Something that distinguishes the item on sight."""
+
+    __tablename__ = "features"
+    __table_args__ = (
+        one_of("kind", vocab.FeatureKind),
+        one_of("diagnostic", vocab.Diagnosticity),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    diagnostic: Mapped[str | None] = mapped_column(String(12))
+
+    entry: Mapped[Entry] = relationship(back_populates="features")
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="feature", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class Marking(Timestamped, Base):
+    """Text found on the item, as written, with where it appears and what it means."""
+
+    __tablename__ = "markings"
+    __table_args__ = (one_of("kind", vocab.MarkingKind),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    script: Mapped[str | None] = mapped_column(String(4))
+    language: Mapped[str | None] = mapped_column(String(35))
+    kind: Mapped[str | None] = mapped_column(String(24))
+    position: Mapped[str | None] = mapped_column(Text)
+    meaning: Mapped[str | None] = mapped_column(Text)
+    # The marking with its variable parts as placeholders, e.g. "Bang-122 {lot}"; see patterns.py.
+    pattern: Mapped[str | None] = mapped_column(Text)
+
+    entry: Mapped[Entry] = relationship(back_populates="markings")
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="marking", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class Measurement(Timestamped, Base):
+    """A sourced dimension or weight."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (
+        one_of("quantity", vocab.Quantity),
+        one_of("unit", vocab.Unit),
+        CheckConstraint("value > 0", name="value_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    quantity: Mapped[str] = mapped_column(String(20))
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    unit: Mapped[str] = mapped_column(String(4))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    entry: Mapped[Entry] = relationship(back_populates="measurements")
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="measurement", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class EntryProducer(Timestamped, Base):
+    __tablename__ = "entry_producers"
+    __table_args__ = (UniqueConstraint("entry_id", "producer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producers.id", ondelete="RESTRICT"), index=True
+    )
+    role: Mapped[str | None] = mapped_column(String(40))
+
+    entry: Mapped[Entry] = relationship(back_populates="producers")
+    producer: Mapped[Producer] = relationship()
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="producer_link", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class Relation(Timestamped, Base):
+    """Family and variant links between entries: *entry* is a <kind> *target*."""
+
+    __tablename__ = "relations"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "kind", "target_id"),
+        one_of("kind", vocab.RelationKind),
+        CheckConstraint("entry_id <> target_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("entries.id", ondelete="RESTRICT"), index=True
+    )
+
+    entry: Mapped[Entry] = relationship(back_populates="relations", foreign_keys=[entry_id])
+    target: Mapped[Entry] = relationship(foreign_keys=[target_id])
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="relation", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class Instance(Timestamped, Base):
+    """Where and when items of this type were documented."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(Text)
+    place: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2))
+    date: Mapped[str | None] = mapped_column(String(10))  # ISO 8601: YYYY, YYYY-MM or date
+    description: Mapped[str | None] = mapped_column(Text)
+
+    entry: Mapped[Entry] = relationship(back_populates="instances")
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="instance", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+class Photo(Timestamped, Base):
+    """A reference photo of an entry; the image itself lives in the photo store by hash."""
+
+    __tablename__ = "photos"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "sha256"),
+        one_of("view", vocab.PhotoView),
+        CheckConstraint("width > 0 AND height > 0 AND byte_size > 0", name="dimensions_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    marking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("markings.id", ondelete="SET NULL"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the stored, stripped image
+    original_sha256: Mapped[str] = mapped_column(String(64))  # of the file as uploaded
+    media_type: Mapped[str] = mapped_column(String(40))
+    byte_size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    caption: Mapped[str | None] = mapped_column(Text)
+    view: Mapped[str | None] = mapped_column(String(20))
+    credit: Mapped[str] = mapped_column(Text)
+    licence: Mapped[str] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    captured_on: Mapped[str | None] = mapped_column(String(10))
+
+    entry: Mapped[Entry] = relationship(back_populates="photos")
+    marking: Mapped[Marking | None] = relationship()
+    citations: Mapped[list[Citation]] = relationship(
+        back_populates="photo", cascade="all, delete-orphan", order_by="Citation.id"
+    )
+
+
+CITED_COLUMNS = (
+    "entry_id",
+    "name_id",
+    "feature_id",
+    "marking_id",
+    "measurement_id",
+    "producer_link_id",
+    "relation_id",
+    "instance_id",
+    "photo_id",
+)
+_EXACTLY_ONE_TARGET = (
+    " + ".join(f"(CASE WHEN {column} IS NULL THEN 0 ELSE 1 END)" for column in CITED_COLUMNS)
+    + " = 1"
+)
+
+
+class Citation(Timestamped, Base):
+    """The link from one claim to the source that makes it, with a confidence.
+
+    Exactly one target column is set. On an entry, *field* names the attribute the source
+    supports (e.g. "country"); elsewhere the whole claim (feature, marking, ...) is meant.
+    *via* names the publication through which the claim reached us, when we hold the
+    source only as quoted in another.
+    """
+
+    __tablename__ = "citations"
+    __table_args__ = (
+        CheckConstraint(_EXACTLY_ONE_TARGET, name="exactly_one_target"),
+        one_of("confidence", vocab.Confidence),
+        Index("ix_citations_source", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
+    via_source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
+    confidence: Mapped[str] = mapped_column(String(12))
+    field: Mapped[str | None] = mapped_column(String(40))
+    quote: Mapped[str | None] = mapped_column(Text)
+    locator: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entries.id", ondelete="CASCADE"), index=True
+    )
+    name_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entry_names.id", ondelete="CASCADE"), index=True
+    )
+    feature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("features.id", ondelete="CASCADE"), index=True
+    )
+    marking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("markings.id", ondelete="CASCADE"), index=True
+    )
+    measurement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("measurements.id", ondelete="CASCADE"), index=True
+    )
+    producer_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entry_producers.id", ondelete="CASCADE"), index=True
+    )
+    relation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("relations.id", ondelete="CASCADE"), index=True
+    )
+    instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), index=True
+    )
+
+    source: Mapped[Source] = relationship(foreign_keys=[source_id])
+    via: Mapped[Source | None] = relationship(foreign_keys=[via_source_id])
+    entry: Mapped[Entry | None] = relationship(back_populates="citations")
+    name: Mapped[EntryName | None] = relationship(back_populates="citations")
+    feature: Mapped[Feature | None] = relationship(back_populates="citations")
+    marking: Mapped[Marking | None] = relationship(back_populates="citations")
+    measurement: Mapped[Measurement | None] = relationship(back_populates="citations")
+    producer_link: Mapped[EntryProducer | None] = relationship(back_populates="citations")
+    relation: Mapped[Relation | None] = relationship(back_populates="citations")
+    instance: Mapped[Instance | None] = relationship(back_populates="citations")
+    photo: Mapped[Photo | None] = relationship(back_populates="citations")
+
+
+class SeedApplied(Base):
+    """Which seed records were loaded once, so a later load never re-adds what editors removed."""
+
+    __tablename__ = "seed_applied"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

@@ -1,0 +1,132 @@
+"""Export the whole catalogue to the interchange format and import it back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from weaponsdb import catalogue, models, schemas, to_records, to_rows
+from weaponsdb.errors import ConflictError, FieldError, InvalidInputError
+
+RowT = TypeVar("RowT", models.Source, models.Producer)
+
+
+class OnConflict(StrEnum):
+    FAIL = "fail"  # refuse the whole import if anything already exists
+    SKIP = "skip"  # keep what exists, add only what is new
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def export_catalogue(session: Session) -> schemas.CatalogueDocument:
+    entries = session.scalars(
+        select(models.Entry).order_by(models.Entry.slug).options(*catalogue.entry_load_options())
+    )
+    return schemas.CatalogueDocument(
+        exported_at=dt.datetime.now(dt.UTC),
+        sources=[
+            to_records.source(s)
+            for s in session.scalars(select(models.Source).order_by(models.Source.key))
+        ],
+        producers=[
+            to_records.producer(p)
+            for p in session.scalars(select(models.Producer).order_by(models.Producer.key))
+        ],
+        entries=[to_records.entry(e) for e in entries],
+    )
+
+
+def dump(document: schemas.CatalogueDocument) -> str:
+    return document.model_dump_json(indent=2, exclude_none=True) + "\n"
+
+
+def parse(text: str | bytes, origin: str = "the catalogue file") -> schemas.CatalogueDocument:
+    """Validate a catalogue document, naming every offending field by its JSON path."""
+    try:
+        return schemas.CatalogueDocument.model_validate_json(text)
+    except ValidationError as error:
+        problems = [
+            FieldError(".".join(str(part) for part in e["loc"]) or "(document)", e["msg"])
+            for e in error.errors(include_url=False)
+        ]
+        raise InvalidInputError(f"{origin} is not a valid catalogue document.", problems) from None
+
+
+def read_file(path: Path) -> schemas.CatalogueDocument:
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise InvalidInputError(f"Cannot read {path}: {error.strerror}.") from None
+    try:
+        json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"{path} is not JSON: {error}.") from None
+    return parse(text, str(path))
+
+
+def import_catalogue(
+    session: Session, document: schemas.CatalogueDocument, on_conflict: OnConflict
+) -> ImportReport:
+    """Add the document's content in the caller's transaction; nothing is changed on error."""
+    report = ImportReport()
+    refs = to_rows.References(
+        {s.key: s for s in session.scalars(select(models.Source))},
+        {p.key: p for p in session.scalars(select(models.Producer))},
+        {e.slug: e for e in session.scalars(select(models.Entry))},
+    )
+    for source in document.sources:
+        if not _exists(report, on_conflict, refs.sources, source.key, "source"):
+            refs.sources[source.key] = _added(session, report, to_rows.source(source), source.key)
+    for producer in document.producers:
+        if not _exists(report, on_conflict, refs.producers, producer.key, "producer"):
+            refs.producers[producer.key] = _added(
+                session, report, to_rows.producer(producer), producer.key
+            )
+    new_entries: list[tuple[int, schemas.EntryRecord, models.Entry]] = []
+    for index, record in enumerate(document.entries):
+        if _exists(report, on_conflict, refs.entries, record.slug, "entry"):
+            continue
+        row = to_rows.entry(record, refs, f"entries[{index}]")
+        refs.entries[record.slug] = row
+        session.add(row)
+        report.added.append(f"entry:{record.slug}")
+        new_entries.append((index, record, row))
+    # Relations last: their targets may be entries added above.
+    for index, record, row in new_entries:
+        row.relations = to_rows.relations_of(record, refs, f"entries[{index}]")
+    session.flush()
+    return report
+
+
+def _exists(
+    report: ImportReport,
+    on_conflict: OnConflict,
+    existing: Mapping[str, object],
+    key: str,
+    kind: str,
+) -> bool:
+    if key not in existing:
+        return False
+    if on_conflict is OnConflict.FAIL:
+        raise ConflictError(f"The catalogue already has a {kind} '{key}'.")
+    report.skipped.append(f"{kind}:{key}")
+    return True
+
+
+def _added(session: Session, report: ImportReport, row: RowT, key: str) -> RowT:
+    session.add(row)
+    report.added.append(f"{type(row).__tablename__.rstrip('s')}:{key}")
+    return row

@@ -1,0 +1,124 @@
+"""Controlled vocabularies shared by the schema, the interchange format and the API.
+
+The database stores the enum *values* as plain strings guarded by CHECK constraints, so a
+vocabulary can grow with a migration instead of a type change on PostgreSQL.
+"""
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    RIFLE = "rifle"
+    MACHINE_GUN = "machine gun"
+    GRENADE_LAUNCHER = "grenade launcher"
+    ROCKET_PROPELLED_GRENADE = "rocket-propelled grenade"
+    ROCKET = "rocket"
+    ARTILLERY_PROJECTILE = "artillery projectile"
+    MORTAR_BOMB = "mortar bomb"
+    CARTRIDGE = "cartridge"
+    HAND_GRENADE = "hand grenade"
+    MINE = "mine"
+    MISSILE = "missile"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETRACTED = "retracted"
+
+
+class Confidence(StrEnum):
+    """How strongly a source supports a claim, from firmest to weakest."""
+
+    CONFIRMED = "confirmed"  # established by several independent sources or physical evidence
+    REPORTED = "reported"  # stated by the source, not independently confirmed
+    INFERRED = "inferred"  # follows from what the source says, but the source does not say it
+    DISPUTED = "disputed"  # stated by the source and contradicted elsewhere
+
+
+class NameKind(StrEnum):
+    NAME = "name"
+    DESIGNATION = "designation"
+    ALIAS = "alias"
+    NICKNAME = "nickname"
+
+
+class MarkingKind(StrEnum):
+    MODEL_DESIGNATION = "model designation"
+    CALIBRE_DESIGNATION = "calibre designation"
+    FACTORY_CODE = "factory code"
+    LOT = "lot or batch"
+    YEAR = "year"
+    SERIAL_FORMAT = "serial format"
+    HEADSTAMP = "headstamp"
+    WARNING_TEXT = "warning text"
+    OTHER = "other"
+
+
+class FeatureKind(StrEnum):
+    SHAPE = "shape"
+    CONSTRUCTION = "construction"
+    COLOUR = "colour"
+    DIMENSION = "dimension"
+    MARKING_POSITION = "marking position"
+    OTHER = "other"
+
+
+class Diagnosticity(StrEnum):
+    """How far a feature on its own narrows an identification."""
+
+    CONCLUSIVE = "conclusive"  # identifies the item on its own
+    STRONG = "strong"
+    SUPPORTING = "supporting"
+    WEAK = "weak"
+
+
+class RelationKind(StrEnum):
+    VARIANT_OF = "variant of"
+    COPY_OF = "copy of"
+    DERIVED_FROM = "derived from"
+    FIRED_BY = "fired by"
+
+
+class Quantity(StrEnum):
+    LENGTH = "length"
+    BARREL_LENGTH = "barrel length"
+    DIAMETER = "diameter"
+    WEIGHT = "weight"
+    WEIGHT_LOADED = "weight loaded"
+    EFFECTIVE_RANGE = "effective range"
+    MAXIMUM_RANGE = "maximum range"
+
+
+class Unit(StrEnum):
+    MILLIMETRE = "mm"
+    METRE = "m"
+    KILOGRAM = "kg"
+    GRAM = "g"
+
+
+class SourceKind(StrEnum):
+    NEWS_REPORT = "news report"
+    OPINION = "opinion"
+    ANALYSIS = "analysis"
+    OFFICIAL = "official"
+    BOOK = "book"
+    REFERENCE = "reference"
+    DATASET = "dataset"
+    OTHER = "other"
+
+
+class PhotoView(StrEnum):
+    SIDE = "side"
+    FRONT = "front"
+    REAR = "rear"
+    TOP = "top"
+    MARKINGS = "markings close-up"
+    DETAIL = "detail"
+    IN_USE = "in use"
+    OTHER = "other"
+
+
+def values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
