@@ -121,7 +121,7 @@ def _exists(
     if key not in existing:
         return False
     if on_conflict is OnConflict.FAIL:
-        raise ConflictError(f"The catalogue already has a {kind} '{key}'.")
+        raise ConflictError(f"The catalogue already has the {kind} '{key}'.")
     report.skipped.append(f"{kind}:{key}")
     return True
 

@@ -1,0 +1,90 @@
+"""The weaponsdb command, run as a user runs it: a real process, real exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WEAPONSDB_DATABASE_URL": database_url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "weaponsdb", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def fresh_file_db(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+
+
+def test_migrate_seed_list_and_show(fresh_file_db):
+    assert run(fresh_file_db, "migrate").returncode == 0
+    seeded = run(fresh_file_db, "seed")
+    assert seeded.returncode == 0, seeded.stderr
+    listing = run(fresh_file_db, "entries", "list")
+    assert listing.returncode == 0
+    for slug in ("bang-122", "f-7", "type-58"):
+        assert slug in listing.stdout
+    rifles = run(fresh_file_db, "entries", "list", "--category", "rifle")
+    assert "type-58" in rifles.stdout
+    assert "bang-122" not in rifles.stdout
+    shown = run(fresh_file_db, "entries", "show", "bang-122")
+    assert "marking: Bang-122" in shown.stdout
+    assert "upi-2023-10-17" in shown.stdout
+    as_json = run(fresh_file_db, "entries", "show", "type-58", "--json")
+    assert json.loads(as_json.stdout)["family"] == "Kalashnikov"
+
+
+def test_unknown_slug_and_bad_options_fail_clearly(seeded, database_url):
+    missing = run(database_url, "entries", "show", "no-such-entry")
+    assert missing.returncode == 1
+    assert "No entry has the slug 'no-such-entry'" in missing.stderr
+    bad = run(database_url, "entries", "list", "--category", "tank")
+    assert bad.returncode == 2
+    assert "tank" in bad.stderr
+
+
+def test_export_then_import_into_an_empty_database(seeded, database_url, tmp_path):
+    exported = tmp_path / "catalogue.json"
+    assert run(database_url, "export", str(exported)).returncode == 0
+    target = f"sqlite:///{tmp_path / 'target.sqlite3'}"
+    assert run(target, "migrate").returncode == 0
+    imported = run(target, "import", str(exported))
+    assert imported.returncode == 0, imported.stderr
+    again = json.loads(run(target, "export", "-").stdout)
+    original = json.loads(exported.read_text())
+    again.pop("exported_at"), original.pop("exported_at")
+    assert again == original
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ('{"entries": [{"slug": "x", "name": "x", "category": "tank"}]}', "entries.0.category"),
+        ('{"entries": [{"slug": "bang-122", "name": "duplicate"}]}', "already has the entry 'bang-122'"),
+    ],
+)
+def test_a_bad_import_file_changes_nothing(seeded, database_url, tmp_path, content, message):
+    before = json.loads(run(database_url, "export", "-").stdout)
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    result = run(database_url, "import", str(bad))
+    assert result.returncode == 1
+    assert message in result.stderr
+    after = json.loads(run(database_url, "export", "-").stdout)
+    before.pop("exported_at"), after.pop("exported_at")
+    assert after == before
+
+
+def test_an_unreachable_database_is_a_clear_error(tmp_path):
+    result = run(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.sqlite3'}", "entries", "list")
+    assert result.returncode == 1
+    assert "database cannot be used" in result.stderr

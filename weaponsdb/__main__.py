@@ -1,0 +1,3 @@
+from weaponsdb.cli import main
+
+main()
