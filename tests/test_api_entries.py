@@ -1,11 +1,12 @@
 """The read API over HTTP: listing, filtering, paging, entries with their sources, errors."""
 
+import httpx
 import pytest
 
 PROBLEM = "application/problem+json"
 
 
-def slugs(response):
+def slugs(response: httpx.Response) -> list[str]:
     return [item["slug"] for item in response.json()["items"]]
 
 

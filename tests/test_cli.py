@@ -69,7 +69,10 @@ def test_export_then_import_into_an_empty_database(seeded, database_url, tmp_pat
     [
         ("{not json", "is not JSON"),
         ('{"entries": [{"slug": "x", "name": "x", "category": "tank"}]}', "entries.0.category"),
-        ('{"entries": [{"slug": "bang-122", "name": "duplicate"}]}', "already has the entry 'bang-122'"),
+        (
+            '{"entries": [{"slug": "bang-122", "name": "duplicate"}]}',
+            "already has the entry 'bang-122'",
+        ),
     ],
 )
 def test_a_bad_import_file_changes_nothing(seeded, database_url, tmp_path, content, message):

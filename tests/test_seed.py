@@ -2,6 +2,7 @@
 
 import os
 import unicodedata
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +17,7 @@ def seed_document() -> schemas.CatalogueDocument:
     return transfer.read_file(seeding.SEED_FILE)
 
 
-def exported(sessions) -> dict:
+def exported(sessions) -> dict[str, Any]:
     with sessions() as session:
         return transfer.export_catalogue(session).model_dump(exclude={"exported_at"})
 

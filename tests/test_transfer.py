@@ -1,6 +1,7 @@
 """Export and import: a lossless round trip, and bad files refused without harm."""
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -9,9 +10,9 @@ from weaponsdb import db, models, transfer
 from weaponsdb.errors import ConflictError, InvalidInputError
 
 
-def export_json(sessions) -> dict:
+def export_json(sessions) -> dict[str, Any]:
     with sessions() as session:
-        document = json.loads(transfer.dump(transfer.export_catalogue(session)))
+        document: dict[str, Any] = json.loads(transfer.dump(transfer.export_catalogue(session)))
     document.pop("exported_at")
     return document
 

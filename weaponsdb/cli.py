@@ -79,10 +79,10 @@ def seed(ctx: typer.Context) -> None:
     """Load the seed catalogue (safe to repeat: nothing already loaded is touched)."""
     with unit_of_work(ctx) as session:
         report = seeding.load_seed(session)
-    out.print(
-        f"Seed catalogue: {len(report.added)} records added, already loaded: "
-        f"{'everything else' if report.added else 'everything'}."
-    )
+    if report.added:
+        out.print(f"Seed catalogue: {len(report.added)} records loaded.")
+    else:
+        out.print("Seed catalogue: already loaded; nothing changed.")
 
 
 @app.command()
@@ -96,9 +96,8 @@ def serve(
 
     from api.app import create_app
 
-    out.print(
-        f"weaponsdb is serving at http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
-    )
+    # Plain echo: the address must stay on one line, whatever the terminal width.
+    typer.echo(f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs)")
     uvicorn.run(create_app(settings_of(ctx)), host=host, port=port)
 
 
