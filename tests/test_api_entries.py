@@ -1,12 +1,12 @@
 """The read API over HTTP: listing, filtering, paging, entries with their sources, errors."""
 
-import httpx
+import httpx2
 import pytest
 
 PROBLEM = "application/problem+json"
 
 
-def slugs(response: httpx.Response) -> list[str]:
+def slugs(response: httpx2.Response) -> list[str]:
     return [item["slug"] for item in response.json()["items"]]
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2
 import pytest
 
 
@@ -33,9 +33,9 @@ def running_service(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 time.sleep(0.2)
         else:
             pytest.fail("the service did not become healthy within 60 s")
@@ -47,10 +47,10 @@ def running_service(tmp_path):
 
 def test_a_fresh_service_lists_the_seed_entries_with_their_sources(running_service):
     base, process = running_service
-    entries = httpx.get(f"{base}/v1/entries").json()
+    entries = httpx2.get(f"{base}/v1/entries").json()
     assert [item["slug"] for item in entries["items"]] == ["bang-122", "f-7", "type-58"]
     assert all(item["url"].startswith(base) for item in entries["items"])
-    f7 = httpx.get(f"{base}/v1/entries/f-7").json()
+    f7 = httpx2.get(f"{base}/v1/entries/f-7").json()
     assert "ap-2023-10-19" in [source["key"] for source in f7["sources"]]
     process.terminate()
     output = process.communicate(timeout=30)[0]
