@@ -1,7 +1,12 @@
 """The read API over HTTP: listing, filtering, paging, entries with their sources, errors."""
 
+import json
+
 import httpx2
 import pytest
+
+from weaponsdb import db, transfer
+from weaponsdb.transfer import OnConflict
 
 PROBLEM = "application/problem+json"
 
@@ -146,3 +151,20 @@ def test_openapi_documents_the_read_api(client):
     spec = client.get("/openapi.json").json()
     assert {"/v1/entries", "/v1/entries/{slug}", "/v1/sources", "/healthz"} <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_text_search_folds_case_in_every_script(sessions, client):
+    document = {
+        "entries": [
+            {
+                "slug": "synthetic-cyrillic",
+                "name": "Синтетическая запись (test data)",
+                "status": "published",
+                "names": [{"text": "ТИП 99", "script": "Cyrl", "kind": "designation"}],
+            }
+        ]
+    }
+    with db.transaction(sessions) as session:
+        transfer.import_catalogue(session, transfer.parse(json.dumps(document)), OnConflict.FAIL)
+    assert slugs(client.get("/v1/entries?q=СИНТЕТИЧЕСКАЯ")) == ["synthetic-cyrillic"]
+    assert slugs(client.get("/v1/entries?q=тип%2099")) == ["synthetic-cyrillic"]
