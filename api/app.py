@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api import problems
@@ -33,7 +34,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         yield
         engine.dispose()
 
-    app = FastAPI(
+    # The docs pages' scripts are served by the service itself, not fetched from a CDN.
+    app = FastAPIOffline(
         title="weaponsdb",
         version=__version__,
         description=DESCRIPTION,

@@ -1,6 +1,7 @@
 """The read API over HTTP: listing, filtering, paging, entries with their sources, errors."""
 
 import json
+import re
 
 import httpx2
 import pytest
@@ -150,7 +151,16 @@ def test_health_reports_the_schema_revision(client):
 def test_openapi_documents_the_read_api(client):
     spec = client.get("/openapi.json").json()
     assert {"/v1/entries", "/v1/entries/{slug}", "/v1/sources", "/healthz"} <= set(spec["paths"])
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # Everything the docs page loads comes from this service: it works offline.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text) + re.findall(
+        r"url: '([^']+)'", docs.text
+    )
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        assert client.get(asset).status_code == 200, asset
 
 
 def test_text_search_folds_case_in_every_script(sessions, client):
