@@ -10,7 +10,10 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api import problems
+from api.headers import SecurityHeaders, allow_cross_origin_reads
+from api.limits import BodySizeLimit, RateLimit
 from api.routes import entries, health, sources
+from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine, make_sessionmaker
@@ -27,7 +30,9 @@ stable for programs, and `errors` names each offending field with the reason.
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -47,4 +52,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     for module in (health, entries, sources):
         app.include_router(module.router)
+    protect(app, settings)
     return app
+
+
+MATCH_PATHS = ("/v1/match", "/v1/match/photo")
+
+
+def protect(app: FastAPI, settings: Settings) -> None:
+    """Middleware, innermost first: body size, rate limits, CORS, security headers, and
+    telemetry outermost so that it sees every answer, refusals included."""
+
+    def body_limit(path: str) -> int:
+        uploads = path.endswith("/photos") or path == "/v1/match/photo"
+        return settings.max_upload_bytes if uploads else settings.max_body_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    app.add_middleware(RateLimit, limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit))
+    allow_cross_origin_reads(app, settings.cors_origins)
+    app.add_middleware(SecurityHeaders)
+    metrics = Metrics()
+    app.add_middleware(RequestTelemetry, metrics=metrics)
+    app.add_route("/metrics", metrics.exposition, include_in_schema=False)
+    configure_access_log()

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
 from weaponsdb.errors import (
     ConflictError,
@@ -39,6 +40,19 @@ class Problem(BaseModel):
     errors: list[ProblemField] = []
 
 
+def _problem(
+    status: int, code: str, detail: str, instance: str, errors: list[FieldError] | None
+) -> Problem:
+    return Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=instance,
+        errors=[ProblemField(field=e.field, reason=e.reason) for e in errors or []],
+    )
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -47,17 +61,29 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = Problem(
-        title=HTTPStatus(status).phrase,
-        status=status,
-        detail=detail,
-        code=code,
-        instance=request.url.path,
-        errors=[ProblemField(field=e.field, reason=e.reason) for e in errors or []],
-    )
+    body = _problem(status, code, detail, request.url.path, errors)
     return JSONResponse(
         body.model_dump(exclude_none=True), status, headers=headers, media_type=PROBLEM_JSON
     )
+
+
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """A problem answer from ASGI middleware, below the reach of FastAPI's handlers."""
+    body = _problem(status, code, detail, scope["path"], None).model_dump_json().encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 DOMAIN_STATUS: dict[type[WeaponsdbError], tuple[int, str]] = {

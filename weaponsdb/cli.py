@@ -102,7 +102,8 @@ def serve(
 
     # Plain echo: the address must stay on one line, whatever the terminal width.
     typer.echo(f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(create_app(settings_of(ctx)), host=host, port=port)
+    # Requests are logged as JSON by the app itself (api/telemetry.py).
+    uvicorn.run(create_app(settings_of(ctx)), host=host, port=port, access_log=False)
 
 
 @app.command()

@@ -17,6 +17,13 @@ class Settings(BaseSettings):
     # Where permalinks point; the service's own address when unset.
     public_url: str | None = None
 
+    # Limits that protect the service (see api/limits.py).
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 25 * 1024 * 1024
+    match_rate_limit: str = "120/minute"  # per client, on each match endpoint
+    statement_timeout_ms: int = 15_000  # PostgreSQL: no query may hold a connection longer
+    cors_origins: list[str] = ["*"]
+
 
 @lru_cache
 def get_settings() -> Settings:
