@@ -91,3 +91,19 @@ def test_an_unreachable_database_is_a_clear_error(tmp_path):
     result = run(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.sqlite3'}", "entries", "list")
     assert result.returncode == 1
     assert "database cannot be used" in result.stderr
+
+
+def test_backup_and_restore_from_the_command_line(seeded, database_url, tmp_path):
+    archive = tmp_path / "weaponsdb-backup.tar.gz"
+    made = run(database_url, "backup", str(archive))
+    assert made.returncode == 0, made.stderr
+    target = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    restored = run(target, "restore", str(archive))
+    assert restored.returncode == 0, restored.stderr
+    original = json.loads(run(database_url, "export", "-").stdout)
+    copy = json.loads(run(target, "export", "-").stdout)
+    original.pop("exported_at"), copy.pop("exported_at")
+    assert copy == original
+    again = run(target, "restore", str(archive))
+    assert again.returncode == 1
+    assert "empty database" in again.stderr

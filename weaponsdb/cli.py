@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from weaponsdb import backup as backups
 from weaponsdb import catalogue, db, schemas, seeding, to_records, transfer
 from weaponsdb.config import Settings
 from weaponsdb.errors import InvalidInputError, WeaponsdbError
@@ -226,6 +227,34 @@ def import_catalogue(
     with unit_of_work(ctx) as session:
         report = transfer.import_catalogue(session, document, on_conflict)
     out.print(f"Imported {len(report.added)} records; skipped {len(report.skipped)} that exist.")
+
+
+@app.command()
+def backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The backup file to write (.tar.gz).")],
+) -> None:
+    """Back up the database and the photo store, consistently, while the service runs."""
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url)
+    try:
+        manifest = backups.create_backup(engine, settings.images_dir, path)
+    finally:
+        engine.dispose()
+    rows = sum(manifest.rows.values())
+    out.print(f"Backed up {rows} rows and {manifest.images} image files to {path}.")
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A file written by `weaponsdb backup`.")],
+) -> None:
+    """Restore a backup into an empty database and photo store."""
+    settings = settings_of(ctx)
+    manifest = backups.restore_backup(settings.database_url, settings.images_dir, path)
+    rows = sum(manifest.rows.values())
+    out.print(f"Restored {rows} rows and {manifest.images} image files from {path}.")
 
 
 def main() -> None:

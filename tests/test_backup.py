@@ -1,0 +1,110 @@
+"""Backups: taken while the catalogue is being written, restored without losing anything."""
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from weaponsdb import backup, db, models, transfer
+from weaponsdb.errors import InvalidInputError
+
+
+def exported(sessions) -> dict[str, Any]:
+    with sessions() as session:
+        document: dict[str, Any] = json.loads(transfer.dump(transfer.export_catalogue(session)))
+    document.pop("exported_at")
+    return document
+
+
+def synthetic_entry(number: int) -> dict[str, Any]:
+    """Test data, not catalogue content: an entry with three markings, written at once."""
+    return {
+        "slug": f"synthetic-{number}",
+        "name": f"Synthetic entry {number} (test data)",
+        "markings": [{"text": f"SYN-{number}-{part}"} for part in range(3)],
+    }
+
+
+def write_entries(sessions, numbers: range) -> None:
+    for number in numbers:
+        document = transfer.parse(json.dumps({"entries": [synthetic_entry(number)]}))
+        with db.transaction(sessions) as session:
+            transfer.import_catalogue(session, document, transfer.OnConflict.FAIL)
+
+
+@pytest.fixture
+def images(tmp_path):
+    store = tmp_path / "images"
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / "abcdef.jpg").write_bytes(b"synthetic image bytes")
+    return store
+
+
+def test_round_trip_loses_nothing(seeded, engine, images, tmp_path):
+    archive = tmp_path / "backup.tar.gz"
+    manifest = backup.create_backup(engine, images, archive)
+    assert manifest.rows["entries"] == 3
+    assert manifest.images == 1
+
+    target_url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    restored_images = tmp_path / "restored-images"
+    backup.restore_backup(target_url, restored_images, archive)
+
+    restored = db.make_sessionmaker(db.make_engine(target_url))
+    assert exported(restored) == exported(seeded)
+    assert (restored_images / "ab" / "abcdef.jpg").read_bytes() == b"synthetic image bytes"
+    with restored() as session, seeded() as original:
+        assert set(session.scalars(select(models.SeedApplied.key))) == set(
+            original.scalars(select(models.SeedApplied.key))
+        )
+    # New rows after a restore get fresh ids (sequences were moved past the restored ones).
+    write_entries(restored, range(1))
+
+
+def test_restores_into_the_same_kind_of_database(seeded, engine, database_url, images, tmp_path):
+    archive = tmp_path / "backup.tar.gz"
+    backup.create_backup(engine, images, archive)
+    before = exported(seeded)
+    db.downgrade(database_url, "base")
+    backup.restore_backup(database_url, tmp_path / "restored-images", archive)
+    assert exported(seeded) == before
+    write_entries(seeded, range(1))  # ids continue after the restored ones
+
+
+def test_a_backup_taken_during_writes_is_consistent(sessions, engine, images, tmp_path):
+    writer = threading.Thread(target=write_entries, args=(sessions, range(40)))
+    writer.start()
+    archive = tmp_path / "backup.tar.gz"
+    try:
+        backup.create_backup(engine, images, archive)
+    finally:
+        writer.join()
+    target_url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    backup.restore_backup(target_url, tmp_path / "restored-images", archive)
+    restored = db.make_sessionmaker(db.make_engine(target_url))
+    with restored() as session:
+        per_entry = session.execute(
+            select(models.Entry.slug, func.count(models.Marking.id))
+            .outerjoin(models.Marking)
+            .group_by(models.Entry.slug)
+        ).all()
+    # Every entry arrives with all three of its markings, or not at all.
+    assert all(count == 3 for _, count in per_entry), per_entry
+
+
+def test_restore_refuses_a_database_that_has_data(seeded, engine, database_url, images, tmp_path):
+    archive = tmp_path / "backup.tar.gz"
+    backup.create_backup(engine, images, archive)
+    before = exported(seeded)
+    with pytest.raises(InvalidInputError, match="empty database"):
+        backup.restore_backup(database_url, images, archive)
+    assert exported(seeded) == before
+
+
+def test_restore_refuses_what_is_not_a_backup(tmp_path):
+    bogus = tmp_path / "bogus.tar.gz"
+    bogus.write_bytes(b"not a tar file")
+    with pytest.raises(InvalidInputError, match="not a weaponsdb backup"):
+        backup.restore_backup(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path / "img", bogus)
