@@ -8,6 +8,12 @@ import sys
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def private_photo_store(tmp_path, monkeypatch):
+    """The commands below must never touch the project's own images/ folder."""
+    monkeypatch.setenv("WEAPONSDB_IMAGES_DIR", str(tmp_path / "images"))
+
+
 def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WEAPONSDB_DATABASE_URL": database_url, "COLUMNS": "200"}
     return subprocess.run(
