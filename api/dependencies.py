@@ -3,8 +3,10 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
+
+from weaponsdb.catalogue import MAX_PAGE_SIZE
 
 
 def get_sessions(request: Request) -> sessionmaker[Session]:
@@ -27,3 +29,14 @@ def base_url(request: Request) -> str:
 
 
 BaseUrl = Annotated[str, Depends(base_url)]
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `next_cursor` of the previous page.",
+    ),
+]

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.dependencies import BaseUrl, DbSession
+from api.dependencies import BaseUrl, Cursor, DbSession, Limit
 from api.problems import PROBLEM_RESPONSES
 from api.responses import EntryDetail, EntryPage, EntrySummary, entry_url
 from weaponsdb import catalogue, schemas, to_records
@@ -36,8 +36,8 @@ def list_entries(
         str | None, Query(min_length=1, max_length=200, description="Text in a marking")
     ] = None,
     status: Status = Status.PUBLISHED,
-    limit: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> EntryPage:
     where = catalogue.EntryFilter(
         category=category,

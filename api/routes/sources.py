@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 
-from api.dependencies import DbSession
+from api.dependencies import Cursor, DbSession, Limit
 from api.problems import PROBLEM_RESPONSES
 from api.responses import SourcePage
 from weaponsdb import catalogue, schemas, to_records
@@ -15,8 +15,8 @@ router = APIRouter(prefix="/v1", tags=["sources"], responses=PROBLEM_RESPONSES)
 @router.get("/sources", summary="List sources")
 def list_sources(
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> SourcePage:
     page = catalogue.list_sources(session, limit, cursor)
     return SourcePage(
