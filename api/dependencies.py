@@ -3,10 +3,12 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 
 from weaponsdb.catalogue import MAX_PAGE_SIZE
+from weaponsdb.schemas import KEY_PATTERN, printable
 
 
 def get_sessions(request: Request) -> sessionmaker[Session]:
@@ -40,3 +42,14 @@ Cursor = Annotated[
         description="The `next_cursor` of the previous page.",
     ),
 ]
+
+SearchText = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200),
+    AfterValidator(lambda text: printable(text) if text is not None else None),
+]
+
+SlugPath = Annotated[
+    str, Path(max_length=80, pattern=KEY_PATTERN, description="The entry's permanent slug.")
+]
+KeyPath = Annotated[str, Path(max_length=80, pattern=KEY_PATTERN, description="The source's key.")]

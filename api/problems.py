@@ -135,7 +135,15 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected_error(request: Request, _: Exception) -> JSONResponse:
+    # Details stay in the server log; the client gets a problem it can quote to us.
+    return problem_response(
+        request, 500, "internal_error", "The service failed to answer this request; it is logged."
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(WeaponsdbError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

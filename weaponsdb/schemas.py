@@ -40,7 +40,7 @@ FORMAT_VERSION: Literal[1] = 1
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _printable(value: str) -> str:
+def printable(value: str) -> str:
     if _CONTROL_CHARACTERS.search(value):
         raise ValueError("must not contain control characters")
     return value
@@ -69,14 +69,15 @@ def country_name(code: str | None) -> str | None:
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
-    AfterValidator(_printable),
+    AfterValidator(printable),
 ]
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_printable),
+    AfterValidator(printable),
 ]
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
+KEY_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"  # slugs and keys: lower-case words joined by hyphens
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=80)]
 PartialDate = Annotated[str, AfterValidator(_iso_partial_date)]
 CountryCode = Annotated[str, AfterValidator(_country_code)]
 ScriptCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]{3}$")]  # ISO 15924

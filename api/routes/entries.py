@@ -3,17 +3,15 @@
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from api.dependencies import BaseUrl, Cursor, DbSession, Limit
+from api.dependencies import BaseUrl, Cursor, DbSession, Limit, SearchText, SlugPath
 from api.problems import PROBLEM_RESPONSES
 from api.responses import EntryDetail, EntryPage, EntrySummary, entry_url
 from weaponsdb import catalogue, schemas, to_records
 from weaponsdb.vocab import Category, Status
 
 router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEM_RESPONSES)
-
-SlugPath = Annotated[str, Path(max_length=80, description="The entry's permanent slug.")]
 
 
 @router.get("/entries", summary="List and filter entries")
@@ -28,13 +26,8 @@ def list_entries(
     calibre: Annotated[
         Decimal | None, Query(gt=0, le=1000, description="Calibre in millimetres, e.g. 122")
     ] = None,
-    q: Annotated[
-        str | None,
-        Query(min_length=1, max_length=200, description="Text in a name, designation or alias"),
-    ] = None,
-    marking: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Text in a marking")
-    ] = None,
+    q: Annotated[SearchText, Query(description="Text in a name, designation or alias")] = None,
+    marking: Annotated[SearchText, Query(description="Text in a marking")] = None,
     status: Status = Status.PUBLISHED,
     limit: Limit = 50,
     cursor: Cursor = None,

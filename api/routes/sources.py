@@ -1,10 +1,8 @@
 """Reading the sources behind the catalogue's claims."""
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path
-
-from api.dependencies import Cursor, DbSession, Limit
+from api.dependencies import Cursor, DbSession, KeyPath, Limit
 from api.problems import PROBLEM_RESPONSES
 from api.responses import SourcePage
 from weaponsdb import catalogue, schemas, to_records
@@ -28,7 +26,5 @@ def list_sources(
 
 
 @router.get("/sources/{key}", summary="One source")
-def get_source(
-    key: Annotated[str, Path(max_length=80)], session: DbSession
-) -> schemas.SourceRecord:
+def get_source(key: KeyPath, session: DbSession) -> schemas.SourceRecord:
     return to_records.source(catalogue.get_source(session, key))
