@@ -1,0 +1,1 @@
+"""Performance measurements. Each prints its figures and ends with one JSON line."""
