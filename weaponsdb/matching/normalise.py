@@ -1,0 +1,184 @@
+"""The readings of a marking: the comparable keys one text can stand for.
+
+A marking read off a photo may be in another script, in look-alike letters, in full-width or
+Arabic-Indic digits, spaced and punctuated in any way. Each text yields one or more readings,
+each a *key* (lower-case letters and digits only; `?` and `*` kept in queries) with how it was
+obtained, so that a match can say why it matched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import hangul_jamo
+from anyascii import anyascii
+from confusable_homoglyphs import categories, confusables
+from korean_romanizer.romanizer import Romanizer
+
+RULES: dict[str, Any] = json.loads((Path(__file__).parent / "rules.json").read_text("utf-8"))
+WILDCARDS = "?*"
+
+
+class How(StrEnum):
+    EXACT = "exact"
+    NORMALISED = "normalised"
+    TRANSLITERATED = "transliterated"
+    LOOK_ALIKE = "look-alike letters"
+    OCR = "OCR confusion"
+    FUZZY = "fuzzy"
+    WILDCARD = "wildcard"
+    PATTERN = "pattern"
+
+
+@dataclass(frozen=True)
+class Reading:
+    key: str
+    how: How
+    detail: str
+
+
+def readings(text: str, wildcards: bool = False) -> list[Reading]:
+    """Every reading of *text*, the plainest first, without duplicate keys."""
+    folded = fold(text)
+    designated = designators(folded.casefold())
+    plain = (
+        f"type designator read as '{designated}'"
+        if designated != folded.casefold()
+        else "same text but for case, spacing, punctuation or script of digits"
+    )
+    found = [Reading(key(folded, wildcards), How.NORMALISED, plain)]
+    if any(_is_hangul(ch) for ch in folded):
+        found.append(
+            Reading(
+                key(revised_romanization(folded), wildcards),
+                How.TRANSLITERATED,
+                f"Hangul read in Revised Romanization as '{revised_romanization(folded)}'",
+            )
+        )
+        found.append(
+            Reading(
+                key(mccune_reischauer(folded), wildcards),
+                How.TRANSLITERATED,
+                f"Hangul read in McCune–Reischauer as '{mccune_reischauer(folded)}'",
+            )
+        )
+    if _has_other_alphabet(folded):
+        latin = look_alikes(folded)
+        if latin != folded:
+            found.append(
+                Reading(
+                    key(latin, wildcards),
+                    How.LOOK_ALIKE,
+                    f"look-alike letters read as Latin: '{latin}'",
+                )
+            )
+        romanised = anyascii(folded)
+        found.append(
+            Reading(
+                key(romanised, wildcards), How.TRANSLITERATED, f"transliterated as '{romanised}'"
+            )
+        )
+    unique: dict[str, Reading] = {}
+    for reading in found:
+        if reading.key:
+            unique.setdefault(reading.key, reading)
+    return list(unique.values())
+
+
+def fold(text: str) -> str:
+    """Compatibility forms (full-width letters and digits), every script's decimal digits as
+    ASCII digits, invisible format characters (zero-width, direction marks) removed."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
+        for ch in text
+        if unicodedata.category(ch) != "Cf"
+    )
+
+
+def key(text: str, wildcards: bool = False) -> str:
+    """Designators made one, case folded, everything but letters and digits dropped."""
+    text = designators(text.casefold())
+    keep = WILDCARDS if wildcards else ""
+    return "".join(ch for ch in text if ch.isalnum() or ch in keep)
+
+
+def ocr_key(text_key: str) -> str:
+    """The key with characters OCR confuses mapped to one representative each."""
+    table: dict[str, str] = {k: v for k, v in RULES["ocr_confusions"].items() if len(k) == 1}
+    return "".join(table.get(ch, ch) for ch in text_key)
+
+
+@cache
+def _designator_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    rules = RULES["designators"]
+    before = "|".join(re.escape(word) for word in rules["before_number"])
+    after = "|".join(re.escape(word) for word in rules["after_number"])
+    return (
+        re.compile(rf"(?<![^\W\d_])(?:{before})[\s.\-]*(\d+)"),
+        re.compile(rf"(\d+)[\s.\-]*(?:{after})(?![^\W\d_])"),
+    )
+
+
+def designators(text: str) -> str:
+    """'58式', '58식', 'тип 58' and 'type 58' all become 'type 58'."""
+    canonical = RULES["designators"]["canonical"]
+    before, after = _designator_patterns()
+    text = after.sub(lambda m: f"{canonical} {m.group(1)}", text)
+    return before.sub(lambda m: f"{canonical} {m.group(1)}", text)
+
+
+def _is_hangul(ch: str) -> bool:
+    return bool(hangul_jamo.is_syllable(ch))
+
+
+def revised_romanization(text: str) -> str:
+    # korean-romanizer applies the official Revised Romanization with its sound changes.
+    return str(Romanizer(text).romanize())
+
+
+def mccune_reischauer(text: str) -> str:
+    """ASCII McCune–Reischauer from our table over Unicode's jamo decomposition."""
+    table = RULES["mccune_reischauer"]
+    out: list[str] = []
+    previous_voiced = False
+    for ch in text:
+        if not _is_hangul(ch):
+            out.append(ch)
+            previous_voiced = False
+            continue
+        initial, vowel, final = hangul_jamo.decompose_syllable(ch)
+        voiced = table["voiced_initial"].get(initial) if previous_voiced else None
+        out.append((voiced or table["initial"][initial]) + table["vowel"][vowel])
+        if final:
+            out.append(table["final"][final])
+        previous_voiced = final in (None, "ㄴ", "ㄹ", "ㅁ", "ㅇ")
+    return "".join(out)
+
+
+def _has_other_alphabet(text: str) -> bool:
+    return any(ch.isalpha() and not ch.isascii() and not _is_hangul(ch) for ch in text)
+
+
+@cache
+def _latin_twin(ch: str) -> str | None:
+    """The ASCII letter or digit that Unicode's confusables data says *ch* looks like."""
+    if categories.alias(ch) in ("LATIN", "COMMON"):
+        return None
+    found = confusables.is_confusable(ch, preferred_aliases=["latin"], greedy=True) or []
+    for entry in found:
+        for homoglyph in entry["homoglyphs"]:
+            if homoglyph["c"].isascii() and homoglyph["c"].isalnum():
+                return str(homoglyph["c"])
+    return None
+
+
+def look_alikes(text: str) -> str:
+    return "".join(_latin_twin(ch) or ch for ch in text)
