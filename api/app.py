@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from api import problems
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import BodySizeLimit, RateLimit
-from api.routes import entries, health, sources
+from api.routes import editing, entries, health, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     problems.install(app)
-    for module in (health, entries, sources):
+    for module in (health, entries, sources, editing, revisions):
         app.include_router(module.router)
     protect(app, settings)
     return app

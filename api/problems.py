@@ -10,13 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import Scope, Send
 
 from weaponsdb.errors import (
     ConflictError,
     FieldError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+    UnauthenticatedError,
     WeaponsdbError,
 )
 
@@ -90,6 +95,10 @@ DOMAIN_STATUS: dict[type[WeaponsdbError], tuple[int, str]] = {
     NotFoundError: (404, "not_found"),
     ConflictError: (409, "conflict"),
     InvalidInputError: (422, "invalid_input"),
+    UnauthenticatedError: (401, "unauthenticated"),
+    ForbiddenError: (403, "forbidden"),
+    PreconditionFailedError: (412, "version_mismatch"),
+    PreconditionRequiredError: (428, "version_required"),
 }
 
 
@@ -98,8 +107,9 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     status, code = next(
         (v for cls, v in DOMAIN_STATUS.items() if isinstance(error, cls)), (400, "bad_request")
     )
-    errors = error.errors if isinstance(error, InvalidInputError) else None
-    return problem_response(request, status, code, error.message, errors)
+    # RFC 9110: a 401 says how to authenticate.
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem_response(request, status, code, error.message, error.errors, headers)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
@@ -130,9 +140,21 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     if error.status_code == 404 and detail == "Not Found":
         detail = f"There is nothing at {request.url.path}."
     code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
-    return problem_response(
-        request, error.status_code, code, detail, headers=getattr(error, "headers", None)
-    )
+    headers = dict(getattr(error, "headers", None) or {})
+    if error.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(request, error.status_code, code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers at this path; Starlette names only the first route's,
+    and reads and writes of one path live in different routers."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _unexpected_error(request: Request, _: Exception) -> JSONResponse:
@@ -152,7 +174,23 @@ def install(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
     for status, description in (
+        (400, "Malformed request, e.g. a body that is not JSON"),
         (404, "No such resource"),
         (422, "Invalid request: *errors* names each field and the reason"),
     )
+}
+
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEM_RESPONSES,
+    **{
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
+        for status, description in (
+            (401, "No API key, or one this service never issued"),
+            (403, "The API key is revoked, or its role may not do this"),
+            (409, "The change conflicts with what is stored (e.g. the slug or key exists)"),
+            (413, "The request body is larger than the service accepts"),
+            (412, "If-Match names a version that is no longer the current one"),
+            (428, "If-Match is missing: changes must name the version they are based on"),
+        )
+    },
 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from weaponsdb import models, schemas
+from weaponsdb import catalogue, models, schemas, to_records
 
 
 class EntrySummary(BaseModel):
@@ -50,6 +51,8 @@ class EntryPage(BaseModel):
 
 class EntryDetail(schemas.EntryRecord):
     url: str = Field(description="Permanent link to the entry.")
+    version: int = Field(description="Bumped by every change; the ETag, and the latest revision.")
+    revision_url: str = Field(description="Permanent link to this version: cite this one.")
     country_name: str | None
     sources: list[schemas.SourceRecord] = Field(
         description="Every source cited anywhere in the entry, by key."
@@ -72,3 +75,20 @@ class Health(BaseModel):
 
 def entry_url(base: str, slug: str) -> str:
     return f"{base}/v1/entries/{slug}"
+
+
+def revision_url(base: str, slug: str, number: int) -> str:
+    return f"{entry_url(base, slug)}/revisions/{number}"
+
+
+def entry_detail(session: Session, entry: models.Entry, base: str) -> EntryDetail:
+    record = to_records.entry(entry)
+    sources = catalogue.sources_by_key(session, record.cited_source_keys())
+    return EntryDetail(
+        **record.model_dump(),
+        url=entry_url(base, entry.slug),
+        version=entry.version,
+        revision_url=revision_url(base, entry.slug, entry.version),
+        country_name=schemas.country_name(record.country),
+        sources=[to_records.source(s) for s in sources],
+    )

@@ -16,10 +16,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import catalogue, db, schemas, seeding, to_records, transfer
+from weaponsdb import catalogue, db, keys, revisions, schemas, seeding, to_records, transfer
 from weaponsdb.config import Settings
-from weaponsdb.errors import InvalidInputError, WeaponsdbError
-from weaponsdb.vocab import Category, Status
+from weaponsdb.errors import WeaponsdbError
+from weaponsdb.vocab import Category, Role, Status
 
 app = typer.Typer(
     help="weaponsdb: identify weapons and munitions from what can be seen on them.",
@@ -28,6 +28,10 @@ app = typer.Typer(
 )
 entries_app = typer.Typer(help="Read catalogue entries.", no_args_is_help=True)
 app.add_typer(entries_app, name="entries")
+keys_app = typer.Typer(
+    help="Issue, list and revoke API keys for the write API.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -73,6 +77,10 @@ def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the database schema to the latest revision."""
     db.migrate(settings_of(ctx).database_url)
     out.print(f"Database schema is at revision {db.head_revision()}.")
+    with unit_of_work(ctx) as session:
+        recorded = revisions.record_missing_initial_revisions(session)
+    if recorded:
+        out.print(f"Recorded revision 1 of {recorded} entries that had no revisions.")
 
 
 @app.command()
@@ -257,14 +265,53 @@ def restore(
     out.print(f"Restored {rows} rows and {manifest.images} image files from {path}.")
 
 
+@keys_app.command("create")
+def create_key(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Who holds the key; shown as revision author.")],
+    role: Annotated[Role, typer.Option(help="editor: change entries; admin: also retract.")],
+) -> None:
+    """Issue a key. Its secret is printed once, here, and never stored or shown again."""
+    with unit_of_work(ctx) as session:
+        secret = keys.create_key(session, name, role)
+    err.print(f"Created the {role.value} key '{name}'. Its secret, shown only this once:")
+    print(secret)
+
+
+@keys_app.command("list")
+def list_keys(ctx: typer.Context) -> None:
+    """List keys (never their secrets)."""
+    with unit_of_work(ctx) as session:
+        table = Table("name", "role", "created", "revoked")
+        for key in keys.list_keys(session):
+            table.add_row(
+                key.name,
+                key.role,
+                to_records.utc(key.created_at).isoformat(timespec="seconds"),
+                to_records.utc(key.revoked_at).isoformat(timespec="seconds")
+                if key.revoked_at
+                else "",
+            )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The key's name.")]
+) -> None:
+    """Revoke a key: it is refused from now on (its name stays on the revisions it made)."""
+    with unit_of_work(ctx) as session:
+        keys.revoke_key(session, name)
+    out.print(f"Revoked the key '{name}'.")
+
+
 def main() -> None:
     try:
         app()
     except WeaponsdbError as error:
         err.print(f"[red]error:[/red] {error.message}", highlight=False)
-        if isinstance(error, InvalidInputError):
-            for problem in error.errors[:20]:
-                err.print(f"  {problem.field}: {problem.reason}", highlight=False)
+        for problem in error.errors[:20]:
+            err.print(f"  {problem.field}: {problem.reason}", highlight=False)
         sys.exit(1)
     except OperationalError as error:
         err.print(f"[red]error:[/red] the database cannot be used: {error.orig}", highlight=False)

@@ -10,11 +10,13 @@ class FieldError:
 
 
 class WeaponsdbError(Exception):
-    """Base class: the message is written for the person who made the request."""
+    """Base class: the message is written for the person who made the request; *errors*
+    name the fields (or headers) at fault."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.errors = errors or []
 
 
 class NotFoundError(WeaponsdbError):
@@ -26,6 +28,20 @@ class ConflictError(WeaponsdbError):
 
 
 class InvalidInputError(WeaponsdbError):
-    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or []
+    pass
+
+
+class UnauthenticatedError(WeaponsdbError):
+    """No credentials, or credentials nobody issued."""
+
+
+class ForbiddenError(WeaponsdbError):
+    """Known credentials that may not do this (revoked, or a role too low)."""
+
+
+class PreconditionFailedError(WeaponsdbError):
+    """The change was made against a version that is no longer the current one."""
+
+
+class PreconditionRequiredError(WeaponsdbError):
+    """A change that could overwrite someone else's came without the version it is based on."""

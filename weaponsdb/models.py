@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -101,6 +102,10 @@ class Entry(Timestamped, Base):
     family: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default=vocab.Status.DRAFT.value, index=True)
+    # Bumped by every change; equals the number of the entry's latest revision (revisions.py).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     names: Mapped[list[EntryName]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="EntryName.id"
@@ -408,3 +413,59 @@ class SeedApplied(Base):
     applied_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class ApiKey(Base):
+    """A key for the write API. Only a SHA-256 hash of the secret is kept (see keys.py)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (one_of("role", vocab.Role),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(12))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Snapshotted:
+    """What every revision holds: its number, the record as it then stood, who, when, why."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int]
+    snapshot: Mapped[dict[str, object]] = mapped_column(JSON)  # the record as JSON
+    author: Mapped[str] = mapped_column(String(80))  # the API key's name, or seed / import
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Revision(Snapshotted, Base):
+    """An immutable, numbered snapshot of an entry (EntryRecord) after one change."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "number"),
+        CheckConstraint("number > 0", name="number_positive"),
+    )
+
+    # RESTRICT: entries are never deleted, and their history must not be either.
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="RESTRICT"))
+
+    entry: Mapped[Entry] = relationship()
+
+
+class SourceRevision(Snapshotted, Base):
+    """An immutable, numbered snapshot of a source (SourceRecord) after one change."""
+
+    __tablename__ = "source_revisions"
+    __table_args__ = (
+        UniqueConstraint("source_id", "number"),
+        CheckConstraint("number > 0", name="number_positive"),
+    )
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
+
+    source: Mapped[Source] = relationship()

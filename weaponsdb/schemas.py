@@ -192,6 +192,10 @@ class EntryRecord(Cited):
     family: ShortText | None = None
     description: Text | None = None
     status: Status = Status.DRAFT
+    retraction_reason: Text | None = Field(
+        default=None, description="Why the entry was retracted; set exactly when it was."
+    )
+    retracted_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     names: list[NameRecord] = []
@@ -202,6 +206,12 @@ class EntryRecord(Cited):
     relations: list[RelationRecord] = []
     instances: list[InstanceRecord] = []
     photos: list[PhotoRecord] = []
+
+    @model_validator(mode="after")
+    def _retraction_has_reason(self) -> EntryRecord:
+        if (self.status is Status.RETRACTED) != (self.retraction_reason is not None):
+            raise ValueError("a retracted entry needs a retraction_reason, and only it has one")
+        return self
 
     @model_validator(mode="after")
     def _photo_markings_exist(self) -> EntryRecord:
@@ -251,6 +261,40 @@ class ProducerRecord(Record):
     description: Text | None = None
 
 
+class RevisionRecord(Record):
+    """One immutable revision of an entry: the entry as it stood after a change."""
+
+    entry: Key = Field(description="Slug of the entry.")
+    number: Annotated[int, Field(gt=0)]
+    created_at: dt.datetime
+    author: ShortText = Field(description="Name of the API key that made the change.")
+    note: Text = Field(description="The change note.")
+    snapshot: EntryRecord
+
+    @model_validator(mode="after")
+    def _snapshot_of_this_entry(self) -> RevisionRecord:
+        if self.snapshot.slug != self.entry:
+            raise ValueError(f"the snapshot is of '{self.snapshot.slug}', not '{self.entry}'")
+        return self
+
+
+class SourceRevisionRecord(Record):
+    """One immutable revision of a source: the source as it stood after a change."""
+
+    source: Key = Field(description="Key of the source.")
+    number: Annotated[int, Field(gt=0)]
+    created_at: dt.datetime
+    author: ShortText
+    note: Text
+    snapshot: SourceRecord
+
+    @model_validator(mode="after")
+    def _snapshot_of_this_source(self) -> SourceRevisionRecord:
+        if self.snapshot.key != self.source:
+            raise ValueError(f"the snapshot is of '{self.snapshot.key}', not '{self.source}'")
+        return self
+
+
 class CatalogueDocument(Record):
     """A whole catalogue, or part of one, as exchanged in JSON files."""
 
@@ -260,6 +304,12 @@ class CatalogueDocument(Record):
     sources: list[SourceRecord] = []
     producers: list[ProducerRecord] = []
     entries: list[EntryRecord] = []
+    revisions: list[RevisionRecord] = Field(
+        default=[], description="The history of the entries; empty means none was kept."
+    )
+    source_revisions: list[SourceRevisionRecord] = Field(
+        default=[], description="The history of the sources; empty means none was kept."
+    )
 
     @model_validator(mode="after")
     def _keys_unique(self) -> CatalogueDocument:
@@ -271,4 +321,16 @@ class CatalogueDocument(Record):
             duplicates = sorted({k for k in keys if keys.count(k) > 1})
             if duplicates:
                 raise ValueError(f"duplicate {label}: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _revisions_of_these_entries(self) -> CatalogueDocument:
+        slugs = {e.slug for e in self.entries}
+        strays = sorted({r.entry for r in self.revisions} - slugs)
+        if strays:
+            raise ValueError(f"revisions of entries the document lacks: {', '.join(strays)}")
+        keys = {s.key for s in self.sources}
+        strays = sorted({r.source for r in self.source_revisions} - keys)
+        if strays:
+            raise ValueError(f"revisions of sources the document lacks: {', '.join(strays)}")
         return self

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from weaponsdb import models, schemas, transfer
+from weaponsdb import models, revisions, schemas, transfer
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "catalogue.json"
 
@@ -36,7 +36,13 @@ def load_seed(session: Session, path: Path = SEED_FILE) -> transfer.ImportReport
             "entries": [e for e in document.entries if f"entry:{e.slug}" in pending],
         }
     )
-    report = transfer.import_catalogue(session, unloaded, transfer.OnConflict.SKIP)
+    report = transfer.import_catalogue(
+        session,
+        unloaded,
+        transfer.OnConflict.SKIP,
+        revisions.SEED_AUTHOR,
+        "Loaded from the seed catalogue shipped with weaponsdb.",
+    )
     session.add_all(models.SeedApplied(key=key) for key in sorted(pending))
     session.flush()
     return report

@@ -41,6 +41,8 @@ def entry(row: models.Entry) -> schemas.EntryRecord:
             "family": row.family,
             "description": row.description,
             "status": row.status,
+            "retraction_reason": row.retraction_reason,
+            "retracted_at": utc(row.retracted_at) if row.retracted_at else None,
             "created_at": utc(row.created_at),
             "updated_at": utc(row.updated_at),
             "citations": citations(row.citations),

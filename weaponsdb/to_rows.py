@@ -137,6 +137,7 @@ ENTRY_COLUMNS = (
     "family",
     "description",
     "status",
+    "retraction_reason",
 )
 
 
@@ -152,6 +153,7 @@ def entry(record: schemas.EntryRecord, refs: References, where: str) -> models.E
         row.created_at = record.created_at
     if record.updated_at:
         row.updated_at = record.updated_at
+    row.retracted_at = record.retracted_at
     row.names = [name(r, refs, f"{where}.names[{i}]") for i, r in enumerate(record.names)]
     row.features = [
         feature(r, refs, f"{where}.features[{i}]") for i, r in enumerate(record.features)

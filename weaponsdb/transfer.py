@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from weaponsdb import catalogue, models, schemas, to_records, to_rows
+from weaponsdb import catalogue, models, revisions, schemas, to_records, to_rows
 from weaponsdb.errors import ConflictError, FieldError, InvalidInputError
 
 RowT = TypeVar("RowT", models.Source, models.Producer)
@@ -46,6 +47,9 @@ def export_catalogue(session: Session) -> schemas.CatalogueDocument:
             for p in session.scalars(select(models.Producer).order_by(models.Producer.key))
         ],
         entries=[to_records.entry(e) for e in entries],
+        # The history goes with the catalogue, so a restored backup cites the same revisions.
+        revisions=revisions.export_revisions(session),
+        source_revisions=revisions.export_source_revisions(session),
     )
 
 
@@ -78,24 +82,35 @@ def read_file(path: Path) -> schemas.CatalogueDocument:
 
 
 def import_catalogue(
-    session: Session, document: schemas.CatalogueDocument, on_conflict: OnConflict
+    session: Session,
+    document: schemas.CatalogueDocument,
+    on_conflict: OnConflict,
+    author: str = revisions.IMPORT_AUTHOR,
+    note: str = "Imported from a catalogue file.",
 ) -> ImportReport:
-    """Add the document's content in the caller's transaction; nothing is changed on error."""
+    """Add the document's content in the caller's transaction; nothing is changed on error.
+
+    New entries keep the revisions the document brings; an entry that comes without any
+    gets revision 1, by *author*.
+    """
     report = ImportReport()
     refs = to_rows.References(
         {s.key: s for s in session.scalars(select(models.Source))},
         {p.key: p for p in session.scalars(select(models.Producer))},
         {e.slug: e for e in session.scalars(select(models.Entry))},
     )
+    new_sources: dict[str, models.Source] = {}
     for source in document.sources:
         if not _exists(report, on_conflict, refs.sources, source.key, "source"):
-            refs.sources[source.key] = _added(session, report, to_rows.source(source), source.key)
+            new_sources[source.key] = _added(session, report, to_rows.source(source), source.key)
+            refs.sources[source.key] = new_sources[source.key]
     for producer in document.producers:
         if not _exists(report, on_conflict, refs.producers, producer.key, "producer"):
             refs.producers[producer.key] = _added(
                 session, report, to_rows.producer(producer), producer.key
             )
     new_entries: list[tuple[int, schemas.EntryRecord, models.Entry]] = []
+    history = Counter(revision.entry for revision in document.revisions)
     for index, record in enumerate(document.entries):
         if _exists(report, on_conflict, refs.entries, record.slug, "entry"):
             continue
@@ -107,7 +122,18 @@ def import_catalogue(
     # Relations last: their targets may be entries added above.
     for index, record, row in new_entries:
         row.relations = to_rows.relations_of(record, refs, f"entries[{index}]")
+        # Set before the insert: a later UPDATE would move the entry's updated_at.
+        row.version = history.get(record.slug, 1)
     session.flush()
+    added = {record.slug: row for _, record, row in new_entries}
+    with_history = revisions.import_revisions(session, added, document.revisions)
+    revisions.record_initial_revisions(session, set(added) - with_history, author, note)
+    with_history = revisions.import_source_revisions(
+        session, new_sources, document.source_revisions
+    )
+    revisions.record_initial_source_revisions(
+        session, set(new_sources) - with_history, author, note
+    )
     return report
 
 

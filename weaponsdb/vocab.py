@@ -120,5 +120,12 @@ class PhotoView(StrEnum):
     OTHER = "other"
 
 
+class Role(StrEnum):
+    """What an API key may do; each role may do everything the ones before it may."""
+
+    EDITOR = "editor"  # create and change entries and sources
+    ADMIN = "admin"  # also retract entries
+
+
 def values(enum: type[StrEnum]) -> list[str]:
     return [member.value for member in enum]

@@ -3,12 +3,13 @@
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from api.auth import entry_etag
 from api.dependencies import BaseUrl, Cursor, DbSession, Limit, SearchText, SlugPath
 from api.problems import PROBLEM_RESPONSES
-from api.responses import EntryDetail, EntryPage, EntrySummary, entry_url
-from weaponsdb import catalogue, schemas, to_records
+from api.responses import EntryDetail, EntryPage, EntrySummary, entry_detail
+from weaponsdb import catalogue
 from weaponsdb.vocab import Category, Status
 
 router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEM_RESPONSES)
@@ -50,12 +51,7 @@ def list_entries(
 
 
 @router.get("/entries/{slug}", summary="One entry with everything attached and its sources")
-def get_entry(slug: SlugPath, session: DbSession, base: BaseUrl) -> EntryDetail:
-    record = to_records.entry(catalogue.get_entry(session, slug))
-    sources = catalogue.sources_by_key(session, record.cited_source_keys())
-    return EntryDetail(
-        **record.model_dump(),
-        url=entry_url(base, slug),
-        country_name=schemas.country_name(record.country),
-        sources=[to_records.source(s) for s in sources],
-    )
+def get_entry(slug: SlugPath, session: DbSession, base: BaseUrl, response: Response) -> EntryDetail:
+    entry = catalogue.get_entry(session, slug)
+    response.headers["ETag"] = entry_etag(entry.version)
+    return entry_detail(session, entry, base)

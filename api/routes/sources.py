@@ -1,11 +1,11 @@
 """Reading the sources behind the catalogue's claims."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.dependencies import Cursor, DbSession, KeyPath, Limit
 from api.problems import PROBLEM_RESPONSES
 from api.responses import SourcePage
-from weaponsdb import catalogue, schemas, to_records
+from weaponsdb import catalogue, editing, schemas, to_records
 
 router = APIRouter(prefix="/v1", tags=["sources"], responses=PROBLEM_RESPONSES)
 
@@ -26,5 +26,7 @@ def list_sources(
 
 
 @router.get("/sources/{key}", summary="One source")
-def get_source(key: KeyPath, session: DbSession) -> schemas.SourceRecord:
-    return to_records.source(catalogue.get_source(session, key))
+def get_source(key: KeyPath, session: DbSession, response: Response) -> schemas.SourceRecord:
+    record = to_records.source(catalogue.get_source(session, key))
+    response.headers["ETag"] = f'"{editing.source_etag(record)}"'
+    return record

@@ -1,0 +1,173 @@
+"""The history of entries: numbered revisions, diffs between them, and citations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from api.dependencies import BaseUrl, DbSession
+from api.problems import PROBLEM_RESPONSES
+from api.responses import entry_url, revision_url
+from weaponsdb import citing, models, revisions, schemas, to_records
+from weaponsdb.errors import FieldError, InvalidInputError
+
+router = APIRouter(prefix="/v1", tags=["revisions"], responses=PROBLEM_RESPONSES)
+
+SlugPath = Annotated[str, Path(max_length=80, description="The entry's permanent slug.")]
+NumberPath = Annotated[int, Path(ge=1, le=10**9, description="Revision number, from 1.")]
+# A revision never changes, so whoever has it may keep it.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class RevisionSummary(BaseModel):
+    number: int
+    created_at: dt.datetime
+    author: str = Field(description="Name of the API key that made the change.")
+    note: str
+    url: str = Field(description="Permanent link to this revision.")
+
+    @classmethod
+    def of(cls, revision: models.Revision, slug: str, base: str) -> RevisionSummary:
+        return cls(
+            number=revision.number,
+            created_at=to_records.utc(revision.created_at),
+            author=revision.author,
+            note=revision.note,
+            url=revision_url(base, slug, revision.number),
+        )
+
+
+class RevisionList(BaseModel):
+    entry: str
+    entry_url: str
+    items: list[RevisionSummary] = Field(description="Oldest first.")
+
+
+class RevisionDetail(RevisionSummary):
+    entry: str
+    entry_url: str
+    snapshot: schemas.EntryRecord = Field(description="The entry exactly as it then stood.")
+
+
+class RevisionDiff(BaseModel):
+    entry: str
+    from_revision: int
+    to_revision: int
+    from_url: str
+    to_url: str
+    patch: list[dict[str, Any]] = Field(
+        description="RFC 6902 JSON Patch that turns the older snapshot into the newer one."
+    )
+
+
+@router.get("/entries/{slug}/revisions", summary="An entry's revisions, oldest first")
+def list_revisions(slug: SlugPath, session: DbSession, base: BaseUrl) -> RevisionList:
+    return RevisionList(
+        entry=slug,
+        entry_url=entry_url(base, slug),
+        items=[RevisionSummary.of(r, slug, base) for r in revisions.list_revisions(session, slug)],
+    )
+
+
+@router.get(
+    "/entries/{slug}/revisions/{number}", summary="An entry exactly as one revision left it"
+)
+def get_revision(
+    slug: SlugPath, number: NumberPath, session: DbSession, base: BaseUrl, response: Response
+) -> RevisionDetail:
+    revision = revisions.get_revision(session, slug, number)
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["ETag"] = f'"{number}"'
+    return RevisionDetail(
+        **RevisionSummary.of(revision, slug, base).model_dump(),
+        entry=slug,
+        entry_url=entry_url(base, slug),
+        snapshot=revisions.snapshot(revision),
+    )
+
+
+@router.get(
+    "/entries/{slug}/revisions/{number}/diff",
+    summary="What changed between an earlier revision and this one",
+)
+def diff_revisions(
+    slug: SlugPath,
+    number: NumberPath,
+    session: DbSession,
+    base: BaseUrl,
+    older: Annotated[
+        int | None,
+        Query(alias="from", ge=1, description="The earlier revision; default: the one before."),
+    ] = None,
+) -> RevisionDiff:
+    start = older if older is not None else number - 1
+    if start < 1:
+        raise InvalidInputError(
+            "Revision 1 has no revision before it; name one with `from`.",
+            [FieldError("from", "revision 1 has nothing before it")],
+        )
+    before = revisions.get_revision(session, slug, start)
+    after = revisions.get_revision(session, slug, number)
+    return RevisionDiff(
+        entry=slug,
+        from_revision=start,
+        to_revision=number,
+        from_url=revision_url(base, slug, start),
+        to_url=revision_url(base, slug, number),
+        patch=revisions.diff(before, after),
+    )
+
+
+CITATION_MEDIA_TYPES: dict[str, dict[str, Any]] = {
+    media_type.split(";")[0]: {} for media_type, _ in citing.RENDERERS.values()
+}
+
+
+@router.get(
+    "/entries/{slug}/cite",
+    summary="A ready citation of a revision of the entry (default: the latest)",
+    response_class=Response,
+    responses={200: {"content": CITATION_MEDIA_TYPES, "description": "The citation"}},
+)
+def cite(
+    slug: SlugPath,
+    session: DbSession,
+    base: BaseUrl,
+    style: Annotated[citing.CitationFormat, Query(alias="format")] = citing.CitationFormat.APA,
+    number: Annotated[
+        int | None,
+        Query(alias="revision", ge=1, description="Revision to cite; default: the latest."),
+    ] = None,
+    accessed: Annotated[
+        dt.date | None, Query(description="When you read it, YYYY-MM-DD; default: today (UTC).")
+    ] = None,
+) -> Response:
+    revision = (
+        revisions.get_revision(session, slug, number)
+        if number is not None
+        else revisions.latest_revision(session, slug)
+    )
+    cited = citing.Cited(
+        slug=slug,
+        title=revisions.snapshot(revision).name,
+        revision=revision.number,
+        revised=to_records.utc(revision.created_at).date(),
+        url=revision_url(base, slug, revision.number),
+        accessed=accessed or dt.datetime.now(dt.UTC).date(),
+    )
+    text, media_type = citing.render(cited, style)
+    return Response(text, media_type=media_type)
+
+
+@router.get(
+    "/sources/{key}/revisions",
+    summary="A source's revisions, oldest first, each with the source as it then stood",
+    tags=["sources"],
+)
+def list_source_revisions(
+    key: Annotated[str, Path(max_length=80)], session: DbSession
+) -> list[schemas.SourceRevisionRecord]:
+    return revisions.list_source_revisions(session, key)
