@@ -34,7 +34,7 @@ from weaponsdb import db
 from weaponsdb.errors import InvalidInputError
 
 FORMAT = "weaponsdb-backup"
-SKIPPED_TABLES = {"alembic_version"}
+SKIPPED_TABLES = {"alembic_version", "catalogue_generation"}  # the latter: derived state
 
 
 @dataclass(frozen=True)

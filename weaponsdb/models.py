@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -413,6 +414,17 @@ class SeedApplied(Base):
     applied_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class CatalogueGeneration(Base):
+    """One row whose value the database's own triggers bump whenever entries, their names or
+    their markings change (migration 0005): the matcher rebuilds its index when it moves."""
+
+    __tablename__ = "catalogue_generation"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class ApiKey(Base):
