@@ -263,7 +263,7 @@ def test_edits_are_matchable_at_once_and_drafts_and_retractions_are_not(seeded_c
     assert match(seeded_client, markings=["NEW-55"])["candidates"][0]["slug"] == (
         "synthetic-new-rocket"
     )
-    draft = {**SYNTHETIC, "status": "draft", "slug": "synthetic-draft", "markings": []}
+    draft: dict[str, object] = {**SYNTHETIC, "status": "draft", "slug": "synthetic-draft"}
     draft["markings"] = [{"text": "DRAFT-66"}]
     assert seeded_client.post("/v1/entries", json=draft, headers=headers(key)).status_code == 201
     assert match(seeded_client, markings=["DRAFT-66"])["candidates"] == []
