@@ -1,10 +1,10 @@
 """The candidate index: catalogue marking and designation texts, by every key they read as.
 
 Exact readings are found by dictionary look-up, OCR confusions by a key with confusable
-characters made one. For misread text, q-gram indexes (grams.py) narrow a catalogue of any
-size to the few keys that share enough q-grams with the observed key to be within the allowed
-edits, and only those are measured with rapidfuzz (optimal string alignment: a swap of two
-neighbouring characters is one edit). Wildcards and patterns are narrowed the same way.
+characters made one. For misread text, a partition index (segments.py) narrows a catalogue of
+any size to the few keys that can be within the allowed edits, and only those are measured
+with rapidfuzz (optimal string alignment: a swap of two neighbouring characters is one edit).
+Wildcards and patterns are narrowed by q-gram indexes (grams.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA
 from weaponsdb.matching.grams import GramIndex, Ids, qgrams
 from weaponsdb.matching.normalise import How, Reading, ocr_key, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
+from weaponsdb.matching.segments import SegmentIndex
 
 BASE_SCORE = {
     How.EXACT: 1.0,
@@ -73,10 +74,8 @@ class MatchIndex:
                 self._add_key(reading.key).append((number, reading))
             if target.pattern:
                 patterned.append((number, target.pattern))
-        self._lengths = np.fromiter(
-            (len(k) for k in self.keys), dtype=np.int32, count=len(self.keys)
-        )
-        self._trigrams = GramIndex(qgrams(k, 3) for k in self.keys)
+        self._key_array = np.array(self.keys, dtype=object)
+        self._segments = SegmentIndex(self.keys)
         self._bigrams = GramIndex(qgrams(k, 2) for k in self.keys)
         self._patterns = PatternIndex(patterned)
 
@@ -103,7 +102,8 @@ class MatchIndex:
                     how, detail = How.EXACT, "as written"
                 _keep(hits, Hit(target, BASE_SCORE[how], how, detail))
         self._ocr_confusions(query, hits)
-        self._fuzzy(query, hits)
+        if query.fuzzy:
+            self._fuzzy(query, hits)
         self._pattern_matches(query, hits)
         return hits
 
@@ -131,30 +131,26 @@ class MatchIndex:
         candidates = self._candidates(query.key, edits)
         if not len(candidates):
             return
-        choices = {int(key_id): self.keys[key_id] for key_id in candidates}
-        for _, distance, key_id in process.extract(
-            query.key, choices, scorer=OSA.distance, score_cutoff=edits, limit=None
-        ):
+        found = process.extract(
+            query.key,
+            self._key_array[candidates].tolist(),
+            scorer=OSA.distance,
+            score_cutoff=edits,
+            limit=None,
+        )
+        for catalogue_key, distance, position in found:
             if distance == 0:
                 continue
-            longest = max(len(query.key), len(self.keys[key_id]))
+            longest = max(len(query.key), len(catalogue_key))
             score = BASE_SCORE[How.FUZZY] * (1 - distance / longest)
-            detail = (
-                f"'{query.key}' is {distance} edit{'s' * (distance > 1)} from '{self.keys[key_id]}'"
-            )
-            for target in self._expand(key_id):
+            plural = "s" * (distance > 1)
+            detail = f"'{query.key}' is {distance} edit{plural} from '{catalogue_key}'"
+            for target in self._expand(int(candidates[position])):
                 _keep(hits, Hit(target, score, How.FUZZY, detail, int(distance)))
 
     def _candidates(self, query_key: str, edits: int) -> Ids:
-        """Keys that can be within *edits* of the query: enough shared q-grams, near length.
-        Trigrams narrow best; a key too short for them to narrow falls back to bigrams."""
-        # An edit (a transposition too) destroys at most q + 1 q-grams.
-        ids = self._trigrams.sharing(qgrams(query_key, 3), 4 * edits)
-        if ids is None:
-            ids = self._bigrams.sharing(qgrams(query_key, 2), 3 * edits)
-        if ids is None:
-            ids = np.arange(len(self.keys), dtype=np.int32)
-        return ids[np.abs(self._lengths[ids] - len(query_key)) <= edits]
+        """Keys that can be within *edits* of the query (see segments.py)."""
+        return self._segments.candidates(query_key, edits)
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
@@ -195,7 +191,7 @@ class PatternIndex:
 
     def __init__(self, patterned: Sequence[tuple[int, str]]) -> None:
         self._targets = [target for target, _ in patterned]
-        self._compiled = [compile_pattern(pattern) for _, pattern in patterned]
+        self._patterns = [pattern for _, pattern in patterned]  # compiled when first tried
         fixed = [_longest_fixed_part(pattern) for _, pattern in patterned]
         everywhere = Counter(gram for part in fixed for gram in qgrams(part, 3, padded=False))
         chosen = [
@@ -215,7 +211,7 @@ class PatternIndex:
             ids, counts = np.unique(np.concatenate(lists), return_counts=True)
             found = [int(n) for n in ids[counts == self._required[ids]]]
         for number in sorted(found + self._unindexed):
-            if self._compiled[number].fullmatch(text_key):
+            if compile_pattern(self._patterns[number]).fullmatch(text_key):
                 yield self._targets[number]
 
 
