@@ -13,6 +13,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from rapidfuzz import process
@@ -23,6 +24,8 @@ from weaponsdb.matching.normalise import How, Reading, ocr_key, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 from weaponsdb.matching.segments import SegmentIndex
 
+# An illegible run fits very many keys; past this many, the rest say nothing more.
+MAX_WILDCARD_KEYS = 1000
 BASE_SCORE = {
     How.EXACT: 1.0,
     How.NORMALISED: 0.97,
@@ -75,6 +78,7 @@ class MatchIndex:
             if target.pattern:
                 patterned.append((number, target.pattern))
         self._key_array = np.array(self.keys, dtype=object)
+        self._lengths = np.array([len(k) for k in self.keys], dtype=np.int32)
         self._segments = SegmentIndex(self.keys)
         self._bigrams = GramIndex(qgrams(k, 2) for k in self.keys)
         self._patterns = PatternIndex(patterned)
@@ -161,26 +165,26 @@ class MatchIndex:
         regex = re.compile(
             "".join("." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in query.key)
         )
-        for key_id in self._wildcard_candidates(query.key):
+        legible = len(query.key) - query.key.count("?") - query.key.count("*")
+        fitting = (k for k in self._wildcard_candidates(query.key) if regex.fullmatch(self.keys[k]))
+        for key_id in islice(fitting, MAX_WILDCARD_KEYS):
             catalogue_key = self.keys[key_id]
-            if regex.fullmatch(catalogue_key):
-                legible = len(query.key) - query.key.count("?") - query.key.count("*")
-                share = legible / max(len(catalogue_key), 1)
-                score = BASE_SCORE[How.WILDCARD] * (0.5 + 0.5 * share)
-                detail = f"'{query.key}' fits '{catalogue_key}' ({legible} legible characters)"
-                for target in self._expand(key_id):
-                    _keep(hits, Hit(target, score, How.WILDCARD, detail))
+            share = legible / max(len(catalogue_key), 1)
+            score = BASE_SCORE[How.WILDCARD] * (0.5 + 0.5 * share)
+            detail = f"'{query.key}' fits '{catalogue_key}' ({legible} legible characters)"
+            for target in self._expand(key_id):
+                _keep(hits, Hit(target, score, How.WILDCARD, detail))
 
     def _wildcard_candidates(self, query_key: str) -> Iterable[int]:
-        """Keys holding every bigram of the legible parts, and the same first and last
-        character when those are legible."""
+        """Keys holding every bigram of the legible parts (the first and last character too,
+        when legible), of the very length when only '?' stands for what is missing."""
         anchored = f"^{query_key}$"
         fragments = [f for f in re.split(r"[?*]+", anchored) if len(f) >= 2]
         grams = set().union(*(qgrams(f, 2, padded=False) for f in fragments))
-        ids = self._bigrams.sharing(grams, 0) if grams else None
-        if ids is None:
-            return range(len(self.keys))
-        return (int(key_id) for key_id in ids)
+        ids = self._bigrams.containing_all(grams) if grams else np.arange(len(self.keys))
+        if "*" not in query_key:
+            ids = ids[self._lengths[ids] == len(query_key)]
+        return ids.tolist()
 
 
 class PatternIndex:
