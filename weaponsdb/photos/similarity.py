@@ -21,7 +21,8 @@ import numpy.typing as npt
 BITS = 64
 BLOCKS = 4
 BLOCK_BITS = BITS // BLOCKS
-NEAR_DUPLICATE = 6  # at most this many bits apart: the same photo, resized or recompressed
+NEAR_DUPLICATE = 8  # at most this many bits apart: the same photo, resized, recompressed
+# or slightly cropped (unrelated photos are about 32 apart, rarely under 18)
 # Radii searched through the blocks before a full scan; r // 4 = 1 and 2 bits a block.
 INDEX_RADII = (7, 11)
 

@@ -32,12 +32,13 @@ FORMATS = (
     Format("WEBP", "image/webp", (".webp",)),
     Format("TIFF", "image/tiff", (".tif", ".tiff")),
 )
-# Cameras write JPEGs with a second, embedded picture that Pillow reads as MPO.
+# Cameras write JPEGs with a second, embedded picture that Pillow's JPEG plugin opens as MPO.
 _ALIASES = {"MPO": "JPEG"}
 ALLOWED = ", ".join(f.pillow.replace("WEBP", "WebP") for f in FORMATS)
 # Content types that claim nothing: what clients send when they do not know.
 _UNCLAIMED = {"", "application/octet-stream", "binary/octet-stream"}
 FIELD = "file"
+Image.init()  # registers every format plugin, so that open(formats=...) may name them
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def check_upload(
         # Pillow only warns of a large image; here every bomb is an error, checked below.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(data), formats=[*(f.pillow for f in FORMATS), "MPO"]) as im:
+            with Image.open(io.BytesIO(data), formats=[f.pillow for f in FORMATS]) as im:
                 found = _format_named(im.format)
                 width, height = im.size
         except UnidentifiedImageError:
@@ -133,7 +134,7 @@ def _check_claims(found: Format, filename: str | None, content_type: str | None)
 
 def _check_decodes(data: bytes, found: Format) -> None:
     """verify() checks the structure (e.g. PNG checksums); a full load() catches truncation."""
-    formats = [found.pillow, "MPO"] if found.pillow == "JPEG" else [found.pillow]
+    formats = [found.pillow]  # the JPEG plugin opens MPO files too
     try:
         with Image.open(io.BytesIO(data), formats=formats) as im:
             im.verify()
