@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint bench bench-load
+.PHONY: serve test lint bench bench-load bench-photos
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -27,7 +27,10 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 ## Benchmarks: figures and ratios, last line one JSON object each.
-bench: bench-load
+bench: bench-load bench-photos
 
 bench-load: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.load
+
+bench-photos: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.photos
