@@ -373,7 +373,7 @@ def add_photos(
                     err.print(f"[red]refused[/red] {path}: {reason}", highlight=False)
                     continue
                 duplicates = ", ".join(
-                    f"{m.entry_slug} ({m.distance} bits)" for m in attached.near_duplicates
+                    f"{m.entry} ({m.distance} bits)" for m in attached.near_duplicates
                 )
                 out.print(
                     f"{path}: photos[{attached.position}] {attached.record.sha256[:12]} "

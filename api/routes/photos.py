@@ -20,7 +20,7 @@ from weaponsdb.errors import FieldError, NotFoundError, PreconditionRequiredErro
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.processing import THUMBNAIL_TYPE, perceptual_hash, upright
-from weaponsdb.photos.similarity import BITS, NEAR_DUPLICATE
+from weaponsdb.photos.similarity import BITS
 from weaponsdb.photos.storage import FileStore
 from weaponsdb.photos.validation import ALLOWED, Limits, check_upload
 
@@ -47,48 +47,18 @@ class PhotoSize(StrEnum):
     MEDIUM = "medium"
 
 
-class MatchedPhoto(BaseModel):
-    entry: str = Field(description="Slug of the entry the reference photo shows.")
-    entry_name: str
-    entry_status: str
+class MatchedPhoto(PhotoMatch):
     entry_url: str
-    sha256: str
     url: str
     thumb_url: str
     medium_url: str
-    width: int
-    height: int
-    caption: str | None
-    view: str | None
-    credit: str
-    licence: str
-    source_url: str | None
-    distance: int = Field(description="Bits of the 64-bit perceptual hash that differ.")
-    similarity: float = Field(description="1 - distance / 64: 1 is the same picture.")
-    near_duplicate: bool = Field(
-        description=f"At most {NEAR_DUPLICATE} bits apart: the same photo, resized, "
-        "recompressed or slightly cropped."
-    )
 
     @classmethod
-    def of(cls, match: PhotoMatch, base: str) -> MatchedPhoto:
+    def with_links(cls, match: PhotoMatch, base: str) -> MatchedPhoto:
         return cls(
-            entry=match.entry_slug,
-            entry_name=match.entry_name,
-            entry_status=match.entry_status,
-            entry_url=entry_url(base, match.entry_slug),
-            sha256=match.sha256,
+            **match.model_dump(),
+            entry_url=entry_url(base, match.entry),
             **photo_urls(base, match.sha256),
-            width=match.width,
-            height=match.height,
-            caption=match.caption,
-            view=match.view,
-            credit=match.credit,
-            licence=match.licence,
-            source_url=match.source_url,
-            distance=match.distance,
-            similarity=match.similarity,
-            near_duplicate=match.near_duplicate,
         )
 
 
@@ -210,7 +180,7 @@ def add_photo(
         position=attached.position,
         photo=detail,
         stored_new_file=attached.stored_new_file,
-        near_duplicates=[MatchedPhoto.of(m, base) for m in attached.near_duplicates],
+        near_duplicates=[MatchedPhoto.with_links(m, base) for m in attached.near_duplicates],
     )
 
 
@@ -284,4 +254,4 @@ def match_photo(
     checked = check_upload(upload.data, limits, upload.filename, upload.content_type)
     phash = perceptual_hash(upright(checked.data))
     matches = _matcher(request).match(session, phash, limit, max_distance)
-    return PhotoMatches(phash=phash, items=[MatchedPhoto.of(m, base) for m in matches])
+    return PhotoMatches(phash=phash, items=[MatchedPhoto.with_links(m, base) for m in matches])

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -19,10 +19,12 @@ from weaponsdb import models
 from weaponsdb.photos.similarity import NEAR_DUPLICATE, HashIndex, similarity, to_int
 
 
-@dataclass(frozen=True)
-class PhotoMatch:
+class PhotoMatch(BaseModel):
     """A reference photo found, as plain values that outlive the session."""
 
+    entry: str = Field(description="Slug of the entry the reference photo shows.")
+    entry_name: str
+    entry_status: str
     sha256: str
     media_type: str
     width: int
@@ -32,32 +34,29 @@ class PhotoMatch:
     credit: str
     licence: str
     source_url: str | None
-    entry_slug: str
-    entry_name: str
-    entry_status: str
-    distance: int  # bits of the 64-bit pHash that differ
-    similarity: float  # 1 - distance / 64
-    near_duplicate: bool  # distance <= NEAR_DUPLICATE
+    distance: int = Field(description="Bits of the 64-bit perceptual hash that differ.")
+    similarity: float = Field(description="1 - distance / 64: 1 is the same picture.")
+    near_duplicate: bool = Field(
+        description=f"At most {NEAR_DUPLICATE} bits apart: the same photo, resized, "
+        "recompressed or slightly cropped."
+    )
 
     @classmethod
     def of(cls, photo: models.Photo, distance: int) -> PhotoMatch:
         return cls(
-            sha256=photo.sha256,
-            media_type=photo.media_type,
-            width=photo.width,
-            height=photo.height,
-            caption=photo.caption,
-            view=photo.view,
-            credit=photo.credit,
-            licence=photo.licence,
-            source_url=photo.source_url,
-            entry_slug=photo.entry.slug,
+            entry=photo.entry.slug,
             entry_name=photo.entry.name,
             entry_status=photo.entry.status,
+            **{column: getattr(photo, column) for column in _PHOTO_COLUMNS},
             distance=distance,
             similarity=similarity(distance),
             near_duplicate=distance <= NEAR_DUPLICATE,
         )
+
+
+_PHOTO_COLUMNS = [
+    name for name in PhotoMatch.model_fields if name in models.Photo.__table__.columns
+]
 
 
 class PhotoMatcher:
