@@ -68,7 +68,7 @@ def check_upload(
     naming the field *file* and the reason."""
     if len(data) > limits.max_bytes:
         raise PayloadTooLargeError(
-            f"The photo is {len(data)} bytes; the limit is {limits.max_bytes} bytes.",
+            f"The photo is larger than {limits.max_bytes} bytes, the most this service takes.",
             [FieldError(FIELD, f"larger than {limits.max_bytes} bytes")],
         )
     if not data:
