@@ -12,12 +12,13 @@ from sqlalchemy import Engine
 from api import problems
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import BodySizeLimit, RateLimit
-from api.routes import editing, entries, health, match, revisions, sources
+from api.routes import editing, entries, health, match, photos, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine, make_sessionmaker
 from weaponsdb.matching.matcher import Matcher
+from weaponsdb.photos.matching import PhotoMatcher
 
 DESCRIPTION = """
 An open reference database for identifying weapons and munitions from what can be seen on
@@ -52,13 +53,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessions = make_sessionmaker(engine)
     problems.install(app)
     app.state.matcher = Matcher()
-    for module in (health, entries, match, sources, editing, revisions):
+    app.state.photo_matcher = PhotoMatcher()
+    for module in (health, entries, match, sources, editing, revisions, photos):
         app.include_router(module.router)
     protect(app, settings)
     return app
 
 
 MATCH_PATHS = ("/v1/match", "/v1/match/photo")
+# Room for the form fields and part headers beside the photo in a multipart upload, so that
+# a photo over the limit is refused by the photo checks, which say so for that file.
+MULTIPART_ALLOWANCE = 64 * 1024
 
 
 def protect(app: FastAPI, settings: Settings) -> None:
@@ -66,8 +71,9 @@ def protect(app: FastAPI, settings: Settings) -> None:
     telemetry outermost so that it sees every answer, refusals included."""
 
     def body_limit(path: str) -> int:
-        uploads = path.endswith("/photos") or path == "/v1/match/photo"
-        return settings.max_upload_bytes if uploads else settings.max_body_bytes
+        if path.endswith("/photos") or path == "/v1/match/photo":
+            return settings.max_upload_bytes + MULTIPART_ALLOWANCE
+        return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     app.add_middleware(RateLimit, limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit))

@@ -19,9 +19,11 @@ from weaponsdb.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    PayloadTooLargeError,
     PreconditionFailedError,
     PreconditionRequiredError,
     UnauthenticatedError,
+    UnsupportedMediaTypeError,
     WeaponsdbError,
 )
 
@@ -99,6 +101,8 @@ DOMAIN_STATUS: dict[type[WeaponsdbError], tuple[int, str]] = {
     ForbiddenError: (403, "forbidden"),
     PreconditionFailedError: (412, "version_mismatch"),
     PreconditionRequiredError: (428, "version_required"),
+    PayloadTooLargeError: (413, "too_large"),
+    UnsupportedMediaTypeError: (415, "unsupported_media_type"),
 }
 
 

@@ -49,7 +49,20 @@ class EntryPage(BaseModel):
     )
 
 
+class PhotoDetail(schemas.PhotoRecord):
+    url: str = Field(description="The stored image (metadata stripped, upright).")
+    thumb_url: str = Field(description="A JPEG at most 256 pixels on its long side.")
+    medium_url: str = Field(description="A JPEG at most 1024 pixels on its long side.")
+
+    @classmethod
+    def of(cls, record: schemas.PhotoRecord, base: str) -> PhotoDetail:
+        return cls(**record.model_dump(), **photo_urls(base, record.sha256))
+
+
 class EntryDetail(schemas.EntryRecord):
+    photos: list[PhotoDetail] = Field(  # type: ignore[assignment]
+        default=[], description="The photo records, with links to the images."
+    )
     url: str = Field(description="Permanent link to the entry.")
     version: int = Field(description="Bumped by every change; the ETag, and the latest revision.")
     revision_url: str = Field(description="Permanent link to this version: cite this one.")
@@ -73,6 +86,11 @@ class Health(BaseModel):
     expected_revision: str | None
 
 
+def photo_urls(base: str, sha256: str) -> dict[str, str]:
+    url = f"{base}/v1/photos/{sha256}"
+    return {"url": url, "thumb_url": f"{url}?size=thumb", "medium_url": f"{url}?size=medium"}
+
+
 def entry_url(base: str, slug: str) -> str:
     return f"{base}/v1/entries/{slug}"
 
@@ -85,7 +103,8 @@ def entry_detail(session: Session, entry: models.Entry, base: str) -> EntryDetai
     record = to_records.entry(entry)
     sources = catalogue.sources_by_key(session, record.cited_source_keys())
     return EntryDetail(
-        **record.model_dump(),
+        **record.model_dump(exclude={"photos"}),
+        photos=[PhotoDetail.of(photo, base) for photo in record.photos],
         url=entry_url(base, entry.slug),
         version=entry.version,
         revision_url=revision_url(base, entry.slug, entry.version),

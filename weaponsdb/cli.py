@@ -13,17 +13,32 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import catalogue, db, keys, revisions, schemas, seeding, to_records, transfer
+from weaponsdb import (
+    catalogue,
+    db,
+    editing,
+    keys,
+    revisions,
+    schemas,
+    seeding,
+    to_records,
+    transfer,
+)
 from weaponsdb.config import Settings
 from weaponsdb.editing import validation_problem
 from weaponsdb.errors import WeaponsdbError
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
-from weaponsdb.vocab import Category, Role, Status
+from weaponsdb.photos import ingest
+from weaponsdb.photos.matching import PhotoMatcher
+from weaponsdb.photos.storage import FileStore
+from weaponsdb.photos.validation import Limits
+from weaponsdb.vocab import Category, PhotoView, Role, Status
 
 app = typer.Typer(
     help="weaponsdb: identify weapons and munitions from what can be seen on them.",
@@ -36,6 +51,8 @@ keys_app = typer.Typer(
     help="Issue, list and revoke API keys for the write API.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+photos_app = typer.Typer(help="Attach reference photos to entries.", no_args_is_help=True)
+app.add_typer(photos_app, name="photos")
 
 out = Console()
 err = Console(stderr=True)
@@ -348,6 +365,77 @@ def revoke_key(
     with unit_of_work(ctx) as session:
         keys.revoke_key(session, name)
     out.print(f"Revoked the key '{name}'.")
+
+
+@photos_app.command("add")
+def add_photos(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The entry's slug.")],
+    files: Annotated[list[Path], typer.Argument(help="JPEG, PNG, WebP or TIFF files.")],
+    credit: Annotated[str, typer.Option(help="Who took the photos, as credited.")],
+    licence: Annotated[str, typer.Option(help="Their licence, e.g. 'CC BY 4.0'.")],
+    note: Annotated[str, typer.Option(help="The change note of each revision.")],
+    author: Annotated[str, typer.Option(help="Named as the revisions' author.")] = "cli",
+    caption: Annotated[str | None, typer.Option()] = None,
+    view: Annotated[PhotoView | None, typer.Option()] = None,
+    source_url: Annotated[str | None, typer.Option(help="Where they were published.")] = None,
+    captured_on: Annotated[str | None, typer.Option(help="YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    marking_index: Annotated[
+        int | None, typer.Option(min=0, help="Position of the marking shown, from 0.")
+    ] = None,
+) -> None:
+    """Attach photos to an entry, each as a revision of its own. A file that is refused is
+    named with the reason; the others are attached all the same."""
+    settings = settings_of(ctx)
+    description = ingest.PhotoDescription.parse(
+        {
+            "credit": credit,
+            "licence": licence,
+            "caption": caption,
+            "view": view.value if view else None,
+            "source_url": source_url,
+            "captured_on": captured_on,
+            "marking_index": marking_index,
+        }
+    )
+    change = editing.Change(slug, None, author, editing.check_note(note))
+    limits = Limits(settings.max_upload_bytes, settings.max_image_pixels)
+    store, matcher = FileStore(settings.images_dir), PhotoMatcher()
+    engine = db.make_engine(settings.database_url)
+    refused = 0
+    try:
+        sessions = db.make_sessionmaker(engine)
+        with Progress(console=err, transient=True) as progress:
+            for path in progress.track(files, description=f"Attaching to {slug}"):
+                try:
+                    upload = ingest.Upload(_read_photo(path, limits), path.name)
+                    attached = ingest.attach_photo(
+                        sessions, store, matcher, change, upload, description, limits
+                    )
+                except (WeaponsdbError, OSError) as error:
+                    refused += 1
+                    reason = error.message if isinstance(error, WeaponsdbError) else str(error)
+                    err.print(f"[red]refused[/red] {path}: {reason}", highlight=False)
+                    continue
+                duplicates = ", ".join(
+                    f"{m.entry} ({m.distance} bits)" for m in attached.near_duplicates
+                )
+                out.print(
+                    f"{path}: photos[{attached.position}] {attached.record.sha256[:12]} "
+                    f"{attached.record.width}×{attached.record.height}"
+                    + (f"; near duplicate of {duplicates}" if duplicates else ""),
+                    highlight=False,
+                )
+    finally:
+        engine.dispose()
+    out.print(f"Attached {len(files) - refused} of {len(files)} photos to {slug}.")
+    if refused:
+        raise typer.Exit(1)
+
+
+def _read_photo(path: Path, limits: Limits) -> bytes:
+    with path.open("rb") as file:
+        return file.read(limits.max_bytes + 1)  # one byte past the limit says enough
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ class Settings(BaseSettings):
 
     # Limits that protect the service (see api/limits.py).
     max_body_bytes: int = 1024 * 1024
-    max_upload_bytes: int = 25 * 1024 * 1024
+    max_upload_bytes: int = 25 * 1024 * 1024  # one photo file
+    max_image_pixels: int = 50_000_000  # one photo, read from its header before decoding
     match_rate_limit: str = "120/minute"  # per client, on each match endpoint
     statement_timeout_ms: int = 15_000  # PostgreSQL: no query may hold a connection longer
     cors_origins: list[str] = ["*"]

@@ -144,7 +144,7 @@ def _editing(session: Session, change: Change) -> Iterator[models.Entry]:
     with entry_change(
         session, change.slug, change.expected_version, change.author, change.note
     ) as entry:
-        _editable(entry)
+        require_editable(entry)
         yield entry
         _flush(session)
 
@@ -159,7 +159,7 @@ def _flush(session: Session) -> None:
         ) from None
 
 
-def _editable(entry: models.Entry) -> None:
+def require_editable(entry: models.Entry) -> None:
     if entry.status == Status.RETRACTED.value:
         raise ConflictError(
             f"'{entry.slug}' is retracted; a retracted entry stays as it was retracted."

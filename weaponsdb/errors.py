@@ -45,3 +45,11 @@ class PreconditionFailedError(WeaponsdbError):
 
 class PreconditionRequiredError(WeaponsdbError):
     """A change that could overwrite someone else's came without the version it is based on."""
+
+
+class PayloadTooLargeError(WeaponsdbError):
+    """An upload larger than the service accepts."""
+
+
+class UnsupportedMediaTypeError(WeaponsdbError):
+    """An upload in a format the service does not take."""

@@ -315,6 +315,8 @@ class Photo(Timestamped, Base):
     licence: Mapped[str] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
     captured_on: Mapped[str | None] = mapped_column(String(10))
+    # imagehash's 64-bit pHash of the stored image, as 16 hex digits (photos/similarity.py).
+    phash: Mapped[str | None] = mapped_column(String(16), index=True)
 
     entry: Mapped[Entry] = relationship(back_populates="photos")
     marking: Mapped[Marking | None] = relationship()

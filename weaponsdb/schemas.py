@@ -88,6 +88,7 @@ ScriptCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]{3}$")]  # IS
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+PerceptualHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 # Quantities are exact decimals inside; JSON readers expect plain numbers.
 Millimetres = Annotated[
@@ -194,7 +195,12 @@ class PhotoRecord(Cited):
     credit: ShortText
     licence: ShortText
     source_url: Url | None = None
-    captured_on: PartialDate | None = None
+    captured_on: PartialDate | None = Field(
+        default=None, description="When the photo was taken, as the uploader gave it."
+    )
+    phash: PerceptualHash | None = Field(
+        default=None, description="Perceptual hash (pHash) of the stored image, for matching."
+    )
     marking_index: Annotated[int, Field(ge=0)] | None = Field(
         default=None, description="Position in the entry's markings of the marking shown."
     )

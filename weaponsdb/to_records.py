@@ -84,6 +84,7 @@ PHOTO_COLUMNS = (
     "licence",
     "source_url",
     "captured_on",
+    "phash",
 )
 
 
