@@ -40,7 +40,8 @@ def test_lists_the_three_seed_entries_with_links(seeded_client):
         ("q=F-7", ["f-7"]),
         ("q=100%25", []),  # a LIKE wildcard is a literal character, not "anything"
         ("marking=bang", ["bang-122"]),
-        ("marking=F-7", []),
+        ("marking=F-7", ["f-7"]),  # its designation, as the matcher reads markings
+        ("marking=%EB%B0%A9-122", ["bang-122"]),  # 방-122
         ("category=rifle&country=KP&q=58", ["type-58"]),
     ],
 )
