@@ -14,6 +14,7 @@ from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import BodySizeLimit, RateLimit
 from api.routes import editing, entries, health, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
+from api.web import pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine, make_sessionmaker
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     for module in (health, entries, sources, editing, revisions):
         app.include_router(module.router)
+    pages.mount(app)
     protect(app, settings)
     return app
 
