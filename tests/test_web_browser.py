@@ -1,0 +1,179 @@
+"""The pages in a real browser: headless Chromium against `weaponsdb up` on loopback, on
+SQLite and on PostgreSQL. Screenshots of every page go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser_support import (
+    PAGE_BUDGET_BYTES,
+    PHONE,
+    Console,
+    chromium,
+    page_weight,
+    screenshot,
+)
+from tests.conftest import fresh_postgres_schema
+from tests.serving import Service, served
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGES = {
+    "browse": "/",
+    "entry": "/entries/bang-122",
+    "missing-entry": "/entries/no-such-entry",
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Service]]:
+    """The service, migrated and seeded by `weaponsdb up`, on a database of its own."""
+    workdir = tmp_path_factory.mktemp(f"web-{request.param}")
+    if request.param == "sqlite":
+        with served(f"sqlite:///{workdir / 'web.sqlite3'}", workdir) as running:
+            yield request.param, running
+        return
+    with fresh_postgres_schema() as url, served(url, workdir) as running:
+        yield request.param, running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def base(service: tuple[str, Service]) -> str:
+    return service[1].base
+
+
+@pytest.fixture
+def backend_name(service: tuple[str, Service]) -> str:
+    return service[0]
+
+
+def open_page(browser: Browser, console: Console, **options: object) -> Page:
+    context = browser.new_context(**options)  # type: ignore[arg-type]
+    page = context.new_page()
+    console.watch(page)
+    return page
+
+
+@pytest.fixture
+def console() -> Iterator[Console]:
+    """Every test ends with a clean console: no CSP violation, no script error."""
+    watched = Console()
+    yield watched
+    assert watched.errors == []
+
+
+@pytest.fixture
+def page(browser: Browser, base: str, console: Console) -> Iterator[Page]:
+    page = open_page(
+        browser,
+        console,
+        base_url=base,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    yield page
+    page.context.close()
+
+
+def card_titles(page: Page) -> list[str]:
+    return page.locator(".entries .card h2").all_inner_texts()
+
+
+def test_browse_lists_every_entry_and_filters_by_category_and_country(page, backend_name):
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Browse entries")
+    assert card_titles(page) == [
+        "Bang-122 artillery ammunition",
+        "F-7 rocket-propelled grenade",
+        "Type 58 self-loading rifle",
+    ]
+    screenshot(page, f"browse-{backend_name}")
+    page.get_by_label("Category").select_option("rifle")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator(".count")).to_contain_text("1 entry matches")
+    assert card_titles(page) == ["Type 58 self-loading rifle"]
+    assert "category=rifle" in page.url
+    page.get_by_label("Category").select_option("")
+    page.get_by_label("Country").select_option("KP")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator(".count")).to_contain_text("3 entries match")
+    screenshot(page, f"browse-filtered-{backend_name}")
+
+
+def test_an_entry_shows_its_statements_with_sources_and_copies_a_citation(page, backend_name):
+    page.goto("/")
+    page.get_by_role("link", name="Bang-122 artillery ammunition").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bang-122 artillery ammunition")
+    expect(page.locator(".marking-text")).to_contain_text("Bang-122")
+    facts = page.locator(".facts")
+    expect(facts).to_contain_text("122 mm (122-mm)")
+    expect(facts).to_contain_text("North Korea (KP)")
+    expect(facts.locator(".conf-inferred").first).to_be_visible()
+    expect(page.locator("#source-upi-2023-10-17")).to_contain_text("United Press International")
+    expect(page.get_by_text("Shells found on the Israel–Gaza border")).to_be_visible()
+
+    cite = page.locator(".cite")
+    expect(cite).to_contain_text("revision 1")
+    page.get_by_role("button", name="Copy APA").click()
+    expect(page.locator("#copy-status")).to_have_text("APA citation copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.get_by_label("APA").input_value()
+    assert copied.startswith("Bang-122 artillery ammunition (revision 1).")
+    assert copied.endswith("/v1/entries/bang-122/revisions/1")
+    screenshot(page, f"entry-{backend_name}")
+
+
+def test_the_citation_box_works_from_the_keyboard(page):
+    page.goto("/entries/type-58")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.get_by_label("BibTeX").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Copy BibTeX")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#copy-status")).to_have_text("BibTeX citation copied.")
+    assert page.evaluate("navigator.clipboard.readText()").startswith("@misc{weaponsdb-type-58-r1,")
+
+
+def test_a_missing_entry_is_a_page_that_says_so(page, console, backend_name):
+    response = page.goto("/entries/no-such-entry")
+    assert response is not None
+    assert response.status == 404
+    console.forgive("status of 404")
+    expect(page.locator(".error")).to_have_text("No entry has the slug 'no-such-entry'.")
+    screenshot(page, f"missing-entry-{backend_name}")
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_each_page_is_light_local_and_usable_on_a_phone(browser, base, console, name):
+    page = open_page(browser, console, base_url=base, viewport=PHONE, is_mobile=True)
+    response = page.goto(PAGES[name])
+    assert response is not None
+    if name == "missing-entry":
+        console.forgive("status of 404")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    weight = page_weight(page, name)
+    assert weight["external"] == []
+    assert weight["before_photos"] < PAGE_BUDGET_BYTES, weight
+    # Nothing wider than the screen, every control labelled, every image described.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll("input, select, textarea")]
+            .filter((e) => e.type !== "hidden" && e.labels.length === 0).map((e) => e.name)"""
+    )
+    assert unlabelled == []
+    assert page.evaluate("""[...document.images].every((i) => i.alt.trim() !== "")""")
+    screenshot(page, f"{name}-phone")
+    page.context.close()

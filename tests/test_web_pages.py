@@ -1,0 +1,208 @@
+"""The pages as HTML, without a browser: what each shows, escaping, errors, headers."""
+
+import datetime as dt
+import html
+import json
+import re
+
+import pytest
+
+from weaponsdb import db, transfer
+from weaponsdb.transfer import OnConflict
+
+HTML = "text/html; charset=utf-8"
+SHA = "ab" * 32
+
+
+def add(sessions, *entries):
+    document = {"sources": [{"key": "test-source", "kind": "reference"}], "entries": entries}
+    with db.transaction(sessions) as session:
+        transfer.import_catalogue(session, transfer.parse(json.dumps(document)), OnConflict.FAIL)
+
+
+def cited(confidence="confirmed"):
+    return [{"source": "test-source", "confidence": confidence}]
+
+
+def test_browse_lists_the_entries_with_links(seeded_client):
+    response = seeded_client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == HTML
+    for slug in ("bang-122", "f-7", "type-58"):
+        assert f'href="/entries/{slug}"' in response.text
+    assert "3 entries." in response.text
+
+
+def test_entries_redirects_to_browse(client):
+    response = client.get("/entries", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("query", "shown", "hidden"),
+    [
+        ("category=rifle", ["type-58"], ["bang-122", "f-7"]),
+        ("country=kp&q=f-7", ["f-7"], ["bang-122", "type-58"]),
+        ("country=IL", [], ["bang-122", "f-7", "type-58"]),
+    ],
+)
+def test_browse_filters(seeded_client, query, shown, hidden):
+    text = seeded_client.get(f"/?{query}").text
+    assert all(f'href="/entries/{slug}"' in text for slug in shown)
+    assert not any(f'href="/entries/{slug}"' in text for slug in hidden)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("category=tank", "not one of the categories in the list"),
+        ("country=Korea", "not a two-letter country code"),
+        ("q=" + "x" * 201, "at most 200 characters"),
+        ("q=%00", "must not contain control characters"),
+        ("cursor=!!", "not a cursor from a previous page"),
+    ],
+)
+def test_bad_filters_answer_a_page_naming_the_problem(seeded_client, query, message):
+    response = seeded_client.get(f"/?{query}")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == HTML
+    assert message in response.text
+
+
+def test_an_entry_page_shows_everything_with_its_sources(sessions, client):
+    add(
+        sessions,
+        {
+            "slug": "test-parent",
+            "name": "Parent rifle",
+            "status": "published",
+        },
+        {
+            "slug": "test-entry",
+            "name": "Test launcher <script>alert(1)</script>",
+            "status": "published",
+            "category": "grenade launcher",
+            "calibre_mm": "40",
+            "country": "KR",
+            "citations": [{**cited()[0], "field": "calibre", "quote": "Forty millimetres."}],
+            "names": [
+                {
+                    "text": "시험 발사기",
+                    "script": "Hang",
+                    "language": "ko",
+                    "kind": "name",
+                    "citations": cited("disputed"),
+                }
+            ],
+            "features": [{"kind": "shape", "description": "Ribbed grip.", "diagnostic": "weak"}],
+            "markings": [
+                {
+                    "text": "시험-40",
+                    "script": "Hang",
+                    "language": "ko",
+                    "position": "On the tube, left side",
+                    "meaning": "Test, 40 mm",
+                }
+            ],
+            "relations": [{"kind": "variant of", "target": "test-parent"}],
+            "instances": [{"event": "Seen at a test range", "date": "2020-05"}],
+            "photos": [
+                {
+                    "sha256": SHA,
+                    "original_sha256": SHA,
+                    "media_type": "image/jpeg",
+                    "byte_size": 1000,
+                    "width": 800,
+                    "height": 600,
+                    "caption": "Left side with the marking",
+                    "credit": "A. Photographer",
+                    "licence": "CC BY 4.0",
+                    "marking_index": 0,
+                }
+            ],
+        },
+    )
+    response = client.get("/entries/test-entry")
+    assert response.status_code == 200
+    page = response.text
+    assert "<script>alert(1)</script>" not in page
+    assert "Test launcher &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "40 mm" in page
+    assert "South Korea (KR)" in page
+    assert '<span lang="ko">시험 발사기</span>' in page
+    assert "On the tube, left side" in page
+    assert "Test, 40 mm" in page
+    assert "Ribbed grip." in page
+    assert '<a href="/entries/test-parent">Parent rifle</a>' in page
+    assert "Seen at a test range" in page
+    assert f'src="/v1/photos/{SHA}?size=thumb" alt="Left side with the marking"' in page
+    assert f'href="/v1/photos/{SHA}"' in page
+    assert "Credit: A. Photographer. Licence: CC BY 4.0." in page
+    assert "Shows the marking 시험-40." in page
+    assert 'class="conf conf-disputed"' in page
+    assert "Forty millimetres." in page
+    assert 'id="source-test-source"' in page
+    parent = client.get("/entries/test-parent").text
+    assert "is a variant of this entry" in parent
+    assert 'href="/entries/test-entry"' in parent
+
+
+def test_a_photo_without_a_caption_is_described_by_the_entry_and_view(sessions, client):
+    photo = {
+        "sha256": SHA,
+        "original_sha256": SHA,
+        "media_type": "image/png",
+        "byte_size": 10,
+        "width": 10,
+        "height": 10,
+        "view": "side",
+        "credit": "B",
+        "licence": "public domain",
+    }
+    add(sessions, {"slug": "test-bare", "name": "Bare", "status": "draft", "photos": [photo]})
+    page = client.get("/entries/test-bare").text
+    assert 'alt="Bare, side, reference photo"' in page
+    assert "<strong>Draft</strong>" in page
+
+
+@pytest.mark.parametrize("style", ["apa", "chicago", "bibtex", "csl-json"])
+def test_the_cite_box_gives_what_the_api_gives(seeded_client, style):
+    page = seeded_client.get("/entries/f-7").text
+    box = re.search(rf'<textarea id="cite-{style}"[^>]*>(.*?)</textarea>', page, re.DOTALL)
+    assert box is not None
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    api = seeded_client.get(f"/v1/entries/f-7/cite?format={style}&accessed={today}").text
+    assert html.unescape(box.group(1)) == api
+    assert f'href="/v1/entries/f-7/cite?format={style}&amp;revision=1"' in page
+
+
+def test_missing_and_malformed_entries_are_404_pages(seeded_client):
+    for path in ("/entries/no-such-entry", "/entries/Not_A_Slug"):
+        response = seeded_client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == HTML
+        assert "<h1>Not found</h1>" in response.text
+
+
+def test_pages_carry_a_self_only_policy_and_load_only_local_assets(seeded_client):
+    for path in ("/", "/entries/bang-122"):
+        response = seeded_client.get(path)
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy
+        assert "script-src 'self';" in policy
+        assert "'unsafe-inline'" not in policy
+        assert response.headers["x-frame-options"] == "DENY"
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text)
+        assert assets
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', response.text.split("<main")[0])
+        assert "<script>" not in response.text
+        assert "style=" not in response.text
+        for asset in assets:
+            served = seeded_client.get(asset)
+            assert served.status_code == 200, asset
+
+
+def test_pages_are_not_part_of_the_api_description(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not {"/", "/entries", "/entries/{slug}", "/search"} & set(paths)
