@@ -12,12 +12,13 @@ from sqlalchemy import Engine
 from api import problems
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import BodySizeLimit, RateLimit
-from api.routes import editing, entries, health, revisions, sources
+from api.routes import editing, entries, health, match, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine, make_sessionmaker
+from weaponsdb.matching.matcher import Matcher
 
 DESCRIPTION = """
 An open reference database for identifying weapons and munitions from what can be seen on
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     problems.install(app)
-    for module in (health, entries, sources, editing, revisions):
+    app.state.matcher = Matcher()
+    for module in (health, entries, match, sources, editing, revisions):
         app.include_router(module.router)
     pages.mount(app)
     protect(app, settings)

@@ -8,6 +8,7 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 
 from weaponsdb.catalogue import MAX_PAGE_SIZE
+from weaponsdb.matching.matcher import Matcher
 from weaponsdb.schemas import KEY_PATTERN, printable
 
 
@@ -53,3 +54,11 @@ SlugPath = Annotated[
     str, Path(max_length=80, pattern=KEY_PATTERN, description="The entry's permanent slug.")
 ]
 KeyPath = Annotated[str, Path(max_length=80, pattern=KEY_PATTERN, description="The source's key.")]
+
+
+def get_matcher(request: Request) -> Matcher:
+    matcher: Matcher = request.app.state.matcher
+    return matcher
+
+
+MarkingMatcher = Annotated[Matcher, Depends(get_matcher)]

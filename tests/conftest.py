@@ -85,7 +85,8 @@ def database_url(backend: str, tmp_path: Path) -> str:
         return f"sqlite:///{path}"
     engine = db.make_engine(backend)
     with engine.begin() as connection:
-        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        kept = {"alembic_version", "catalogue_generation"}  # schema state, not data
+        tables = [t for t in inspect(connection).get_table_names() if t not in kept]
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return backend

@@ -113,3 +113,23 @@ def test_backup_and_restore_from_the_command_line(seeded, database_url, tmp_path
     again = run(target, "restore", str(archive))
     assert again.returncode == 1
     assert "empty database" in again.stderr
+
+
+def test_match_prints_the_ranked_table_with_explanations(seeded, database_url):
+    evidence = ("--calibre", "122", "--category", "artillery projectile")
+    result = run(database_url, "match", "방-122", "F-7", *evidence)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if "Bang-122 artillery ammunition" in line)
+    second = next(i for i, line in enumerate(lines) if "F-7 rocket-propelled grenade" in line)
+    assert first < second
+    assert "방-122 → Bang-122: transliterated" in result.stdout
+    assert "calibre_mm raised: 122 mm agrees with the catalogue's 122 mm" in result.stdout
+    assert "2 candidates" in result.stdout
+
+
+def test_match_refuses_an_illegible_query(seeded, database_url):
+    result = run(database_url, "match", "***", "F-7")
+    assert result.returncode == 1
+    assert "markings[0]" in result.stderr
+    assert "no legible letter or digit" in result.stderr

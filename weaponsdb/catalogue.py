@@ -38,6 +38,8 @@ class EntryFilter:
     calibre_mm: Decimal | None = None
     text: str | None = None  # over the entry's name and all its names and aliases
     marking: str | None = None  # over the text of its markings
+    # Entries the matcher finds for *marking* (transliterated, misread, wildcards, patterns).
+    marking_matches: frozenset[int] = frozenset()
     status: Status | None = Status.PUBLISHED
 
 
@@ -113,7 +115,9 @@ def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.
         marked = select(models.Marking.entry_id).where(
             func.lower(models.Marking.text).contains(where.marking.strip().lower(), autoescape=True)
         )
-        query = query.where(models.Entry.id.in_(marked))
+        query = query.where(
+            or_(models.Entry.id.in_(marked), models.Entry.id.in_(sorted(where.marking_matches)))
+        )
     return query
 
 

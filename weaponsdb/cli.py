@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -18,7 +20,9 @@ from sqlalchemy.orm import Session
 from weaponsdb import backup as backups
 from weaponsdb import catalogue, db, keys, revisions, schemas, seeding, to_records, transfer
 from weaponsdb.config import Settings
+from weaponsdb.editing import validation_problem
 from weaponsdb.errors import WeaponsdbError
+from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.vocab import Category, Role, Status
 
 app = typer.Typer(
@@ -204,6 +208,47 @@ def _print_entry(record: schemas.EntryRecord, sources: list[schemas.SourceRecord
     for source in sources:
         said = ", ".join(filter(None, [source.publisher, source.author, source.published]))
         out.print(f"  source {source.key}: {said or source.kind}")
+
+
+@app.command("match")
+def match_markings(
+    ctx: typer.Context,
+    markings: Annotated[
+        list[str], typer.Argument(help="Markings as read; '?' one illegible, '*' a run.")
+    ],
+    category: Annotated[Category | None, typer.Option(help="Category seen.")] = None,
+    calibre: Annotated[float | None, typer.Option(help="Calibre seen, in mm.")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
+    feature: Annotated[
+        list[str] | None, typer.Option("--feature", help="A feature seen (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_RESULTS)] = 10,
+) -> None:
+    """Rank the entries that bear these markings, with why each matched."""
+    try:
+        query = MatchQuery(
+            markings=markings,
+            category=category,
+            calibre_mm=calibre,
+            country=country.upper() if country else None,
+            features=feature or [],
+            limit=limit,
+        )
+    except ValidationError as error:
+        raise validation_problem(error, "The query cannot be matched.") from None
+    with unit_of_work(ctx) as session:
+        result = Matcher().match(session, query)
+    table = Table("#", "entry", "score", "why", show_lines=True)
+    for number, candidate in enumerate(result.candidates, 1):
+        why = [f"{m.observed} → {m.matched}: {m.how} ({m.detail})" for m in candidate.matches]
+        why += [f"{e.field} {e.effect}: {e.reason}" for e in candidate.evidence]
+        why += [f"not explained: {text}" for text in candidate.unmatched]
+        name = f"{escape(candidate.entry.name)}\n[dim]{candidate.entry.slug}[/dim]"
+        table.add_row(str(number), name, f"{candidate.score:.2f}", escape("\n".join(why)))
+    out.print(table)
+    out.print(
+        f"{len(result.candidates)} candidates among {result.indexed_texts} markings and names"
+    )
 
 
 @app.command("export")

@@ -16,9 +16,13 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
+from weaponsdb.matching import patterns
+from weaponsdb.matching.normalise import fold, key
 from weaponsdb.vocab import (
     Category,
     Confidence,
@@ -136,7 +140,21 @@ class MarkingRecord(Cited):
     kind: MarkingKind | None = None
     position: Text | None = None
     meaning: Text | None = None
-    pattern: ShortText | None = None
+    pattern: ShortText | None = Field(
+        default=None,
+        description="The marking with its variable parts as placeholders, e.g. "
+        "'Bang-122 {lot}'; see weaponsdb/matching/patterns.py for the placeholders.",
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _text_fits_pattern(cls, pattern: str | None, info: ValidationInfo) -> str | None:
+        text = info.data.get("text")
+        if pattern is None or text is None:
+            return pattern
+        if not patterns.compile_pattern(pattern).fullmatch(key(fold(text))):
+            raise ValueError(f"the marking's text '{text}' does not fit the pattern")
+        return pattern
 
 
 class MeasurementRecord(Cited):

@@ -6,7 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.auth import entry_etag
-from api.dependencies import BaseUrl, Cursor, DbSession, Limit, SearchText, SlugPath
+from api.dependencies import (
+    BaseUrl,
+    Cursor,
+    DbSession,
+    Limit,
+    MarkingMatcher,
+    SearchText,
+    SlugPath,
+)
 from api.problems import PROBLEM_RESPONSES
 from api.responses import EntryDetail, EntryPage, EntrySummary, entry_detail
 from weaponsdb import catalogue
@@ -19,6 +27,7 @@ router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEM_RESPONSES)
 def list_entries(
     session: DbSession,
     base: BaseUrl,
+    matcher: MarkingMatcher,
     category: Category | None = None,
     country: Annotated[
         str | None,
@@ -28,7 +37,14 @@ def list_entries(
         Decimal | None, Query(gt=0, le=1000, description="Calibre in millimetres, e.g. 122")
     ] = None,
     q: Annotated[SearchText, Query(description="Text in a name, designation or alias")] = None,
-    marking: Annotated[SearchText, Query(description="Text in a marking")] = None,
+    marking: Annotated[
+        SearchText,
+        Query(
+            description="A marking as read: entries whose markings contain it or match it "
+            "the way POST /v1/match does (any script, misread, '?' and '*' for illegible "
+            "characters). Ranked matching is POST /v1/match."
+        ),
+    ] = None,
     status: Status = Status.PUBLISHED,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -39,6 +55,7 @@ def list_entries(
         calibre_mm=calibre,
         text=q,
         marking=marking,
+        marking_matches=frozenset(matcher.entry_ids(session, marking) if marking else ()),
         status=status,
     )
     page = catalogue.list_entries(session, where, limit, cursor)

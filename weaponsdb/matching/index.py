@@ -9,8 +9,8 @@ measured with rapidfuzz.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from weaponsdb.matching.normalise import How, Reading, ocr_key, readings
-from weaponsdb.matching.patterns import compile_pattern
+from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 
 # A trigram this common narrows nothing; leaving it out only lowers the bar the others set.
 FREQUENT_TRIGRAM = 20_000
@@ -72,12 +72,12 @@ class MatchIndex:
         self._key_ids: dict[str, int] = {}
         self._key_hits: list[list[tuple[int, Reading]]] = []
         self._ocr: dict[str, list[int]] = defaultdict(list)
-        self._patterns: list[tuple[int, re.Pattern[str]]] = []
+        self._patterns = PatternIndex()
         for number, target in enumerate(self.targets):
             for reading in readings(target.text):
                 self._add_key(reading.key).append((number, reading))
             if target.pattern:
-                self._patterns.append((number, compile_pattern(target.pattern)))
+                self._patterns.add(number, target.pattern)
         self._lengths = np.fromiter(
             (len(k) for k in self.keys), dtype=np.int32, count=len(self.keys)
         )
@@ -127,7 +127,10 @@ class MatchIndex:
                 continue
             changed = sum(a != b for a, b in zip(catalogue_key, query.key, strict=False))
             score = BASE_SCORE[How.OCR] - 0.03 * max(0, changed - 1)
-            detail = f"'{query.key}' read as '{catalogue_key}' ({changed} confusable characters)"
+            plural = "s" * (changed > 1)
+            detail = (
+                f"'{query.key}' read as '{catalogue_key}' ({changed} confusable character{plural})"
+            )
             for target in self._expand(key_id):
                 _keep(hits, Hit(target, score, How.OCR, detail))
 
@@ -166,10 +169,9 @@ class MatchIndex:
         return ids[np.abs(self._lengths[ids] - len(query_key)) <= edits]
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
-        for target, pattern in self._patterns:
-            if pattern.fullmatch(query.key):
-                detail = f"'{query.key}' fits the pattern '{self.targets[target].pattern}'"
-                _keep(hits, Hit(target, BASE_SCORE[How.PATTERN], How.PATTERN, detail))
+        for target in self._patterns.matching(query.key):
+            detail = f"'{query.key}' fits the pattern '{self.targets[target].pattern}'"
+            _keep(hits, Hit(target, BASE_SCORE[How.PATTERN], How.PATTERN, detail))
 
     def _wildcard(self, query: Reading, hits: dict[int, Hit]) -> None:
         regex = re.compile(
@@ -193,6 +195,41 @@ class MatchIndex:
                 detail = f"'{query.key}' fits '{catalogue_key}' ({legible} legible characters)"
                 for target in self._expand(key_id):
                     _keep(hits, Hit(target, score, How.WILDCARD, detail))
+
+
+class PatternIndex:
+    """Catalogue patterns by the trigrams of their longest fixed part: a key can only fit the
+    patterns whose fixed part it contains, so only those regular expressions are tried."""
+
+    def __init__(self) -> None:
+        self._compiled: list[tuple[int, re.Pattern[str], int]] = []
+        self._by_gram: dict[str, list[int]] = defaultdict(list)
+        self._unindexed: list[int] = []  # no fixed part of three characters: always tried
+
+    def add(self, target: int, pattern: str) -> None:
+        number = len(self._compiled)
+        fragments = literal_fragments(pattern)
+        grams = _inner_trigrams(fragments[0]) if fragments else set()
+        self._compiled.append((target, compile_pattern(pattern), len(grams)))
+        for gram in grams:
+            self._by_gram[gram].append(number)
+        if not grams:
+            self._unindexed.append(number)
+
+    def matching(self, text_key: str) -> Iterator[int]:
+        """The targets whose pattern the key fits."""
+        shared: Counter[int] = Counter()
+        for gram in _inner_trigrams(text_key):
+            shared.update(self._by_gram.get(gram, ()))
+        candidates = [n for n, count in shared.items() if count == self._compiled[n][2]]
+        for number in sorted(candidates + self._unindexed):
+            target, regex, _ = self._compiled[number]
+            if regex.fullmatch(text_key):
+                yield target
+
+
+def _inner_trigrams(text_key: str) -> set[str]:
+    return {text_key[i : i + 3] for i in range(len(text_key) - 2)}
 
 
 def _combined(query: Reading, catalogue: Reading) -> tuple[How, str]:

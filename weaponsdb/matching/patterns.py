@@ -61,6 +61,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def literal_key(pattern: str) -> str:
-    """The pattern's fixed text, for finding it among candidates."""
-    return key(fold(_PLACEHOLDER.sub(" ", pattern)))
+def literal_fragments(pattern: str) -> list[str]:
+    """The keys of the pattern's fixed parts, longest first: what every match must contain."""
+    parts = (key(fold(part)) for part in _PLACEHOLDER.split(pattern)[::2])
+    return sorted((p for p in parts if p), key=len, reverse=True)

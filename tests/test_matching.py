@@ -1,0 +1,284 @@
+"""POST /v1/match against the seed catalogue: observed markings as investigators read them.
+
+Each case is what someone might type after reading a photo, and the entry and kind of match
+they should get first. Entries added here are synthetic test data, named as such.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.editing_support import headers, issue_key
+from weaponsdb.vocab import Role
+
+PROBLEM = "application/problem+json"
+
+# (observed markings, expected first entry, expected kind of match of the first marking)
+CASES = [
+    # as written, and case, spacing and punctuation variants
+    (["Bang-122"], "bang-122", "exact"),
+    (["BANG-122"], "bang-122", "normalised"),
+    (["bang 122"], "bang-122", "normalised"),
+    (["Bang122"], "bang-122", "normalised"),
+    (["Bang–122"], "bang-122", "normalised"),  # en dash
+    (["Bang.122"], "bang-122", "normalised"),
+    (["F-7"], "f-7", "exact"),
+    (["f7"], "f-7", "normalised"),
+    (["Type 58"], "type-58", "exact"),
+    (["TYPE-58"], "type-58", "normalised"),
+    # full-width and Arabic-Indic digits
+    (["Ｂａｎｇ－１２２"], "bang-122", "normalised"),
+    (["Bang-١٢٢"], "bang-122", "normalised"),
+    (["Type ٥٨"], "type-58", "normalised"),
+    (["F-۷"], "f-7", "normalised"),  # Extended Arabic-Indic seven
+    # Hangul, Chinese, Korean and Russian type designators
+    (["방-122"], "bang-122", "transliterated"),
+    (["방 122"], "bang-122", "transliterated"),
+    (["58式"], "type-58", "normalised"),
+    (["58식"], "type-58", "normalised"),
+    (["Тип 58"], "type-58", "normalised"),
+    (["58 式"], "type-58", "normalised"),
+    # look-alike letters from another alphabet, and transliteration of Cyrillic
+    (["Вang-122"], "bang-122", "look-alike letters"),  # Cyrillic Ve
+    (["ВАNG-122"], "bang-122", "look-alike letters"),  # Cyrillic Ve and A
+    (["Ф-7"], "f-7", "transliterated"),
+    # OCR and reading errors
+    (["8ang-122"], "bang-122", "OCR confusion"),
+    (["Bang-l22"], "bang-122", "OCR confusion"),
+    (["BANG-I22"], "bang-122", "OCR confusion"),
+    (["Bang-1ZZ"], "bang-122", "OCR confusion"),
+    (["Type 5B"], "type-58", "OCR confusion"),
+    (["Bng-122"], "bang-122", "fuzzy"),  # a dropped character
+    (["Baang-122"], "bang-122", "fuzzy"),  # an extra character
+    (["Bamg-122"], "bang-122", "fuzzy"),  # a wrong character
+    (["Tyep 58"], "type-58", "fuzzy"),  # two swapped characters
+    # illegible parts
+    (["B?ng-1*"], "bang-122", "wildcard"),
+    (["Bang-???"], "bang-122", "wildcard"),
+    (["*-122"], "bang-122", "wildcard"),
+    (["Ty?e 5?"], "type-58", "wildcard"),
+    (["방-1?2"], "bang-122", "wildcard"),
+]
+
+
+def match(client, **query):
+    response = client.post("/v1/match", json=query)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(("observed", "slug", "how"), CASES, ids=[c[0][0] for c in CASES])
+def test_observed_marking_finds_its_entry_first(seeded_client, observed, slug, how):
+    answer = match(seeded_client, markings=observed)
+    first = answer["candidates"][0]
+    assert first["slug"] == slug
+    assert first["rank"] == 1
+    assert first["url"].endswith(f"/v1/entries/{slug}")
+    assert first["matches"][0]["observed"] == observed[0].strip()
+    assert first["matches"][0]["how"] == how
+    assert first["matches"][0]["detail"]
+    assert 0 < first["score"] <= 1
+    scores = [c["score"] for c in answer["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_explanations_say_which_marking_matched_what_and_how(seeded_client):
+    first = match(seeded_client, markings=["방-122"])["candidates"][0]
+    assert first["matches"] == [
+        {
+            "observed": "방-122",
+            "matched": "Bang-122",
+            "matched_kind": "marking",
+            "how": "transliterated",
+            "detail": "Hangul read in Revised Romanization as 'bang-122'",
+            "edits": 0,
+            "score": 0.93,
+        }
+    ]
+    fuzzy = match(seeded_client, markings=["Bng-122"])["candidates"][0]["matches"][0]
+    assert fuzzy["edits"] == 1
+    assert "1 edit" in fuzzy["detail"]
+
+
+def test_exact_beats_normalised_beats_misread(seeded_client):
+    scores = [
+        match(seeded_client, markings=[text])["candidates"][0]["score"]
+        for text in ("Bang-122", "BANG 122", "방-122", "8ang-l22", "Bng-122", "B?ng-1*")
+    ]
+    assert scores == sorted(scores, reverse=True)
+    assert len(set(scores[:3])) == 3
+
+
+def test_several_markings_on_one_item_combine(seeded_client):
+    alone = match(seeded_client, markings=["Bng-122"])["candidates"][0]
+    together = match(seeded_client, markings=["Bng-122", "방-122"])["candidates"][0]
+    assert together["slug"] == "bang-122"
+    assert together["score"] > alone["score"]
+    assert [m["observed"] for m in together["matches"]] == ["Bng-122", "방-122"]
+    assert together["unmatched"] == []
+
+
+def test_markings_of_different_entries_rank_both_and_say_what_is_unexplained(seeded_client):
+    candidates = match(seeded_client, markings=["Bang-122", "F-7"])["candidates"]
+    assert {c["slug"] for c in candidates[:2]} == {"bang-122", "f-7"}
+    by_slug = {c["slug"]: c for c in candidates}
+    assert by_slug["bang-122"]["unmatched"] == ["F-7"]
+    assert by_slug["f-7"]["unmatched"] == ["Bang-122"]
+
+
+def test_evidence_raises_and_lowers_with_reasons(seeded_client):
+    plain = match(seeded_client, markings=["Bang-12?"])["candidates"][0]
+    agreeing = match(seeded_client, markings=["Bang-12?"], calibre_mm=122, country="KP")
+    first = agreeing["candidates"][0]
+    assert first["score"] > plain["score"]
+    assert {(e["field"], e["effect"]) for e in first["evidence"]} == {
+        ("calibre_mm", "raised"),
+        ("country", "raised"),
+    }
+    disagreeing = match(seeded_client, markings=["Bang-12?"], calibre_mm=7.62, category="rifle")
+    lowered = disagreeing["candidates"][0]
+    assert lowered["score"] < plain["score"]
+    assert {(e["field"], e["effect"]) for e in lowered["evidence"]} == {
+        ("calibre_mm", "lowered"),
+        ("category", "lowered"),
+    }
+    assert any("7.62 mm seen; the catalogue has 122 mm" in e["reason"] for e in lowered["evidence"])
+
+
+def test_evidence_the_catalogue_cannot_judge_is_neutral(seeded_client):
+    first = match(seeded_client, markings=["F-7"], calibre_mm=40)["candidates"][0]
+    assert first["evidence"] == [
+        {
+            "field": "calibre_mm",
+            "effect": "neutral",
+            "reason": "the catalogue gives no calibre for this entry",
+        }
+    ]
+
+
+def test_category_decides_between_equally_good_markings(seeded_client):
+    candidates = match(seeded_client, markings=["Type 58", "F-7"], category="rifle")["candidates"]
+    assert [c["slug"] for c in candidates[:2]] == ["type-58", "f-7"]
+
+
+def test_nothing_matching_is_an_empty_list_not_an_error(seeded_client):
+    answer = match(seeded_client, markings=["Q-999 ZZTOP"])
+    assert answer["candidates"] == []
+    assert answer["indexed_texts"] > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"markings": []}, "markings"),
+        ({}, "markings"),
+        ({"markings": ["***"]}, "markings[0]"),
+        ({"markings": ["?", "*"]}, "markings[0]"),
+        ({"markings": ["F-7", "  "]}, "markings[1]"),
+        ({"markings": ["—/—"]}, "markings[0]"),
+        ({"markings": ["F-7"] * 21}, "markings"),
+        ({"markings": ["B" * 201]}, "markings[0]"),
+        ({"markings": ["F-7\x00"]}, "markings[0]"),
+        ({"markings": "F-7"}, "markings"),
+        ({"markings": ["F-7"], "limit": 0}, "limit"),
+        ({"markings": ["F-7"], "limit": 51}, "limit"),
+        ({"markings": ["F-7"], "calibre_mm": -1}, "calibre_mm"),
+        ({"markings": ["F-7"], "country": "XX"}, "country"),
+        ({"markings": ["F-7"], "category": "spaceship"}, "category"),
+        ({"markings": ["F-7"], "colour": "green"}, "colour"),
+    ],
+)
+def test_unmatchable_queries_are_refused_naming_the_field(seeded_client, body, field):
+    response = seeded_client.post("/v1/match", json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert field in [error["field"] for error in response.json()["errors"]]
+
+
+def test_a_body_that_is_not_json_is_refused(seeded_client):
+    response = seeded_client.post(
+        "/v1/match", content=b"markings=F-7", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_marking_search_in_the_entry_list_uses_the_matcher(seeded_client):
+    for observed in ("방-122", "8ang-l22", "B?ng-1*", "Bang"):
+        listed = seeded_client.get("/v1/entries", params={"marking": observed}).json()
+        assert [e["slug"] for e in listed["items"]] == ["bang-122"], observed
+    nothing = seeded_client.get("/v1/entries", params={"marking": "***"}).json()
+    assert nothing["items"] == []
+
+
+SYNTHETIC = {
+    "name": "Synthetic test rocket (test data, not a real weapon)",
+    "category": "rocket",
+    "status": "published",
+}
+
+
+def add_entry(client, key, slug, *markings):
+    body = {**SYNTHETIC, "slug": slug, "markings": list(markings)}
+    response = client.post("/v1/entries", json=body, headers=headers(key))
+    assert response.status_code == 201, response.text
+
+
+def test_a_lot_number_that_differs_still_fits_the_markings_pattern(seeded_client, seeded):
+    key = issue_key(seeded, "tester")
+    marking = {"text": "SYN-9 LOT 0417", "pattern": "SYN-9 LOT {lot}", "kind": "lot or batch"}
+    add_entry(seeded_client, key, "synthetic-lot-rocket", marking)
+    first = match(seeded_client, markings=["SYN-9 LOT 2231"])["candidates"][0]
+    assert first["slug"] == "synthetic-lot-rocket"
+    assert first["matches"][0]["how"] == "pattern"
+    assert "SYN-9 LOT {lot}" in first["matches"][0]["detail"]
+
+
+def test_hangul_in_mccune_reischauer_meets_its_revised_romanization(seeded_client, seeded):
+    key = issue_key(seeded, "tester")
+    add_entry(seeded_client, key, "synthetic-mr-rocket", {"text": "Pang-9", "script": "Latn"})
+    first = match(seeded_client, markings=["방-9"])["candidates"][0]
+    assert first["slug"] == "synthetic-mr-rocket"
+    assert "McCune" in first["matches"][0]["detail"]
+
+
+def test_equal_matches_break_ties_by_slug_every_time(seeded_client, seeded):
+    key = issue_key(seeded, "tester")
+    for slug in ("synthetic-tie-c", "synthetic-tie-a", "synthetic-tie-b"):
+        add_entry(seeded_client, key, slug, {"text": "TIE-7"})
+    for _ in range(3):
+        candidates = match(seeded_client, markings=["TIE-7"])["candidates"]
+        assert [c["slug"] for c in candidates] == [
+            "synthetic-tie-a",
+            "synthetic-tie-b",
+            "synthetic-tie-c",
+        ]
+        assert len({c["score"] for c in candidates}) == 1
+
+
+def test_edits_are_matchable_at_once_and_drafts_and_retractions_are_not(seeded_client, seeded):
+    key = issue_key(seeded, "tester")
+    assert match(seeded_client, markings=["NEW-55"])["candidates"] == []
+    add_entry(seeded_client, key, "synthetic-new-rocket", {"text": "NEW-55"})
+    assert match(seeded_client, markings=["NEW-55"])["candidates"][0]["slug"] == (
+        "synthetic-new-rocket"
+    )
+    draft: dict[str, object] = {**SYNTHETIC, "status": "draft", "slug": "synthetic-draft"}
+    draft["markings"] = [{"text": "DRAFT-66"}]
+    assert seeded_client.post("/v1/entries", json=draft, headers=headers(key)).status_code == 201
+    assert match(seeded_client, markings=["DRAFT-66"])["candidates"] == []
+    retracted = seeded_client.post(
+        "/v1/entries/synthetic-new-rocket/retraction",
+        json={"reason": "Synthetic test entry withdrawn by the test."},
+        headers=headers(issue_key(seeded, "chief", Role.ADMIN), 1),
+    )
+    assert retracted.status_code == 200, retracted.text
+    assert match(seeded_client, markings=["NEW-55"])["candidates"] == []
+
+
+def test_the_endpoint_is_documented_with_examples(seeded_client):
+    operation = seeded_client.get("/openapi.json").json()["paths"]["/v1/match"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert {"hangul", "illegible", "several"} <= set(examples)
+    for example in examples.values():
+        assert seeded_client.post("/v1/match", json=example["value"]).status_code == 200

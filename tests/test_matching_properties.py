@@ -1,0 +1,73 @@
+"""Properties of the matcher's core, over generated text: reading a text is stable, and a
+catalogue's own marking always finds its own entry first. Catalogues here are generated
+(synthetic), held in memory only."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.matcher import best_per_entry
+from weaponsdb.matching.normalise import fold, key, readings
+from weaponsdb.matching.patterns import compile_pattern
+
+# Letters and digits of the scripts investigators meet, plus separators and odd characters.
+ALPHABET = st.sampled_from(
+    list("ABCFGKMNPRSTXZabcgkmnx0123456789")
+    + list("방식탄포총АВКМНРСТФЖЯ式型号")
+    + list("-–. /")
+    + ["\u200b", "\u202e", "Ｂ", "１", "٥", "é"]
+)
+TEXTS = st.text(ALPHABET, min_size=1, max_size=24)
+
+
+@given(TEXTS)
+def test_folding_is_idempotent(text):
+    assert fold(fold(text)) == fold(text)
+
+
+@given(TEXTS)
+def test_a_key_is_its_own_key(text):
+    assert key(key(fold(text))) == key(fold(text))
+
+
+@given(TEXTS)
+def test_every_reading_is_a_fixed_point_of_key(text):
+    for reading in readings(text):
+        assert reading.key == key(reading.key)
+        assert reading.key  # empty readings are never offered
+
+
+@given(TEXTS)
+def test_the_plainest_reading_comes_first(text):
+    found = readings(text)
+    if key(fold(text)):
+        assert found[0].key == key(fold(text))
+
+
+MARKINGS = st.lists(
+    st.text(ALPHABET, min_size=3, max_size=16).filter(lambda t: len(key(fold(t))) >= 3),
+    min_size=1,
+    max_size=30,
+    unique_by=lambda t: key(fold(t)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(MARKINGS, st.data())
+def test_a_catalogue_marking_always_matches_its_own_entry_first(markings, data):
+    # Entry n bears marking n. A marking whose readings coincide with another entry's may
+    # tie with it, but must never rank below anything.
+    index = MatchIndex([Target(n, "marking", text) for n, text in enumerate(markings)])
+    chosen = data.draw(st.integers(0, len(markings) - 1))
+    best = best_per_entry(index, markings[chosen])
+    assert chosen in best
+    top = max(match.score for match in best.values())
+    assert best[chosen].score == top == 1.0
+
+
+@given(st.from_regex(r"[A-Z]{2,4}-[0-9]{2,3} LOT [0-9A-Z]{1,6}", fullmatch=True))
+def test_a_marking_fits_the_pattern_made_from_it(marking):
+    fixed, _, _ = marking.rpartition(" ")
+    assert compile_pattern(f"{fixed} {{lot}}").fullmatch(key(fold(marking)))

@@ -1,0 +1,182 @@
+"""The catalogue-backed matcher: a validated query in, ranked and explained entries out.
+
+One Matcher per process keeps an index of the published catalogue's markings and names. The
+database bumps a generation counter in the same transaction as any change to them (migration
+0005), so each match reads that one row and rebuilds the index when it has moved: an edit is
+matchable from the first query after it commits, in every process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from weaponsdb import models
+from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.normalise import fold, key, readings
+from weaponsdb.matching.scoring import (
+    Candidate,
+    EntryFacts,
+    Evidence,
+    MarkingMatch,
+    marking_score,
+    rank,
+)
+from weaponsdb.schemas import CountryCode, Record, ShortText, printable
+from weaponsdb.vocab import Category, Status
+
+MAX_MARKINGS = 20
+MAX_RESULTS = 50
+# Entries re-ranked with their facts: the best this many by their markings alone.
+RERANKED = 200
+PHOTOS_SHOWN = 3
+
+
+def _legible(text: str) -> str:
+    if not key(fold(text)):
+        raise ValueError("has no legible letter or digit ('?' and '*' stand for illegible ones)")
+    return text
+
+
+ObservedMarking = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(printable),
+    AfterValidator(_legible),
+]
+
+
+class MatchQuery(Record):
+    """Markings read off one item, and whatever else was seen on it."""
+
+    markings: list[ObservedMarking] = Field(
+        min_length=1,
+        max_length=MAX_MARKINGS,
+        description="The markings as read, in any script; '?' for one illegible character, "
+        "'*' for an illegible run.",
+        examples=[["방-122"], ["B?ng-1*"], ["F-7"], ["58式"]],
+    )
+    category: Category | None = None
+    calibre_mm: float | None = Field(default=None, gt=0, le=1000, examples=[122])
+    country: CountryCode | None = Field(default=None, examples=["KP"])
+    features: list[ShortText] = Field(
+        default=[], max_length=MAX_MARKINGS, description="Features seen, in plain words."
+    )
+    limit: int = Field(default=10, ge=1, le=MAX_RESULTS)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    candidates: list[Candidate]
+    generation: int  # of the catalogue the answer comes from
+    indexed_texts: int
+
+
+class Matcher:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: tuple[int, MatchIndex] | None = None
+
+    def index(self, session: Session) -> tuple[int, MatchIndex]:
+        """The index of the catalogue as it now stands, rebuilt if the catalogue has moved."""
+        generation = session.scalar(select(models.CatalogueGeneration.value)) or 0
+        built = self._built
+        if built is None or built[0] != generation:
+            with self._lock:  # one rebuild at a time; the others wait and reuse it
+                built = self._built
+                if built is None or built[0] != generation:
+                    built = self._built = (generation, MatchIndex(load_targets(session)))
+        return built
+
+    def match(self, session: Session, query: MatchQuery) -> MatchResult:
+        generation, index = self.index(session)
+        observed = list(dict.fromkeys(query.markings))
+        matches: dict[int, list[MarkingMatch]] = defaultdict(list)
+        for text in observed:
+            for entry_id, match in best_per_entry(index, text).items():
+                matches[entry_id].append(match)
+        shortlist = sorted(
+            matches, key=lambda e: marking_score(matches[e], len(observed)), reverse=True
+        )[:RERANKED]
+        evidence = Evidence(query.category, query.calibre_mm, query.country, query.features)
+        facts = load_facts(session, shortlist)
+        chosen = {entry_id: matches[entry_id] for entry_id in shortlist}
+        candidates = rank(observed, chosen, facts, evidence, query.limit)
+        return MatchResult(candidates, generation, len(index.targets))
+
+    def entry_ids(self, session: Session, text: str) -> set[int]:
+        """Every published entry one observed marking matches, however weakly."""
+        if not key(fold(text)):
+            return set()  # all illegible: it would fit everything
+        _, index = self.index(session)
+        return set(best_per_entry(index, text))
+
+
+def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
+    """The best hit on each entry over every reading of one observed marking."""
+    best: dict[int, MarkingMatch] = {}
+    for reading in readings(observed, wildcards=True):
+        for hit in index.search(observed, reading).values():
+            target = index.targets[hit.target]
+            current = best.get(target.entry_id)
+            if current is None or hit.score > current.score:
+                best[target.entry_id] = MarkingMatch(
+                    observed, target.text, target.kind, hit.how, hit.detail, hit.edits, hit.score
+                )
+    return best
+
+
+def load_targets(session: Session) -> list[Target]:
+    """Every marking and name of the published entries, in a stable order."""
+    published = models.Entry.status == Status.PUBLISHED.value
+    markings = session.execute(
+        select(models.Marking.entry_id, models.Marking.text, models.Marking.pattern)
+        .join(models.Entry)
+        .where(published)
+        .order_by(models.Marking.id)
+    )
+    names = session.execute(
+        select(models.EntryName.entry_id, models.EntryName.kind, models.EntryName.text)
+        .join(models.Entry)
+        .where(published)
+        .order_by(models.EntryName.id)
+    )
+    entries = session.execute(
+        select(models.Entry.id, models.Entry.name).where(published).order_by(models.Entry.id)
+    )
+    return [
+        *(Target(entry_id, "marking", text, pattern) for entry_id, text, pattern in markings),
+        *(Target(entry_id, kind or "name", text) for entry_id, kind, text in names),
+        *(Target(entry_id, "name", name) for entry_id, name in entries),
+    ]
+
+
+def load_facts(session: Session, entry_ids: Iterable[int]) -> dict[int, EntryFacts]:
+    """What scoring needs of each published entry among *entry_ids*."""
+    rows = session.scalars(
+        select(models.Entry)
+        .where(models.Entry.id.in_(list(entry_ids)))
+        .where(models.Entry.status == Status.PUBLISHED.value)
+        .options(selectinload(models.Entry.features), selectinload(models.Entry.photos))
+    )
+    return {entry.id: _facts(entry) for entry in rows}
+
+
+def _facts(entry: models.Entry) -> EntryFacts:
+    return EntryFacts(
+        id=entry.id,
+        slug=entry.slug,
+        name=entry.name,
+        category=entry.category,
+        calibre_mm=float(entry.calibre_mm) if entry.calibre_mm is not None else None,
+        country=entry.country,
+        features=[f.description for f in entry.features],
+        photos=[p.sha256 for p in entry.photos][:PHOTOS_SHOWN],
+    )
