@@ -21,11 +21,13 @@ serve: $(BIN)/.installed
 test: lint browser
 	$(BIN)/pytest
 
-## Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
+## Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser),
+## and CJK fonts so that screenshots show Hangul and Han markings, not empty boxes.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
 browser:
-	@test -x /usr/bin/chromium \
-		|| apt-get install -y --no-install-recommends chromium \
-		|| (apt-get update && apt-get install -y --no-install-recommends chromium)
+	@(test -x /usr/bin/chromium && dpkg -s fonts-noto-cjk >/dev/null 2>&1) \
+		|| apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) \
+		|| (apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES))
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

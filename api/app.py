@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     return app
 
 
-MATCH_PATHS = ("/v1/match", "/v1/match/photo")
+# The search pages run the same matchers, so they share the same limits.
+MATCH_PATHS = ("/v1/match", "/v1/match/photo", pages.SEARCH_PATH, pages.PHOTO_SEARCH_PATH)
 
 
 def protect(app: FastAPI, settings: Settings) -> None:
@@ -68,7 +69,7 @@ def protect(app: FastAPI, settings: Settings) -> None:
     telemetry outermost so that it sees every answer, refusals included."""
 
     def body_limit(path: str) -> int:
-        uploads = path.endswith("/photos") or path == "/v1/match/photo"
+        uploads = path.endswith("/photos") or path in ("/v1/match/photo", pages.PHOTO_SEARCH_PATH)
         return settings.max_upload_bytes if uploads else settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)

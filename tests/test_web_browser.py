@@ -3,6 +3,7 @@ SQLite and on PostgreSQL. Screenshots of every page go to test-output/screenshot
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +26,8 @@ PAGES = {
     "browse": "/",
     "entry": "/entries/bang-122",
     "missing-entry": "/entries/no-such-entry",
+    "search": "/search",
+    "search-results": "/search?markings=%EB%B0%A9-122%0AF-7&calibre=122",
 }
 
 
@@ -177,3 +180,57 @@ def test_each_page_is_light_local_and_usable_on_a_phone(browser, base, console, 
     assert page.evaluate("""[...document.images].every((i) => i.alt.trim() !== "")""")
     screenshot(page, f"{name}-phone")
     page.context.close()
+
+
+def test_typing_a_hangul_marking_finds_the_122_mm_entry_first_and_says_why(page, backend_name):
+    page.goto("/")
+    page.get_by_role("link", name="Identify", exact=True).click()
+    page.get_by_label("Markings you read").fill("방-122")
+    # From the keyboard: on to the calibre, and Enter sends the form.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Calibre in mm (optional)")).to_be_focused()
+    page.keyboard.type("122")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?markings=*")
+    results = page.locator(".results > li")
+    first = results.first
+    expect(first.get_by_role("heading")).to_have_text("Bang-122 artillery ammunition")
+    expect(first.locator(".score")).to_contain_text("% match")
+    why = first.locator(".why")
+    expect(why).to_contain_text("You read 방-122: it matches the marking Bang-122, transliterated")
+    expect(why).to_contain_text("Hangul read in Revised Romanization")
+    expect(why).to_contain_text("122 mm agrees with the catalogue's 122 mm (raises the score)")
+    expect(first.locator(".no-photo")).to_have_text("No photo yet")
+    screenshot(page, f"search-results-{backend_name}")
+    first.get_by_role("link", name="Bang-122 artillery ammunition").click()
+    expect(page).to_have_url(re.compile(r"/entries/bang-122$"))
+
+
+def test_an_illegible_marking_is_explained_next_to_the_box(page, console, backend_name):
+    page.goto("/search")
+    page.get_by_label("Markings you read").fill("???")
+    page.get_by_role("button", name="Find matching entries").click()
+    box = page.get_by_label("Markings you read")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_value("???")
+    expect(page.locator("#e-markings")).to_contain_text("“???”: Has no legible letter or digit")
+    screenshot(page, f"search-error-{backend_name}")
+    console.forgive("status of 422")
+
+
+def test_a_bad_upload_shows_a_clear_message(page, console, backend_name):
+    page.goto("/search")
+    page.get_by_label("Photo of the item or its markings").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}]
+    )
+    page.get_by_role("button", name="Match this photo").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "This file is not a photo we can read. Upload a JPEG, PNG, WebP or TIFF image "
+        "of the item or of its markings."
+    )
+    expect(page.get_by_label("Photo of the item or its markings")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    screenshot(page, f"photo-upload-error-{backend_name}")
+    console.forgive("status of 422")

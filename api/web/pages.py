@@ -6,7 +6,10 @@ small script, both served from /static, and nothing loaded from anywhere else.
 
 from __future__ import annotations
 
+import io
 import re
+import warnings
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,18 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from PIL import Image, UnidentifiedImageError
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from api.dependencies import BaseUrl, DbSession
+from api.dependencies import BaseUrl, DbSession, MarkingMatcher
 from api.responses import cited_revision
 from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
+from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
+from weaponsdb.matching.scoring import Effect
 from weaponsdb.vocab import Category, Confidence
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +44,11 @@ def millimetres(value: Decimal | float | str) -> str:
 templates.env.filters["country_name"] = schemas.country_name
 templates.env.filters["mm"] = millimetres
 templates.env.globals["categories"] = [category.value for category in Category]
+templates.env.globals["effects"] = {
+    Effect.RAISED.value: "raises the score",
+    Effect.LOWERED.value: "lowers the score",
+    Effect.NEUTRAL.value: "no effect on the score",
+}
 templates.env.globals["confidence_help"] = {
     Confidence.CONFIRMED.value: "established by several independent sources or physical evidence",
     Confidence.REPORTED.value: "stated by the source, not independently confirmed",
@@ -50,7 +64,10 @@ CITATION_LABELS = {
     citing.CitationFormat.BIBTEX: "BibTeX",
     citing.CitationFormat.CSL_JSON: "CSL-JSON",
 }
+SEARCH_PATH = "/search"
+PHOTO_SEARCH_PATH = "/search/photo"
 BROWSE_PAGE_SIZE = 50
+RESULTS_SHOWN = 10
 MAX_FIELD_LENGTH = 200
 
 
@@ -76,16 +93,22 @@ def field_errors(error: InvalidInputError) -> dict[str, str]:
     return by_field or {"form": error.message}
 
 
+def sentence(reason: str) -> str:
+    """The core library's reasons are clauses ("must be ..."); the page shows sentences."""
+    reason = reason[:1].upper() + reason[1:]
+    return reason if reason.endswith((".", "?", "!")) else reason + "."
+
+
 def text_field(name: str, value: str, errors: list[FieldError]) -> str:
     """A form value as typed, or a reason to refuse it (kept next to the field)."""
     value = value.strip()
     if len(value) > MAX_FIELD_LENGTH:
-        errors.append(FieldError(name, f"at most {MAX_FIELD_LENGTH} characters"))
+        errors.append(FieldError(name, f"At most {MAX_FIELD_LENGTH} characters, please."))
         return ""
     try:
         return schemas.printable(value)
     except ValueError as error:
-        errors.append(FieldError(name, str(error)))
+        errors.append(FieldError(name, sentence(str(error))))
         return ""
 
 
@@ -95,7 +118,7 @@ def category_field(value: str, errors: list[FieldError]) -> Category | None:
     try:
         return Category(value)
     except ValueError:
-        errors.append(FieldError("category", "not one of the categories in the list"))
+        errors.append(FieldError("category", "Choose a category from the list."))
         return None
 
 
@@ -117,7 +140,7 @@ def browse(
     chosen_category = category_field(category, errors)
     country = text_field("country", country, errors).upper()
     if country and not re.fullmatch(r"[A-Z]{2}", country):
-        errors.append(FieldError("country", "not a two-letter country code"))
+        errors.append(FieldError("country", "Choose a country from the list."))
     text = text_field("q", q, errors)
     where = catalogue.EntryFilter(
         category=chosen_category, country=country or None, text=text or None
@@ -178,3 +201,171 @@ def entry_page(request: Request, slug: str, session: DbSession, base: BaseUrl) -
         revised=to_records.utc(revision.created_at) if revision else None,
         citations=citations,
     )
+
+
+def search_context(session: Session, title: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "section": "search",
+        "form": {"markings": "", "category": "", "calibre": "", "country": ""},
+        "countries": catalogue.countries(session),
+        "errors": {},
+        "candidates": None,
+        "photos": {},
+        "photo_results": None,
+    }
+
+
+def calibre_field(value: str, errors: list[FieldError]) -> float | None:
+    """What people type: "122", "122 mm", "7.62", "7,62"."""
+    text = value.strip().lower().removesuffix("mm").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        calibre = float(text)
+    except ValueError:
+        calibre = -1.0
+    if not 0 < calibre <= 1000:
+        errors.append(
+            FieldError("calibre", "Give the calibre in millimetres, such as 122 or 7.62.")
+        )
+        return None
+    return calibre
+
+
+def query_errors(error: ValidationError, lines: list[str]) -> list[FieldError]:
+    """The matcher's validation, said of the form's fields; a marking by its line."""
+    found: list[FieldError] = []
+    for problem in error.errors():
+        location = problem["loc"]
+        field = {"calibre_mm": "calibre"}.get(str(location[0]), str(location[0]))
+        reason = sentence(problem["msg"].removeprefix("Value error, "))
+        if field == "markings" and len(location) > 1 and isinstance(location[1], int):
+            reason = f"“{lines[location[1]]}”: {reason}"
+        elif field == "markings" and problem["type"] == "too_long":
+            reason = f"At most {MAX_MARKINGS} markings at once, one per line."
+        found.append(FieldError(field, reason))
+    return found
+
+
+@router.get(SEARCH_PATH)
+def search(
+    request: Request,
+    session: DbSession,
+    matcher: MarkingMatcher,
+    markings: str | None = None,
+    category: str = "",
+    calibre: str = "",
+    country: str = "",
+) -> Response:
+    """The search form; with markings, the entries they match, best first."""
+    lines = [line.strip() for line in (markings or "").splitlines() if line.strip()]
+    context = search_context(session, "Identify from markings")
+    context["form"] = {
+        "markings": markings or "",
+        "category": category,
+        "calibre": calibre,
+        "country": country.strip().upper(),
+    }
+    if markings is None:  # the empty form
+        return render(request, "search.html", **context)
+    errors: list[FieldError] = []
+    if not lines:
+        errors.append(FieldError("markings", "Type at least one marking, one per line."))
+    chosen_category = category_field(category, errors)
+    chosen_calibre = calibre_field(calibre, errors)
+    query: MatchQuery | None = None
+    try:
+        query = MatchQuery(
+            markings=lines,
+            category=chosen_category,
+            calibre_mm=chosen_calibre,
+            country=context["form"]["country"] or None,
+            limit=RESULTS_SHOWN,
+        )
+    except ValidationError as error:
+        errors += [e for e in query_errors(error, lines) if lines or e.field != "markings"]
+    if errors or query is None:
+        context["errors"] = field_errors(InvalidInputError("", errors))
+        context["title"] = "Check the markings: identify from markings"
+        return render(request, "search.html", 422, **context)
+    try:
+        result = matcher.match(session, query)
+    except InvalidInputError as error:
+        context["errors"] = field_errors(error)
+        return render(request, "search.html", 422, **context)
+    slugs = [candidate.entry.slug for candidate in result.candidates]
+    context["candidates"] = result.candidates
+    context["photos"] = catalogue.first_photos(session, slugs)
+    context["title"] = f"{len(slugs)} matches for {', '.join(lines)}"[:120]
+    return render(request, "search.html", **context)
+
+
+# Until the photo store (issue 4) lands with its own checks, the page checks an upload is
+# an image of an accepted format before it would be handed to the photo matcher.
+PHOTO_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "TIFF": "TIFF"}
+NOT_A_PHOTO = (
+    "This file is not a photo we can read. Upload a JPEG, PNG, WebP or TIFF image "
+    "of the item or of its markings."
+)
+
+
+@dataclass(frozen=True)
+class PhotoMatch:
+    """One reference photo near the uploaded one, as the page shows it."""
+
+    slug: str
+    name: str
+    score: float  # 0..1
+    sha256: str  # of the reference photo
+    caption: str | None
+    near_duplicate: bool
+
+
+def photo_problem(data: bytes) -> str | None:
+    """Why *data* cannot be matched as a photo, or None."""
+    if not data:
+        return "No photo came with the form: choose an image file, then upload it."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind = image.format or ""
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return "This image has too many pixels to be read safely; upload a smaller one."
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return NOT_A_PHOTO
+    if kind not in PHOTO_FORMATS:
+        return f"{kind} images are not accepted. {NOT_A_PHOTO.split('. ', 1)[1]}"
+    return None
+
+
+def photo_matches(request: Request, data: bytes) -> list[PhotoMatch] | None:
+    """The reference photos nearest *data*; None while this service has no photo matcher.
+
+    The matcher by photo arrives with the photo store (issue 4): wire it here."""
+    return None
+
+
+@router.post(PHOTO_SEARCH_PATH)
+async def search_by_photo(request: Request, session: DbSession) -> Response:
+    # Read by hand: a form without a file, or with an empty one, is the person's mistake
+    # to explain on the page, not a validation problem in JSON.
+    upload = (await request.form()).get("photo")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    context = search_context(session, "Identify from a photo")
+    problem = photo_problem(data)
+    if problem is not None:
+        context["errors"] = {"photo": problem}
+        context["title"] = "Check the photo: identify from a photo"
+        return render(request, "search.html", 422, **context)
+    matches = photo_matches(request, data)
+    if matches is None:
+        context["errors"] = {
+            "photo": "Matching by photo is not available on this service yet. "
+            "Type the markings you can read instead."
+        }
+        return render(request, "search.html", 503, **context)
+    context["photo_results"] = matches
+    return render(request, "search.html", **context)
