@@ -330,9 +330,41 @@ def test_a_photo_is_checked_then_matched_when_the_service_can(client):
     assert "Matching by photo is not available on this service yet" in response.text
 
 
-def test_search_pages_share_the_match_rate_limit(settings, engine):
-    strict = settings.model_copy(update={"match_rate_limit": "2/minute"})
-    with TestClient(create_app(strict, engine)) as limited:
-        statuses = [limited.get("/search").status_code for _ in range(3)]
-        assert statuses == [200, 200, 429]
-        assert limited.get("/").status_code == 200
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture
+def strict_client(settings, engine):
+    strict = settings.model_copy(update={"match_rate_limit": "2/minute", "max_upload_bytes": 1000})
+    with TestClient(create_app(strict, engine)) as client:
+        yield client
+
+
+def test_search_pages_share_the_match_rate_limit_and_say_so_in_a_page(strict_client):
+    statuses = [strict_client.get("/search").status_code for _ in range(2)]
+    assert statuses == [200, 200]
+    refused = strict_client.get("/search", headers=BROWSER)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == HTML
+    assert "<h1>Too Many Requests</h1>" in refused.text
+    assert "try again in" in refused.text
+    assert strict_client.get("/").status_code == 200
+
+
+def test_an_oversized_upload_is_refused_with_a_page(strict_client):
+    photo = {"photo": ("big.png", b"\x89PNG" + b"0" * 2000, "image/png")}
+    refused = strict_client.post("/search/photo", files=photo, headers=BROWSER)
+    assert refused.status_code == 413
+    assert refused.headers["content-type"] == HTML
+    assert "larger than this endpoint accepts (1000 bytes)" in refused.text
+
+
+def test_browsers_get_error_pages_and_programs_get_problems(client):
+    page = client.get("/no/such/page", headers=BROWSER)
+    assert page.status_code == 404
+    assert page.headers["content-type"] == HTML
+    assert "There is nothing at /no/such/page." in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/no/such/page").headers["content-type"] == "application/problem+json"
+    api = client.get("/v1/entries/missing", headers=BROWSER)
+    assert api.headers["content-type"] == "application/problem+json"

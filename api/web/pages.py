@@ -10,14 +10,11 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from PIL import Image, UnidentifiedImageError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -26,35 +23,11 @@ from starlette.responses import Response
 
 from api.dependencies import BaseUrl, DbSession, MarkingMatcher
 from api.responses import cited_revision
+from api.web.templating import HERE, templates
 from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
-from weaponsdb.matching.scoring import Effect
-from weaponsdb.vocab import Category, Confidence
-
-HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
-
-
-def millimetres(value: Decimal | float | str) -> str:
-    """122.00 as "122", 7.620 as "7.62"."""
-    return format(Decimal(str(value)).normalize(), "f")
-
-
-templates.env.filters["country_name"] = schemas.country_name
-templates.env.filters["mm"] = millimetres
-templates.env.globals["categories"] = [category.value for category in Category]
-templates.env.globals["effects"] = {
-    Effect.RAISED.value: "raises the score",
-    Effect.LOWERED.value: "lowers the score",
-    Effect.NEUTRAL.value: "no effect on the score",
-}
-templates.env.globals["confidence_help"] = {
-    Confidence.CONFIRMED.value: "established by several independent sources or physical evidence",
-    Confidence.REPORTED.value: "stated by the source, not independently confirmed",
-    Confidence.INFERRED.value: "follows from what the source says, though it does not say it",
-    Confidence.DISPUTED.value: "stated by the source and contradicted elsewhere",
-}
+from weaponsdb.vocab import Category
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
