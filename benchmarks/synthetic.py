@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 SYNTHETIC_SOURCE = {
@@ -40,3 +41,182 @@ def synthetic_document(entries: int, seed: int = 7) -> dict[str, Any]:
         "sources": [SYNTHETIC_SOURCE],
         "entries": [synthetic_entry(number, rng) for number in range(entries)],
     }
+
+
+# --- synthetic markings and the ways they are misread, for the matcher benchmark ---------
+
+LATIN = "ABCDEFGHJKLMNPRSTUVWXYZ"
+CYRILLIC = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЭЮЯ"
+HANGUL = "방포탄총호형식무기발사로켓유도관통고폭조명연막훈련"
+LOOK_ALIKE = dict(zip("ABCEHKMOPTXaceopx", "АВСЕНКМОРТХасеорх", strict=True))
+OCR_TWINS = {"0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", "B": "8"}
+OCR_TWINS |= {"2": "Z", "Z": "2"}
+FULL_WIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
+
+
+@dataclass(frozen=True)
+class SyntheticMarking:
+    entry_id: int
+    text: str
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class PerturbedQuery:
+    text: str
+    entry_id: int
+    kind: str
+    edits: int = 0
+
+
+def _designation(rng: random.Random) -> str:
+    shape = rng.random()
+    number = rng.randint(1, 9999)
+    if shape < 0.6:
+        letters = "".join(rng.choice(LATIN) for _ in range(rng.randint(1, 3)))
+        return f"{letters}-{number}"
+    if shape < 0.75:
+        letters = "".join(rng.choice(CYRILLIC) for _ in range(rng.randint(1, 3)))
+        return f"{letters}-{number}"
+    if shape < 0.9:
+        return f"{''.join(rng.choice(HANGUL) for _ in range(rng.randint(1, 2)))}-{number}"
+    return f"{number}式{rng.choice(LATIN)}"
+
+
+def synthetic_markings(size: int, rng: random.Random) -> list[SyntheticMarking]:
+    """*size* markings of distinct keys, one per synthetic entry; a fifth carry a lot number
+    and the pattern that lets any lot match."""
+    from weaponsdb.matching.normalise import fold, key
+
+    seen: set[str] = set()
+    markings: list[SyntheticMarking] = []
+    while len(markings) < size:
+        text = _designation(rng)
+        pattern = None
+        if rng.random() < 0.2:
+            pattern = f"{text} LOT {{lot}}"
+            text = f"{text} LOT {rng.randint(1, 9999):04d}"
+        marking_key = key(fold(text))
+        if marking_key not in seen:
+            seen.add(marking_key)
+            markings.append(SyntheticMarking(len(markings), text, pattern))
+    return markings
+
+
+def perturbed_queries(
+    markings: list[SyntheticMarking], count: int, rng: random.Random
+) -> list[PerturbedQuery]:
+    """Catalogue markings as an investigator might read them: *count* of them, every kind of
+    perturbation equally often."""
+    kinds = list(PERTURBATIONS)
+    queries: list[PerturbedQuery] = []
+    while len(queries) < count:
+        marking = rng.choice(markings)
+        kind = kinds[len(queries) % len(kinds)]
+        made = PERTURBATIONS[kind](marking, rng)
+        if made is not None:
+            text, edits = made
+            queries.append(PerturbedQuery(text, marking.entry_id, kind, edits))
+    return queries
+
+
+Made = tuple[str, int] | None
+
+
+def _spacing(marking: SyntheticMarking, rng: random.Random) -> Made:
+    separator = rng.choice([" ", "", "–", ".", "  -  "])
+    text = marking.text.replace("-", separator)
+    return (text.lower() if rng.random() < 0.5 else text.upper()), 0
+
+
+def _full_width(marking: SyntheticMarking, rng: random.Random) -> Made:
+    return "".join(FULL_WIDTH.get(ch, ch) for ch in marking.text), 0
+
+
+def _look_alike(marking: SyntheticMarking, rng: random.Random) -> Made:
+    places = [i for i, ch in enumerate(marking.text) if ch in LOOK_ALIKE]
+    if not places:
+        return None
+    chosen = set(rng.sample(places, min(len(places), 2)))
+    text = "".join(LOOK_ALIKE[ch] if i in chosen else ch for i, ch in enumerate(marking.text))
+    return text, 0
+
+
+def _ocr(marking: SyntheticMarking, rng: random.Random) -> Made:
+    places = [i for i, ch in enumerate(marking.text) if ch in OCR_TWINS]
+    if not places:
+        return None
+    i = rng.choice(places)
+    return marking.text[:i] + OCR_TWINS[marking.text[i]] + marking.text[i + 1 :], 0
+
+
+def _edited(marking: SyntheticMarking, rng: random.Random, edits: int) -> Made:
+    from weaponsdb.matching.index import allowed_edits
+    from weaponsdb.matching.normalise import fold, key
+
+    if allowed_edits(key(fold(marking.text))) < edits:
+        return None  # so short that this many edits make another designation
+    text = marking.text
+    for _ in range(edits):
+        places = [i for i, ch in enumerate(text) if ch.isalnum()]
+        i = rng.choice(places)
+        operation = rng.choice(["drop", "insert", "replace"])
+        new = rng.choice("ABCDEFGHKMNPRSTXYZ0123456789")
+        if operation == "drop":
+            text = text[:i] + text[i + 1 :]
+        elif operation == "insert":
+            text = text[:i] + new + text[i:]
+        elif new != text[i]:
+            text = text[:i] + new + text[i + 1 :]
+    return text, edits
+
+
+def _one_edit(marking: SyntheticMarking, rng: random.Random) -> Made:
+    return _edited(marking, rng, 1)
+
+
+def _two_edits(marking: SyntheticMarking, rng: random.Random) -> Made:
+    return _edited(marking, rng, 2)
+
+
+def _unreadable_character(marking: SyntheticMarking, rng: random.Random) -> Made:
+    places = [i for i, ch in enumerate(marking.text) if ch.isalnum()]
+    if len(places) < 4:
+        return None
+    i = rng.choice(places)
+    return marking.text[:i] + "?" + marking.text[i + 1 :], 0
+
+
+def _unreadable_end(marking: SyntheticMarking, rng: random.Random) -> Made:
+    if len(marking.text) < 6:
+        return None
+    cut = rng.randint(len(marking.text) * 2 // 3, len(marking.text) - 1)
+    return marking.text[:cut] + "*", 0
+
+
+def _other_lot(marking: SyntheticMarking, rng: random.Random) -> Made:
+    if marking.pattern is None:
+        return None
+    return marking.pattern.replace("{lot}", f"{rng.randint(1, 9999):04d}"), 0
+
+
+def _romanised(marking: SyntheticMarking, rng: random.Random) -> Made:
+    from weaponsdb.matching.normalise import revised_romanization
+
+    if not any("\uac00" <= ch <= "\ud7a3" for ch in marking.text):
+        return None
+    return revised_romanization(marking.text).upper(), 0
+
+
+PERTURBATIONS = {
+    "case and spacing": _spacing,
+    "full-width": _full_width,
+    "look-alike letters": _look_alike,
+    "OCR confusion": _ocr,
+    "1 edit": _one_edit,
+    "2 edits": _two_edits,
+    "? for a character": _unreadable_character,
+    "* for the end": _unreadable_end,
+    "another lot": _other_lot,
+    "Hangul romanised": _romanised,
+}

@@ -7,8 +7,11 @@ they should get first. Entries added here are synthetic test data, named as such
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from tests.editing_support import headers, issue_key
+from weaponsdb import db, models
+from weaponsdb.matching.matcher import Matcher, MatchQuery
 from weaponsdb.vocab import Role
 
 PROBLEM = "application/problem+json"
@@ -51,7 +54,7 @@ CASES = [
     (["Bng-122"], "bang-122", "fuzzy"),  # a dropped character
     (["Baang-122"], "bang-122", "fuzzy"),  # an extra character
     (["Bamg-122"], "bang-122", "fuzzy"),  # a wrong character
-    (["Tyep 58"], "type-58", "fuzzy"),  # two swapped characters
+    (["Tyep 58"], "type-58", "fuzzy"),  # two characters swapped: one edit
     # illegible parts
     (["B?ng-1*"], "bang-122", "wildcard"),
     (["Bang-???"], "bang-122", "wildcard"),
@@ -282,3 +285,41 @@ def test_the_endpoint_is_documented_with_examples(seeded_client):
     assert {"hangul", "illegible", "several"} <= set(examples)
     for example in examples.values():
         assert seeded_client.post("/v1/match", json=example["value"]).status_code == 200
+
+
+def test_a_changed_marking_stops_matching_its_old_text(seeded_client, seeded):
+    key = issue_key(seeded, "tester")
+    add_entry(seeded_client, key, "synthetic-renamed-rocket", {"text": "OLD-4711"})
+    assert match(seeded_client, markings=["OLD-4711"])["candidates"][0]["slug"] == (
+        "synthetic-renamed-rocket"
+    )
+    changed = seeded_client.put(
+        "/v1/entries/synthetic-renamed-rocket/markings/0",
+        json={"text": "NEW-4711"},
+        headers=headers(key, 1),
+    )
+    assert changed.status_code == 200, changed.text
+    assert match(seeded_client, markings=["OLD-4711"])["candidates"] == []
+    assert match(seeded_client, markings=["NEW-4711"])["candidates"][0]["slug"] == (
+        "synthetic-renamed-rocket"
+    )
+
+
+def test_every_process_sees_writes_made_any_way(seeded):
+    """Two matchers (two service processes) over one database; the write is plain SQL."""
+    first, second = Matcher(), Matcher()
+    query = MatchQuery(markings=["Bang-122"])
+    with seeded() as session:
+        assert first.match(session, query).candidates[0].entry.slug == "bang-122"
+        assert second.match(session, query).candidates[0].entry.slug == "bang-122"
+    with db.transaction(seeded) as session:
+        session.execute(
+            update(models.Marking)
+            .where(models.Marking.text == "Bang-122")
+            .values(text="Synthetic-999")
+        )
+    with seeded() as session:
+        for matcher in (first, second):
+            assert matcher.match(session, query).candidates == []
+            moved = matcher.match(session, MatchQuery(markings=["Synthetic-999"]))
+            assert moved.candidates[0].entry.slug == "bang-122"

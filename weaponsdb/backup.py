@@ -34,7 +34,8 @@ from weaponsdb import db
 from weaponsdb.errors import InvalidInputError
 
 FORMAT = "weaponsdb-backup"
-SKIPPED_TABLES = {"alembic_version", "catalogue_generation"}  # the latter: derived state
+# The catalogue generation and its change log are derived state, rebuilt by triggers.
+SKIPPED_TABLES = {"alembic_version", "catalogue_generation", "catalogue_changes"}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     Numeric,
     String,
@@ -418,13 +419,26 @@ class SeedApplied(Base):
 
 class CatalogueGeneration(Base):
     """One row whose value the database's own triggers bump whenever entries, their names or
-    their markings change (migration 0005): the matcher rebuilds its index when it moves."""
+    their markings change (migration 0005): the matcher refreshes its index when it moves."""
 
     __tablename__ = "catalogue_generation"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class CatalogueChange(Base):
+    """Which entry a change touched, at which generation (written by triggers, migration
+    0005); a NULL entry means every entry."""
+
+    __tablename__ = "catalogue_changes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(BigInteger, index=True)
+    entry_id: Mapped[int | None]
 
 
 class ApiKey(Base):

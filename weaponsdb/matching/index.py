@@ -1,9 +1,10 @@
 """The candidate index: catalogue marking and designation texts, by every key they read as.
 
-Exact readings are found by dictionary look-up. For misread text, a trigram index narrows a
-catalogue of any size to the few keys that share enough trigrams with the observed key to be
-within the allowed edits (each edit destroys at most three trigrams), and only those are
-measured with rapidfuzz.
+Exact readings are found by dictionary look-up, OCR confusions by a key with confusable
+characters made one. For misread text, q-gram indexes (grams.py) narrow a catalogue of any
+size to the few keys that share enough q-grams with the observed key to be within the allowed
+edits, and only those are measured with rapidfuzz (optimal string alignment: a swap of two
+neighbouring characters is one edit). Wildcards and patterns are narrowed the same way.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
+from weaponsdb.matching.grams import GramIndex, Ids, qgrams
 from weaponsdb.matching.normalise import How, Reading, ocr_key, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 
-# A trigram this common narrows nothing; leaving it out only lowers the bar the others set.
-FREQUENT_TRIGRAM = 20_000
 BASE_SCORE = {
     How.EXACT: 1.0,
     How.NORMALISED: 0.97,
@@ -55,14 +54,10 @@ class Hit:
 
 
 def allowed_edits(query_key: str) -> int:
-    """Two edits in a long marking, fewer in a short one, none in a two-character one."""
+    """Two edits in a marking of seven characters or more, one in a shorter one, none in a
+    two-character one: two changes to a five-character designation make another one."""
     legible = len(query_key.replace("?", "").replace("*", ""))
-    return 0 if legible <= 2 else 1 if legible <= 4 else 2
-
-
-def trigrams(text_key: str) -> set[str]:
-    padded = f"^{text_key}$"
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+    return 0 if legible <= 2 else 1 if legible <= 6 else 2
 
 
 class MatchIndex:
@@ -72,16 +67,18 @@ class MatchIndex:
         self._key_ids: dict[str, int] = {}
         self._key_hits: list[list[tuple[int, Reading]]] = []
         self._ocr: dict[str, list[int]] = defaultdict(list)
-        self._patterns = PatternIndex()
+        patterned: list[tuple[int, str]] = []
         for number, target in enumerate(self.targets):
             for reading in readings(target.text):
                 self._add_key(reading.key).append((number, reading))
             if target.pattern:
-                self._patterns.add(number, target.pattern)
+                patterned.append((number, target.pattern))
         self._lengths = np.fromiter(
             (len(k) for k in self.keys), dtype=np.int32, count=len(self.keys)
         )
-        self._postings = self._build_postings()
+        self._trigrams = GramIndex(qgrams(k, 3) for k in self.keys)
+        self._bigrams = GramIndex(qgrams(k, 2) for k in self.keys)
+        self._patterns = PatternIndex(patterned)
 
     def _add_key(self, text_key: str) -> list[tuple[int, Reading]]:
         key_id = self._key_ids.get(text_key)
@@ -91,13 +88,6 @@ class MatchIndex:
             self._key_hits.append([])
             self._ocr[ocr_key(text_key)].append(key_id)
         return self._key_hits[key_id]
-
-    def _build_postings(self) -> dict[str, npt.NDArray[np.int32]]:
-        postings: dict[str, list[int]] = defaultdict(list)
-        for key_id, text_key in enumerate(self.keys):
-            for gram in trigrams(text_key):
-                postings[gram].append(key_id)
-        return {gram: np.array(ids, dtype=np.int32) for gram, ids in postings.items()}
 
     def search(self, observed: str, query: Reading) -> dict[int, Hit]:
         """Best hit per target for one reading of an observed marking."""
@@ -143,7 +133,7 @@ class MatchIndex:
             return
         choices = {int(key_id): self.keys[key_id] for key_id in candidates}
         for _, distance, key_id in process.extract(
-            query.key, choices, scorer=Levenshtein.distance, score_cutoff=edits, limit=None
+            query.key, choices, scorer=OSA.distance, score_cutoff=edits, limit=None
         ):
             if distance == 0:
                 continue
@@ -155,17 +145,15 @@ class MatchIndex:
             for target in self._expand(key_id):
                 _keep(hits, Hit(target, score, How.FUZZY, detail, int(distance)))
 
-    def _candidates(self, query_key: str, edits: int) -> npt.NDArray[np.int32]:
-        """Keys that can be within *edits* of the query: enough shared trigrams, near length."""
-        grams = trigrams(query_key)
-        lists = [self._postings[g] for g in grams if g in self._postings]
-        useful = [ids for ids in lists if len(ids) <= FREQUENT_TRIGRAM]
-        needed = len(grams) - 3 * edits - (len(lists) - len(useful))
-        if needed > 0 and useful:
-            ids, counts = np.unique(np.concatenate(useful), return_counts=True)
-            ids = ids[counts >= needed]
-        else:
-            ids = np.arange(len(self.keys), dtype=np.int32)  # too short to narrow: all keys
+    def _candidates(self, query_key: str, edits: int) -> Ids:
+        """Keys that can be within *edits* of the query: enough shared q-grams, near length.
+        Trigrams narrow best; a key too short for them to narrow falls back to bigrams."""
+        # An edit (a transposition too) destroys at most q + 1 q-grams.
+        ids = self._trigrams.sharing(qgrams(query_key, 3), 4 * edits)
+        if ids is None:
+            ids = self._bigrams.sharing(qgrams(query_key, 2), 3 * edits)
+        if ids is None:
+            ids = np.arange(len(self.keys), dtype=np.int32)
         return ids[np.abs(self._lengths[ids] - len(query_key)) <= edits]
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
@@ -177,59 +165,63 @@ class MatchIndex:
         regex = re.compile(
             "".join("." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in query.key)
         )
-        fragments = [f for f in re.split(r"[?*]+", query.key) if f]
-        longest = max(fragments, key=len, default="")
-        if len(longest) >= 3:
-            grams = {longest[i : i + 3] for i in range(len(longest) - 2)}
-            lists = [self._postings.get(g, np.empty(0, dtype=np.int32)) for g in grams]
-            ids, counts = np.unique(np.concatenate(lists), return_counts=True)
-            key_ids: Iterable[int] = (int(i) for i in ids[counts >= len(grams)])
-        else:
-            key_ids = range(len(self.keys))
-        legible = sum(len(f) for f in fragments)
-        for key_id in key_ids:
+        for key_id in self._wildcard_candidates(query.key):
             catalogue_key = self.keys[key_id]
             if regex.fullmatch(catalogue_key):
+                legible = len(query.key) - query.key.count("?") - query.key.count("*")
                 share = legible / max(len(catalogue_key), 1)
                 score = BASE_SCORE[How.WILDCARD] * (0.5 + 0.5 * share)
                 detail = f"'{query.key}' fits '{catalogue_key}' ({legible} legible characters)"
                 for target in self._expand(key_id):
                     _keep(hits, Hit(target, score, How.WILDCARD, detail))
 
+    def _wildcard_candidates(self, query_key: str) -> Iterable[int]:
+        """Keys holding every bigram of the legible parts, and the same first and last
+        character when those are legible."""
+        anchored = f"^{query_key}$"
+        fragments = [f for f in re.split(r"[?*]+", anchored) if len(f) >= 2]
+        grams = set().union(*(qgrams(f, 2, padded=False) for f in fragments))
+        ids = self._bigrams.sharing(grams, 0) if grams else None
+        if ids is None:
+            return range(len(self.keys))
+        return (int(key_id) for key_id in ids)
+
 
 class PatternIndex:
-    """Catalogue patterns by the trigrams of their longest fixed part: a key can only fit the
-    patterns whose fixed part it contains, so only those regular expressions are tried."""
+    """Catalogue patterns by a few of the rarest trigrams of their longest fixed part: a key
+    can only fit a pattern whose fixed part it contains, so only those are tried."""
 
-    def __init__(self) -> None:
-        self._compiled: list[tuple[int, re.Pattern[str], int]] = []
-        self._by_gram: dict[str, list[int]] = defaultdict(list)
-        self._unindexed: list[int] = []  # no fixed part of three characters: always tried
+    INDEXED_GRAMS = 2
 
-    def add(self, target: int, pattern: str) -> None:
-        number = len(self._compiled)
-        fragments = literal_fragments(pattern)
-        grams = _inner_trigrams(fragments[0]) if fragments else set()
-        self._compiled.append((target, compile_pattern(pattern), len(grams)))
-        for gram in grams:
-            self._by_gram[gram].append(number)
-        if not grams:
-            self._unindexed.append(number)
+    def __init__(self, patterned: Sequence[tuple[int, str]]) -> None:
+        self._targets = [target for target, _ in patterned]
+        self._compiled = [compile_pattern(pattern) for _, pattern in patterned]
+        fixed = [_longest_fixed_part(pattern) for _, pattern in patterned]
+        everywhere = Counter(gram for part in fixed for gram in qgrams(part, 3, padded=False))
+        chosen = [
+            sorted(qgrams(part, 3, padded=False), key=lambda g: (everywhere[g], g))
+            for part in fixed
+        ]
+        chosen = [grams[: self.INDEXED_GRAMS] for grams in chosen]
+        self._required = np.array([len(grams) for grams in chosen], dtype=np.int32)
+        self._grams = GramIndex(chosen)
+        self._unindexed = [n for n, grams in enumerate(chosen) if not grams]
 
     def matching(self, text_key: str) -> Iterator[int]:
         """The targets whose pattern the key fits."""
-        shared: Counter[int] = Counter()
-        for gram in _inner_trigrams(text_key):
-            shared.update(self._by_gram.get(gram, ()))
-        candidates = [n for n, count in shared.items() if count == self._compiled[n][2]]
-        for number in sorted(candidates + self._unindexed):
-            target, regex, _ = self._compiled[number]
-            if regex.fullmatch(text_key):
-                yield target
+        lists = [self._grams.postings(gram) for gram in qgrams(text_key, 3, padded=False)]
+        found: list[int] = []
+        if lists:
+            ids, counts = np.unique(np.concatenate(lists), return_counts=True)
+            found = [int(n) for n in ids[counts == self._required[ids]]]
+        for number in sorted(found + self._unindexed):
+            if self._compiled[number].fullmatch(text_key):
+                yield self._targets[number]
 
 
-def _inner_trigrams(text_key: str) -> set[str]:
-    return {text_key[i : i + 3] for i in range(len(text_key) - 2)}
+def _longest_fixed_part(pattern: str) -> str:
+    fragments = literal_fragments(pattern)
+    return fragments[0] if fragments else ""
 
 
 def _combined(query: Reading, catalogue: Reading) -> tuple[How, str]:

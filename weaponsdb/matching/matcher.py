@@ -1,9 +1,12 @@
 """The catalogue-backed matcher: a validated query in, ranked and explained entries out.
 
 One Matcher per process keeps an index of the published catalogue's markings and names. The
-database bumps a generation counter in the same transaction as any change to them (migration
-0005), so each match reads that one row and rebuilds the index when it has moved: an edit is
-matchable from the first query after it commits, in every process.
+database bumps a generation counter and logs the entries touched in the same transaction as
+any change to them (migration 0005). Each match reads that one counter; when it has moved,
+the entries changed since the big index was built are reloaded into a small overlay index
+that supersedes them, so an edit is matchable from the first query after it commits, in
+every process, without rebuilding the whole index. When the overlay grows past a share of
+the catalogue, the whole index is rebuilt instead.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import models
@@ -37,6 +40,8 @@ MAX_RESULTS = 50
 # Entries re-ranked with their facts: the best this many by their markings alone.
 RERANKED = 200
 PHOTOS_SHOWN = 3
+# Changed entries an overlay may hold before the whole index is rebuilt instead.
+OVERLAY_LIMIT = 2000
 
 
 def _legible(text: str) -> str:
@@ -79,28 +84,53 @@ class MatchResult:
     indexed_texts: int
 
 
+@dataclass(frozen=True)
+class CatalogueIndex:
+    """The index as of *generation*: a base built at *base_generation*, and an overlay with
+    the current targets of the entries changed since, which supersede the base's."""
+
+    generation: int
+    base: MatchIndex
+    base_generation: int
+    overlay: MatchIndex
+    changed: frozenset[int]
+
+    @property
+    def texts(self) -> int:
+        return len(self.base.targets) + len(self.overlay.targets)
+
+    def best_per_entry(self, observed: str) -> dict[int, MarkingMatch]:
+        found = {
+            entry_id: match
+            for entry_id, match in best_per_entry(self.base, observed).items()
+            if entry_id not in self.changed
+        }
+        found.update(best_per_entry(self.overlay, observed))
+        return found
+
+
 class Matcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._built: tuple[int, MatchIndex] | None = None
+        self._current: CatalogueIndex | None = None
 
-    def index(self, session: Session) -> tuple[int, MatchIndex]:
-        """The index of the catalogue as it now stands, rebuilt if the catalogue has moved."""
-        generation = session.scalar(select(models.CatalogueGeneration.value)) or 0
-        built = self._built
-        if built is None or built[0] != generation:
-            with self._lock:  # one rebuild at a time; the others wait and reuse it
-                built = self._built
-                if built is None or built[0] != generation:
-                    built = self._built = (generation, MatchIndex(load_targets(session)))
-        return built
+    def index(self, session: Session) -> CatalogueIndex:
+        """The index of the catalogue as it now stands, refreshed if the catalogue moved."""
+        generation = current_generation(session)
+        current = self._current
+        if current is None or current.generation != generation:
+            with self._lock:  # one refresh at a time; the others wait and reuse it
+                current = self._current
+                if current is None or current.generation != generation:
+                    current = self._current = refreshed(session, current, generation)
+        return current
 
     def match(self, session: Session, query: MatchQuery) -> MatchResult:
-        generation, index = self.index(session)
+        index = self.index(session)
         observed = list(dict.fromkeys(query.markings))
         matches: dict[int, list[MarkingMatch]] = defaultdict(list)
         for text in observed:
-            for entry_id, match in best_per_entry(index, text).items():
+            for entry_id, match in index.best_per_entry(text).items():
                 matches[entry_id].append(match)
         shortlist = sorted(
             matches, key=lambda e: marking_score(matches[e], len(observed)), reverse=True
@@ -109,14 +139,43 @@ class Matcher:
         facts = load_facts(session, shortlist)
         chosen = {entry_id: matches[entry_id] for entry_id in shortlist}
         candidates = rank(observed, chosen, facts, evidence, query.limit)
-        return MatchResult(candidates, generation, len(index.targets))
+        return MatchResult(candidates, index.generation, index.texts)
 
     def entry_ids(self, session: Session, text: str) -> set[int]:
         """Every published entry one observed marking matches, however weakly."""
         if not key(fold(text)):
             return set()  # all illegible: it would fit everything
-        _, index = self.index(session)
-        return set(best_per_entry(index, text))
+        return set(self.index(session).best_per_entry(text))
+
+
+def current_generation(session: Session) -> int:
+    return session.scalar(select(models.CatalogueGeneration.value)) or 0
+
+
+def refreshed(session: Session, previous: CatalogueIndex | None, generation: int) -> CatalogueIndex:
+    """*previous* brought to *generation*: a new overlay, or a whole new index."""
+    if previous is not None:
+        changed = changed_entries(session, previous.base_generation)
+        if changed is not None and len(changed) <= OVERLAY_LIMIT:
+            overlay = MatchIndex(load_targets(session, changed))
+            return CatalogueIndex(
+                generation, previous.base, previous.base_generation, overlay, changed
+            )
+    # Read after the generation: the index holds at least every change up to it.
+    base = MatchIndex(load_targets(session))
+    return CatalogueIndex(generation, base, generation, MatchIndex([]), frozenset())
+
+
+def changed_entries(session: Session, since: int) -> frozenset[int] | None:
+    """Entries changed after generation *since*; None if every entry may have."""
+    touched = session.scalars(
+        select(models.CatalogueChange.entry_id)
+        .where(models.CatalogueChange.generation > since)
+        .distinct()
+    ).all()
+    if None in touched:
+        return None
+    return frozenset(entry_id for entry_id in touched if entry_id is not None)
 
 
 def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
@@ -133,9 +192,12 @@ def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
     return best
 
 
-def load_targets(session: Session) -> list[Target]:
-    """Every marking and name of the published entries, in a stable order."""
+def load_targets(session: Session, entry_ids: Iterable[int] | None = None) -> list[Target]:
+    """Every marking and name of the published entries (of those in *entry_ids* if given),
+    in a stable order."""
     published = models.Entry.status == Status.PUBLISHED.value
+    if entry_ids is not None:
+        published = and_(published, models.Entry.id.in_(sorted(entry_ids)))
     markings = session.execute(
         select(models.Marking.entry_id, models.Marking.text, models.Marking.pattern)
         .join(models.Entry)

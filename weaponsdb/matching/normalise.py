@@ -105,9 +105,15 @@ def fold(text: str) -> str:
 
 def key(text: str, wildcards: bool = False) -> str:
     """Designators made one, case folded, everything but letters and digits dropped."""
-    text = designators(text.casefold())
     keep = WILDCARDS if wildcards else ""
-    return "".join(ch for ch in text if ch.isalnum() or ch in keep)
+    text = text.casefold()
+    # Dropping punctuation can join a number to a designator ('0–식'), so repeat until
+    # nothing changes: a key is then its own key.
+    while True:
+        stripped = "".join(ch for ch in designators(text) if ch.isalnum() or ch in keep)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 def ocr_key(text_key: str) -> str:
@@ -120,10 +126,14 @@ def ocr_key(text_key: str) -> str:
 def _designator_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     rules = RULES["designators"]
     before = "|".join(re.escape(word) for word in rules["before_number"])
-    after = "|".join(re.escape(word) for word in rules["after_number"])
+    # A word in an alphabet must end there ('shi', not 'ship'); 式 needs no such boundary.
+    after = "|".join(
+        re.escape(word) + (r"(?![^\W\d_])" if word[-1].isascii() else "")
+        for word in rules["after_number"]
+    )
     return (
-        re.compile(rf"(?<![^\W\d_])(?:{before})[\s.\-]*(\d+)"),
-        re.compile(rf"(\d+)[\s.\-]*(?:{after})(?![^\W\d_])"),
+        re.compile(rf"(?<![^\W\d_])(?:{before})[\W_]*(\d+)"),
+        re.compile(rf"(\d+)[\W_]*(?:{after})"),
     )
 
 
