@@ -23,6 +23,12 @@ def add(sessions, *entries):
         transfer.import_catalogue(session, transfer.parse(json.dumps(document)), OnConflict.FAIL)
 
 
+def photo_record(**fields):
+    """A reference photo as the catalogue records it (the image itself is not needed)."""
+    sizes = {"media_type": "image/png", "byte_size": 10, "width": 10, "height": 10}
+    return {"sha256": SHA, "original_sha256": SHA, **sizes, **fields}
+
+
 def cited(confidence="confirmed"):
     return [{"source": "test-source", "confidence": confidence}]
 
@@ -111,18 +117,14 @@ def test_an_entry_page_shows_everything_with_its_sources(sessions, client):
             "relations": [{"kind": "variant of", "target": "test-parent"}],
             "instances": [{"event": "Seen at a test range", "date": "2020-05"}],
             "photos": [
-                {
-                    "sha256": SHA,
-                    "original_sha256": SHA,
-                    "media_type": "image/jpeg",
-                    "byte_size": 1000,
-                    "width": 800,
-                    "height": 600,
-                    "caption": "Left side with the marking",
-                    "credit": "A. Photographer",
-                    "licence": "CC BY 4.0",
-                    "marking_index": 0,
-                }
+                photo_record(
+                    width=800,
+                    height=600,
+                    caption="Left side with the marking",
+                    credit="A. Photographer",
+                    licence="CC BY 4.0",
+                    marking_index=0,
+                )
             ],
         },
     )
@@ -152,17 +154,7 @@ def test_an_entry_page_shows_everything_with_its_sources(sessions, client):
 
 
 def test_a_photo_without_a_caption_is_described_by_the_entry_and_view(sessions, client):
-    photo = {
-        "sha256": SHA,
-        "original_sha256": SHA,
-        "media_type": "image/png",
-        "byte_size": 10,
-        "width": 10,
-        "height": 10,
-        "view": "side",
-        "credit": "B",
-        "licence": "public domain",
-    }
+    photo = photo_record(view="side", credit="B", licence="public domain")
     add(sessions, {"slug": "test-bare", "name": "Bare", "status": "draft", "photos": [photo]})
     page = client.get("/entries/test-bare").text
     assert 'alt="Bare, side, reference photo"' in page
@@ -194,6 +186,8 @@ def test_pages_carry_a_self_only_policy_and_load_only_local_assets(seeded_client
         policy = response.headers["content-security-policy"]
         assert "default-src 'self'" in policy
         assert "script-src 'self';" in policy
+        assert "img-src 'self';" in policy
+        assert "data:" not in policy
         assert "'unsafe-inline'" not in policy
         assert response.headers["x-frame-options"] == "DENY"
         assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text)
@@ -273,17 +267,7 @@ def test_a_bad_search_says_what_is_wrong_next_to_the_field(client, params, field
 
 
 def test_a_result_shows_a_thumbnail_of_the_entry(sessions, client):
-    photo = {
-        "sha256": SHA,
-        "original_sha256": SHA,
-        "media_type": "image/png",
-        "byte_size": 10,
-        "width": 10,
-        "height": 10,
-        "caption": "The stencil on the body",
-        "credit": "C",
-        "licence": "CC0",
-    }
+    photo = photo_record(caption="The stencil on the body", credit="C", licence="CC0")
     entry = {
         "slug": "test-photo",
         "name": "Pictured",
