@@ -42,10 +42,25 @@ def test_browse_lists_the_entries_with_links(seeded_client):
     assert "3 entries." in response.text
 
 
-def test_entries_redirects_to_browse(client):
-    response = client.get("/entries", follow_redirects=False)
-    assert response.status_code == 308
-    assert response.headers["location"] == "/"
+def test_entries_is_browse_too(seeded_client):
+    response = seeded_client.get("/entries?category=rifle")
+    assert response.status_code == 200
+    assert 'href="/entries/type-58"' in response.text
+    assert 'href="/entries/f-7"' not in response.text
+
+
+def test_browse_pages_follow_on_with_the_same_filters(seeded_client, monkeypatch):
+    from api.web import pages
+
+    monkeypatch.setattr(pages, "BROWSE_PAGE_SIZE", 2)
+    first = seeded_client.get("/?country=KP").text
+    assert "3 entries match these filters." in first
+    assert len(re.findall(r'<h2><a href="/entries/', first)) == 2
+    more = re.search(r'<a rel="next" href="([^"]+)">Next page</a>', first)
+    assert more is not None
+    second = seeded_client.get(html.unescape(more.group(1))).text
+    assert re.findall(r'<h2><a href="/entries/([a-z0-9-]+)"', second) == ["type-58"]
+    assert 'rel="next"' not in second
 
 
 @pytest.mark.parametrize(
@@ -352,3 +367,22 @@ def test_browsers_get_error_pages_and_programs_get_problems(client):
     assert client.get("/no/such/page").headers["content-type"] == "application/problem+json"
     api = client.get("/v1/entries/missing", headers=BROWSER)
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_photo_matches_are_shown_with_their_entries(client, monkeypatch):
+    from api.web import pages
+
+    found = [
+        pages.PhotoMatch("bang-122", "Bang-122", SHA, "The stencil", "markings close-up", 1, True),
+        pages.PhotoMatch("f-7", "F-7", "cd" * 32, None, "side", 0.59375, False),
+    ]
+    monkeypatch.setattr(pages, "photo_matches", lambda request, data: found)
+    response = client.post("/search/photo", files={"photo": ("a.png", png(), "image/png")})
+    assert response.status_code == 200
+    page = response.text
+    assert result_slugs(page) == ["bang-122", "f-7"]
+    assert "100 % similar" in page
+    assert "59 % similar" in page
+    assert "Almost the same picture as this reference photo." in page
+    assert f'src="/v1/photos/{SHA}?size=thumb" alt="The stencil"' in page
+    assert 'alt="F-7, side, reference photo"' in page

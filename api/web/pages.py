@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from PIL import Image, UnidentifiedImageError
 from pydantic import ValidationError
@@ -95,12 +95,8 @@ def category_field(value: str, errors: list[FieldError]) -> Category | None:
         return None
 
 
-@router.get("/entries")
-def entries_redirect() -> Response:
-    return RedirectResponse("/", status_code=308)
-
-
 @router.get("/")
+@router.get("/entries")
 def browse(
     request: Request,
     session: DbSession,
@@ -285,13 +281,16 @@ NOT_A_PHOTO = (
 
 @dataclass(frozen=True)
 class PhotoMatch:
-    """One reference photo near the uploaded one, as the page shows it."""
+    """One reference photo near the uploaded one: what the page shows of it, named as in
+    the photo matcher's own PhotoMatch (issue 4), so that its results can be shown as they
+    come."""
 
-    slug: str
-    name: str
-    score: float  # 0..1
+    entry: str  # slug
+    entry_name: str
     sha256: str  # of the reference photo
     caption: str | None
+    view: str | None
+    similarity: float  # 1 is the same picture
     near_duplicate: bool
 
 
