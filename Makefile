@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser bench bench-load
+.PHONY: serve test lint browser bench bench-load bench-match
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -35,7 +35,10 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 ## Benchmarks: figures and ratios, last line one JSON object each.
-bench: bench-load
+bench: bench-match bench-load
+
+bench-match: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.match
 
 bench-load: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.load

@@ -31,7 +31,8 @@ import httpx2
 from sqlalchemy import create_engine, text
 
 from benchmarks.synthetic import synthetic_document
-from weaponsdb import db, seeding, transfer
+from weaponsdb import db, keys, seeding, transfer
+from weaponsdb.vocab import Role
 
 POSTGRES_SERVER = os.environ.get(
     "WEAPONSDB_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
@@ -59,16 +60,45 @@ class Workload:
     """What the clients ask for, and the writes the service acknowledged."""
 
     slugs: list[str]
+    markings: list[str]
+    editor_key: str
     rng: random.Random
     tallies: dict[str, Tally] = field(default_factory=dict)
     acknowledged: list[str] = field(default_factory=list)
 
     def kinds(self) -> list[tuple[str, int, Callable[[httpx2.AsyncClient], Awaitable[bool]]]]:
         return [
-            ("search", 4, self.search),
-            ("entry", 4, self.entry),
-            ("list", 2, self.listing),
+            ("match", 4, self.match),
+            ("search", 2, self.search),
+            ("entry", 3, self.entry),
+            ("list", 1, self.listing),
+            ("edit", 1, self.edit),
         ]
+
+    async def match(self, client: httpx2.AsyncClient) -> bool:
+        marking = self.rng.choice(self.markings)
+        observed = self.rng.choice([marking, marking.lower(), marking.replace("-", " ")])
+        response = await client.post("/v1/match", json={"markings": [observed, "방-122"]})
+        return response.status_code == 200 and bool(response.json()["candidates"])
+
+    async def edit(self, client: httpx2.AsyncClient) -> bool:
+        """A new synthetic entry, acknowledged only on 201."""
+        number = len(self.acknowledged) + self.rng.randint(0, 10**9)
+        slug = f"synthetic-load-{number}"
+        body = {
+            "slug": slug,
+            "name": f"Synthetic load-test item {number} (benchmark data)",
+            "status": "published",
+            "markings": [{"text": f"LOAD-{number}"}],
+        }
+        headers = {
+            "Authorization": f"Bearer {self.editor_key}",
+            "X-Change-Note": "Synthetic entry written by the load benchmark",
+        }
+        response = await client.post("/v1/entries", json=body, headers=headers)
+        if response.status_code == 201:
+            self.acknowledged.append(slug)
+        return response.status_code == 201
 
     async def search(self, client: httpx2.AsyncClient) -> bool:
         slug = self.rng.choice(self.slugs)
@@ -138,16 +168,19 @@ def database(kind: str, folder: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def prepare(url: str, entries: int) -> list[str]:
-    """Migrate, load the seed and a synthetic catalogue; return every slug."""
+def prepare(url: str, entries: int, rng: random.Random) -> Workload:
+    """Migrate, load the seed, a synthetic catalogue and an editor key."""
     db.migrate(url)
     document = transfer.parse(json.dumps(synthetic_document(entries)))
     engine = db.make_engine(url)
     with db.transaction(db.make_sessionmaker(engine)) as session:
         seeding.load_seed(session)
         transfer.import_catalogue(session, document, transfer.OnConflict.FAIL)
+        editor_key = keys.create_key(session, "load-benchmark", Role.EDITOR)
     engine.dispose()
-    return ["bang-122", "f-7", "type-58", *(e.slug for e in document.entries)]
+    slugs = ["bang-122", "f-7", "type-58", *(e.slug for e in document.entries)]
+    markings = [m.text for e in document.entries for m in e.markings]
+    return Workload(slugs, markings, editor_key, rng)
 
 
 @contextmanager
@@ -183,11 +216,11 @@ def service(url: str, folder: Path) -> Iterator[str]:
 
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
-        slugs = prepare(url, args.entries)
-        workload = Workload(slugs, random.Random(11))
+        workload = prepare(url, args.entries, random.Random(11))
         with service(url, Path(tmp)) as base:
             seconds = asyncio.run(drive(base, workload, args.requests, args.seconds, args.workers))
             missing = asyncio.run(missing_writes(base, workload.acknowledged))
+            unmatched = asyncio.run(unmatched_writes(base, workload.acknowledged))
     kinds = {name: tally.summary(seconds) for name, tally in sorted(workload.tallies.items())}
     total = sum(len(t.latencies) for t in workload.tallies.values())
     errors = sum(t.errors for t in workload.tallies.values())
@@ -198,6 +231,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "errors": errors,
         "acknowledged_writes": len(workload.acknowledged),
         "missing_writes": missing,
+        "unmatchable_writes": unmatched,
         "kinds": kinds,
     }
 
@@ -208,11 +242,24 @@ async def missing_writes(base: str, slugs: list[str]) -> int:
     return sum(response.status_code != 200 for response in found)
 
 
+async def unmatched_writes(base: str, slugs: list[str]) -> int:
+    """Written entries whose marking does not find them first: the index fell behind."""
+    misses = 0
+    async with httpx2.AsyncClient(base_url=base, timeout=30) as client:
+        for slug in slugs:
+            marking = f"LOAD-{slug.rsplit('-', 1)[1]}"
+            response = await client.post("/v1/match", json={"markings": [marking]})
+            candidates = response.json().get("candidates", []) if response.is_success else []
+            misses += not candidates or candidates[0]["slug"] != slug
+    return misses
+
+
 def report(result: dict[str, Any]) -> None:
     print(
         f"\n{result['database']}: {result['rps']} requests/s over {result['seconds']} s, "
         f"{result['errors']} errors, {result['acknowledged_writes']} writes acknowledged, "
-        f"{result['missing_writes']} missing afterwards"
+        f"{result['missing_writes']} missing and {result['unmatchable_writes']} not matchable "
+        "afterwards"
     )
     print(f"  {'kind':<10}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, figures in result["kinds"].items():

@@ -84,18 +84,26 @@ def _designation(rng: random.Random) -> str:
 
 
 def synthetic_markings(size: int, rng: random.Random) -> list[SyntheticMarking]:
-    """*size* markings of distinct keys, one per synthetic entry; a fifth carry a lot number
-    and the pattern that lets any lot match."""
+    """*size* markings of distinct keys, one per synthetic entry, shaped like markings on
+    munitions: a third a bare designation, a third a designation with factory, year and lot
+    ('KRT-12 17-84-256'), a third a designation with a lot number and the pattern that lets
+    any lot match ('KRT-12 LOT 0042', 'KRT-12 LOT {lot}')."""
     from weaponsdb.matching.normalise import fold, key
 
     seen: set[str] = set()
     markings: list[SyntheticMarking] = []
     while len(markings) < size:
-        text = _designation(rng)
+        designation = _designation(rng)
+        shape = rng.random()
         pattern = None
-        if rng.random() < 0.2:
-            pattern = f"{text} LOT {{lot}}"
-            text = f"{text} LOT {rng.randint(1, 9999):04d}"
+        if shape < 1 / 3:
+            text = designation
+        elif shape < 2 / 3:
+            factory, year, lot = rng.randint(1, 99), rng.randint(50, 99), rng.randint(1, 999)
+            text = f"{designation} {factory:02d}-{year}-{lot:03d}"
+        else:
+            pattern = f"{designation} LOT {{lot}}"
+            text = f"{designation} LOT {rng.randint(1, 9999):04d}"
         marking_key = key(fold(text))
         if marking_key not in seen:
             seen.add(marking_key)

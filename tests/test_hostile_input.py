@@ -25,6 +25,9 @@ HOSTILE = [
     "방-122" * 50,
 ]
 
+# Real markings behind invisible characters: the matcher reads through them, as it should.
+HIDDEN_MARKINGS = {"\u202eBang-122": "bang-122", "Bang\u200b-122": "bang-122", "\ufeffF-7": "f-7"}
+
 READ_URLS = [
     "/v1/entries/{}",
     "/v1/sources/{}",
@@ -54,6 +57,9 @@ def test_hostile_strings_in_reads(seeded, seeded_client, url):
         if response.status_code >= 400:
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["detail"]
+        elif "marking=" in url and hostile in HIDDEN_MARKINGS:
+            slugs = [item["slug"] for item in response.json()["items"]]
+            assert slugs == [HIDDEN_MARKINGS[hostile]], hostile
         elif "items" in response.json():
             # Nothing in the catalogue holds these strings: an injection would return rows.
             assert response.json()["items"] == [], hostile

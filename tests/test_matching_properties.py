@@ -33,9 +33,9 @@ def test_a_key_is_its_own_key(text):
 
 
 @given(TEXTS)
-def test_every_reading_is_a_fixed_point_of_key(text):
+def test_every_reading_is_letters_and_digits_only(text):
     for reading in readings(text):
-        assert reading.key == key(reading.key)
+        assert reading.key == key(reading.key, designate=False)
         assert reading.key  # empty readings are never offered
 
 

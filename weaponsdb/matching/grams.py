@@ -58,6 +58,16 @@ class GramIndex:
     def frequency(self, gram: str) -> int:
         return len(self.postings(gram))
 
+    def containing_all(self, grams: Collection[str]) -> Ids:
+        """Texts containing every one of *grams*, ascending; the rarest lists first."""
+        lists = sorted((self.postings(gram) for gram in grams), key=len)
+        found = lists[0]
+        for ids in lists[1:]:
+            if not len(found):
+                break
+            found = np.intersect1d(found, ids, assume_unique=True)
+        return found
+
     def sharing(self, grams: Collection[str], may_miss: int) -> Ids | None:
         """Texts containing all but *may_miss* of *grams*; None when that cannot narrow."""
         lists = [self.postings(gram) for gram in grams]

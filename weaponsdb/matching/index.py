@@ -1,10 +1,10 @@
 """The candidate index: catalogue marking and designation texts, by every key they read as.
 
 Exact readings are found by dictionary look-up, OCR confusions by a key with confusable
-characters made one. For misread text, q-gram indexes (grams.py) narrow a catalogue of any
-size to the few keys that share enough q-grams with the observed key to be within the allowed
-edits, and only those are measured with rapidfuzz (optimal string alignment: a swap of two
-neighbouring characters is one edit). Wildcards and patterns are narrowed the same way.
+characters made one. For misread text, a partition index (segments.py) narrows a catalogue of
+any size to the few keys that can be within the allowed edits, and only those are measured
+with rapidfuzz (optimal string alignment: a swap of two neighbouring characters is one edit).
+Wildcards and patterns are narrowed by q-gram indexes (grams.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from rapidfuzz import process
@@ -21,7 +22,10 @@ from rapidfuzz.distance import OSA
 from weaponsdb.matching.grams import GramIndex, Ids, qgrams
 from weaponsdb.matching.normalise import How, Reading, ocr_key, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
+from weaponsdb.matching.segments import SegmentIndex
 
+# An illegible run fits very many keys; past this many, the rest say nothing more.
+MAX_WILDCARD_KEYS = 1000
 BASE_SCORE = {
     How.EXACT: 1.0,
     How.NORMALISED: 0.97,
@@ -73,10 +77,9 @@ class MatchIndex:
                 self._add_key(reading.key).append((number, reading))
             if target.pattern:
                 patterned.append((number, target.pattern))
-        self._lengths = np.fromiter(
-            (len(k) for k in self.keys), dtype=np.int32, count=len(self.keys)
-        )
-        self._trigrams = GramIndex(qgrams(k, 3) for k in self.keys)
+        self._key_array = np.array(self.keys, dtype=object)
+        self._lengths = np.array([len(k) for k in self.keys], dtype=np.int32)
+        self._segments = SegmentIndex(self.keys)
         self._bigrams = GramIndex(qgrams(k, 2) for k in self.keys)
         self._patterns = PatternIndex(patterned)
 
@@ -103,7 +106,8 @@ class MatchIndex:
                     how, detail = How.EXACT, "as written"
                 _keep(hits, Hit(target, BASE_SCORE[how], how, detail))
         self._ocr_confusions(query, hits)
-        self._fuzzy(query, hits)
+        if query.fuzzy:
+            self._fuzzy(query, hits)
         self._pattern_matches(query, hits)
         return hits
 
@@ -131,30 +135,26 @@ class MatchIndex:
         candidates = self._candidates(query.key, edits)
         if not len(candidates):
             return
-        choices = {int(key_id): self.keys[key_id] for key_id in candidates}
-        for _, distance, key_id in process.extract(
-            query.key, choices, scorer=OSA.distance, score_cutoff=edits, limit=None
-        ):
+        found = process.extract(
+            query.key,
+            self._key_array[candidates].tolist(),
+            scorer=OSA.distance,
+            score_cutoff=edits,
+            limit=None,
+        )
+        for catalogue_key, distance, position in found:
             if distance == 0:
                 continue
-            longest = max(len(query.key), len(self.keys[key_id]))
+            longest = max(len(query.key), len(catalogue_key))
             score = BASE_SCORE[How.FUZZY] * (1 - distance / longest)
-            detail = (
-                f"'{query.key}' is {distance} edit{'s' * (distance > 1)} from '{self.keys[key_id]}'"
-            )
-            for target in self._expand(key_id):
+            plural = "s" * (distance > 1)
+            detail = f"'{query.key}' is {distance} edit{plural} from '{catalogue_key}'"
+            for target in self._expand(int(candidates[position])):
                 _keep(hits, Hit(target, score, How.FUZZY, detail, int(distance)))
 
     def _candidates(self, query_key: str, edits: int) -> Ids:
-        """Keys that can be within *edits* of the query: enough shared q-grams, near length.
-        Trigrams narrow best; a key too short for them to narrow falls back to bigrams."""
-        # An edit (a transposition too) destroys at most q + 1 q-grams.
-        ids = self._trigrams.sharing(qgrams(query_key, 3), 4 * edits)
-        if ids is None:
-            ids = self._bigrams.sharing(qgrams(query_key, 2), 3 * edits)
-        if ids is None:
-            ids = np.arange(len(self.keys), dtype=np.int32)
-        return ids[np.abs(self._lengths[ids] - len(query_key)) <= edits]
+        """Keys that can be within *edits* of the query (see segments.py)."""
+        return self._segments.candidates(query_key, edits)
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
@@ -165,26 +165,26 @@ class MatchIndex:
         regex = re.compile(
             "".join("." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in query.key)
         )
-        for key_id in self._wildcard_candidates(query.key):
+        legible = len(query.key) - query.key.count("?") - query.key.count("*")
+        fitting = (k for k in self._wildcard_candidates(query.key) if regex.fullmatch(self.keys[k]))
+        for key_id in islice(fitting, MAX_WILDCARD_KEYS):
             catalogue_key = self.keys[key_id]
-            if regex.fullmatch(catalogue_key):
-                legible = len(query.key) - query.key.count("?") - query.key.count("*")
-                share = legible / max(len(catalogue_key), 1)
-                score = BASE_SCORE[How.WILDCARD] * (0.5 + 0.5 * share)
-                detail = f"'{query.key}' fits '{catalogue_key}' ({legible} legible characters)"
-                for target in self._expand(key_id):
-                    _keep(hits, Hit(target, score, How.WILDCARD, detail))
+            share = legible / max(len(catalogue_key), 1)
+            score = BASE_SCORE[How.WILDCARD] * (0.5 + 0.5 * share)
+            detail = f"'{query.key}' fits '{catalogue_key}' ({legible} legible characters)"
+            for target in self._expand(key_id):
+                _keep(hits, Hit(target, score, How.WILDCARD, detail))
 
     def _wildcard_candidates(self, query_key: str) -> Iterable[int]:
-        """Keys holding every bigram of the legible parts, and the same first and last
-        character when those are legible."""
+        """Keys holding every bigram of the legible parts (the first and last character too,
+        when legible), of the very length when only '?' stands for what is missing."""
         anchored = f"^{query_key}$"
         fragments = [f for f in re.split(r"[?*]+", anchored) if len(f) >= 2]
         grams = set().union(*(qgrams(f, 2, padded=False) for f in fragments))
-        ids = self._bigrams.sharing(grams, 0) if grams else None
-        if ids is None:
-            return range(len(self.keys))
-        return (int(key_id) for key_id in ids)
+        ids = self._bigrams.containing_all(grams) if grams else np.arange(len(self.keys))
+        if "*" not in query_key:
+            ids = ids[self._lengths[ids] == len(query_key)]
+        return ids.tolist()
 
 
 class PatternIndex:
@@ -195,7 +195,7 @@ class PatternIndex:
 
     def __init__(self, patterned: Sequence[tuple[int, str]]) -> None:
         self._targets = [target for target, _ in patterned]
-        self._compiled = [compile_pattern(pattern) for _, pattern in patterned]
+        self._patterns = [pattern for _, pattern in patterned]  # compiled when first tried
         fixed = [_longest_fixed_part(pattern) for _, pattern in patterned]
         everywhere = Counter(gram for part in fixed for gram in qgrams(part, 3, padded=False))
         chosen = [
@@ -215,7 +215,7 @@ class PatternIndex:
             ids, counts = np.unique(np.concatenate(lists), return_counts=True)
             found = [int(n) for n in ids[counts == self._required[ids]]]
         for number in sorted(found + self._unindexed):
-            if self._compiled[number].fullmatch(text_key):
+            if compile_pattern(self._patterns[number]).fullmatch(text_key):
                 yield self._targets[number]
 
 

@@ -24,6 +24,7 @@ from korean_romanizer.romanizer import Romanizer
 
 RULES: dict[str, Any] = json.loads((Path(__file__).parent / "rules.json").read_text("utf-8"))
 WILDCARDS = "?*"
+_OCR_TABLE = str.maketrans({k: v for k, v in RULES["ocr_confusions"].items() if len(k) == 1})
 
 
 class How(StrEnum):
@@ -42,6 +43,9 @@ class Reading:
     key: str
     how: How
     detail: str
+    # Worth searching for misreadings too; not a key in two alphabets at once, which is a
+    # misreading itself and has a cleaner reading beside it.
+    fuzzy: bool = True
 
 
 def readings(text: str, wildcards: bool = False) -> list[Reading]:
@@ -53,7 +57,10 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
         if designated != folded.casefold()
         else "same text but for case, spacing, punctuation or script of digits"
     )
-    found = [Reading(key(folded, wildcards), How.NORMALISED, plain)]
+    mixed = _has_other_alphabet(folded) and any(ch.isascii() and ch.isalpha() for ch in folded)
+    found = [Reading(key(folded, wildcards), How.NORMALISED, plain, fuzzy=not mixed)]
+    if designated != folded.casefold():  # a misread designator word still leaves the rest
+        found.append(Reading(key(folded, wildcards, designate=False), How.NORMALISED, "as written"))
     if any(_is_hangul(ch) for ch in folded):
         found.append(
             Reading(
@@ -103,14 +110,15 @@ def fold(text: str) -> str:
     )
 
 
-def key(text: str, wildcards: bool = False) -> str:
+def key(text: str, wildcards: bool = False, designate: bool = True) -> str:
     """Designators made one, case folded, everything but letters and digits dropped."""
     keep = WILDCARDS if wildcards else ""
     text = text.casefold()
     # Dropping punctuation can join a number to a designator ('0–식'), so repeat until
     # nothing changes: a key is then its own key.
     while True:
-        stripped = "".join(ch for ch in designators(text) if ch.isalnum() or ch in keep)
+        designated = designators(text) if designate else text
+        stripped = "".join(ch for ch in designated if ch.isalnum() or ch in keep)
         if stripped == text:
             return text
         text = stripped
@@ -118,8 +126,7 @@ def key(text: str, wildcards: bool = False) -> str:
 
 def ocr_key(text_key: str) -> str:
     """The key with characters OCR confuses mapped to one representative each."""
-    table: dict[str, str] = {k: v for k, v in RULES["ocr_confusions"].items() if len(k) == 1}
-    return "".join(table.get(ch, ch) for ch in text_key)
+    return text_key.translate(_OCR_TABLE)
 
 
 @cache

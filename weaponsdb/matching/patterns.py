@@ -12,7 +12,7 @@ compared the way observed text is (see normalise.key).
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 
 from weaponsdb.matching.normalise import fold, key
 
@@ -40,7 +40,7 @@ def validate(pattern: str) -> str:
     return pattern
 
 
-@cache
+@lru_cache(maxsize=20_000)  # bounded: a big catalogue has hundreds of thousands of patterns
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """A regular expression over keys (see normalise.key) that the pattern's markings have."""
     if pattern.count("{") != pattern.count("}"):

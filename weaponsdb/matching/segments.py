@@ -1,0 +1,77 @@
+"""The candidate filter for misread keys: a partition ("pass-join") index.
+
+Cut a key into k + 1 segments; k edits can spoil at most k of them, so a query within k edits
+of the key contains at least one segment unchanged, shifted by at most k places. Each
+segment is indexed under (k, the key's length, its number, its text); a query looks up its
+substrings at the few lengths and places that could hold one, which finds every key within k
+edits and very little else, however short the keys. A swap of neighbours is one edit but can
+spoil two segments, so each swap of the query's neighbours is also looked up with one edit
+fewer. rapidfuzz then measures only the candidates.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from weaponsdb.matching.grams import Ids
+
+MAX_EDITS = 2
+
+
+def segments(length: int, edits: int) -> Iterator[tuple[int, int, int]]:
+    """(number, start, size) of each of the edits + 1 segments of a key this long, the
+    longer segments last."""
+    parts = edits + 1
+    short, longer = divmod(length, parts)
+    start = 0
+    for number in range(parts):
+        size = short + (number >= parts - longer)
+        yield number, start, size
+        start += size
+
+
+class SegmentIndex:
+    def __init__(self, keys: Sequence[str]) -> None:
+        hashes, owners = array("q"), array("i")
+        for key_id, key in enumerate(keys):
+            for edits in range(MAX_EDITS + 1):
+                if edits and len(key) <= edits:
+                    continue  # nothing is left of a key that short after that many edits
+                for number, start, size in segments(len(key), edits):
+                    hashes.append(hash((edits, len(key), number, key[start : start + size])))
+                    owners.append(key_id)
+        hash_array = np.frombuffer(hashes, dtype=np.int64)
+        order = np.argsort(hash_array, kind="stable")
+        self._hashes = hash_array[order]
+        self._owners: Ids = np.frombuffer(owners, dtype=np.int32)[order]
+
+    def candidates(self, query: str, edits: int) -> Ids:
+        """Every key within *edits* of *query* (edits <= MAX_EDITS), and a few others."""
+        probes = list(self._probes(query, edits))
+        for swapped in _swaps(query):
+            probes.extend(self._probes(swapped, edits - 1))
+        wanted = np.unique(np.array(probes, dtype=np.int64))
+        starts = np.searchsorted(self._hashes, wanted, side="left")
+        ends = np.searchsorted(self._hashes, wanted, side="right")
+        found = [self._owners[s:e] for s, e in zip(starts, ends, strict=True) if e > s]
+        if not found:
+            return np.empty(0, dtype=np.int32)
+        return np.unique(np.concatenate(found))
+
+    @staticmethod
+    def _probes(query: str, edits: int) -> Iterator[int]:
+        for length in range(max(edits + 1, len(query) - edits), len(query) + edits + 1):
+            for number, start, size in segments(length, edits):
+                for place in range(max(0, start - edits), start + edits + 1):
+                    if place + size <= len(query):
+                        yield hash((edits, length, number, query[place : place + size]))
+
+
+def _swaps(text: str) -> Iterator[str]:
+    """The text with each pair of different neighbours swapped."""
+    for i in range(len(text) - 1):
+        if text[i] != text[i + 1]:
+            yield text[:i] + text[i + 1] + text[i] + text[i + 2 :]
