@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint bench bench-match bench-photos bench-load
+.PHONY: serve test lint browser bench bench-match bench-photos bench-load
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -18,8 +18,16 @@ serve: $(BIN)/.installed
 	$(BIN)/weaponsdb up --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run the whole test suite on SQLite and PostgreSQL.
-test: lint
+test: lint browser
 	$(BIN)/pytest
+
+## Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser),
+## and CJK fonts so that screenshots show Hangul and Han markings, not empty boxes.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser:
+	@(test -x /usr/bin/chromium && dpkg -s fonts-noto-cjk >/dev/null 2>&1) \
+		|| apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) \
+		|| (apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES))
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import BodySizeLimit, RateLimit
 from api.routes import editing, entries, health, match, photos, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
+from api.web import pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine, make_sessionmaker
@@ -56,11 +57,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.photo_matcher = PhotoMatcher()
     for module in (health, entries, match, sources, editing, revisions, photos):
         app.include_router(module.router)
+    pages.mount(app)
     protect(app, settings)
     return app
 
 
-MATCH_PATHS = ("/v1/match", "/v1/match/photo")
+# The search pages run the same matchers, so they share the same limits.
+MATCH_PATHS = ("/v1/match", "/v1/match/photo", pages.SEARCH_PATH, pages.PHOTO_SEARCH_PATH)
 # Room for the form fields and part headers beside the photo in a multipart upload, so that
 # a photo over the limit is refused by the photo checks, which say so for that file.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -71,9 +74,10 @@ def protect(app: FastAPI, settings: Settings) -> None:
     telemetry outermost so that it sees every answer, refusals included."""
 
     def body_limit(path: str) -> int:
-        if path.endswith("/photos") or path == "/v1/match/photo":
-            return settings.max_upload_bytes + MULTIPART_ALLOWANCE
-        return settings.max_body_bytes
+        uploads = path.endswith("/photos") or path in ("/v1/match/photo", pages.PHOTO_SEARCH_PATH)
+        return (
+            settings.max_upload_bytes + MULTIPART_ALLOWANCE if uploads else settings.max_body_bytes
+        )
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     app.add_middleware(RateLimit, limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit))

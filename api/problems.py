@@ -1,4 +1,5 @@
-"""Errors as RFC 9457 problem details (application/problem+json)."""
+"""Errors as RFC 9457 problem details (application/problem+json); a person's browser
+asking for a page (not the API) gets the same message as a page instead."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Scope, Send
 
+from api.asgi import header_value
+from api.web.templating import error_page
 from weaponsdb.errors import (
     ConflictError,
     FieldError,
@@ -67,11 +70,19 @@ def problem_response(
     detail: str,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
+    if wants_page(request.scope):
+        return HTMLResponse(error_page(status, detail), status, headers=headers)
     body = _problem(status, code, detail, request.url.path, errors)
     return JSONResponse(
         body.model_dump(exclude_none=True), status, headers=headers, media_type=PROBLEM_JSON
     )
+
+
+def wants_page(scope: Scope) -> bool:
+    """A browser navigating to a page; the API's own paths always answer problems."""
+    accept = header_value(scope, "accept") or ""
+    return "text/html" in accept and not scope["path"].startswith(("/v1/", "/docs", "/redoc"))
 
 
 async def send_problem(
@@ -83,9 +94,14 @@ async def send_problem(
     headers: dict[str, str] | None = None,
 ) -> None:
     """A problem answer from ASGI middleware, below the reach of FastAPI's handlers."""
-    body = _problem(status, code, detail, scope["path"], None).model_dump_json().encode()
+    page = wants_page(scope)
+    body = (
+        error_page(status, detail)
+        if page
+        else _problem(status, code, detail, scope["path"], None).model_dump_json()
+    ).encode()
     raw_headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-type", b"text/html; charset=utf-8" if page else PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         *((name.lower().encode(), value.encode()) for name, value in (headers or {}).items()),
     ]
@@ -106,11 +122,16 @@ DOMAIN_STATUS: dict[type[WeaponsdbError], tuple[int, str]] = {
 }
 
 
-async def _domain_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, WeaponsdbError)
-    status, code = next(
+def status_of(error: WeaponsdbError) -> tuple[int, str]:
+    """The HTTP status and stable code of a domain error."""
+    return next(
         (v for cls, v in DOMAIN_STATUS.items() if isinstance(error, cls)), (400, "bad_request")
     )
+
+
+async def _domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, WeaponsdbError)
+    status, code = status_of(error)
     # RFC 9110: a 401 says how to authenticate.
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return problem_response(request, status, code, error.message, error.errors, headers)
@@ -129,7 +150,7 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return path or "(request)"
 
 
-async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     errors = [FieldError(_field_path(tuple(e["loc"])), e["msg"]) for e in error.errors()]
     fields = ", ".join(sorted({e.field for e in errors}))
@@ -138,7 +159,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     detail = str(error.detail) if error.detail else HTTPStatus(error.status_code).phrase
     if error.status_code == 404 and detail == "Not Found":
@@ -161,7 +182,7 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _unexpected_error(request: Request, _: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, _: Exception) -> Response:
     # Details stay in the server log; the client gets a problem it can quote to us.
     return problem_response(
         request, 500, "internal_error", "The service failed to answer this request; it is logged."

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from weaponsdb import catalogue, models, schemas, to_records
+from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
 
 
 class EntrySummary(BaseModel):
@@ -110,4 +111,18 @@ def entry_detail(session: Session, entry: models.Entry, base: str) -> EntryDetai
         revision_url=revision_url(base, entry.slug, entry.version),
         country_name=schemas.country_name(record.country),
         sources=[to_records.source(s) for s in sources],
+    )
+
+
+def cited_revision(
+    revision: models.Revision, slug: str, base: str, accessed: dt.date | None = None
+) -> citing.Cited:
+    """What a citation of *revision* names; read today (UTC) unless *accessed* says."""
+    return citing.Cited(
+        slug=slug,
+        title=revisions.snapshot(revision).name,
+        revision=revision.number,
+        revised=to_records.utc(revision.created_at).date(),
+        url=revision_url(base, slug, revision.number),
+        accessed=accessed or dt.datetime.now(dt.UTC).date(),
     )

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,15 @@ def backend(
         db.migrate(url)
         yield url
         return
+    with fresh_postgres_schema() as url:
+        db.migrate(url)
+        yield url
+
+
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """The URL of a new, empty schema, dropped afterwards; skips (fails in CI) without
+    a server."""
     problem = postgres_available()
     if problem:
         if os.environ.get("CI"):
@@ -58,10 +68,8 @@ def backend(
     admin = create_engine(POSTGRES_SERVER)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = in_schema(POSTGRES_SERVER, schema)
     try:
-        db.migrate(url)
-        yield url
+        yield in_schema(POSTGRES_SERVER, schema)
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -15,16 +15,16 @@ from api.app import create_app
 from tests.editing_support import headers, issue_key
 from tests.photo_support import (
     GPS_IFD,
+    PROVENANCE,
     camera_exif,
     encode,
     jpeg,
     png_bomb,
     resized_recompressed_cropped,
     scene,
+    upload,
 )
 from weaponsdb.config import Settings
-
-PROVENANCE = {"credit": "Jane Doe / Example Agency", "licence": "CC BY 4.0"}
 
 
 @pytest.fixture
@@ -39,25 +39,6 @@ def images_dir(settings: Settings) -> Path:
 
 def stored_files(images_dir: Path) -> list[Path]:
     return sorted(p for p in images_dir.rglob("*") if p.is_file()) if images_dir.exists() else []
-
-
-def upload(
-    client: TestClient,
-    key: str | None,
-    data: bytes,
-    slug: str = "bang-122",
-    filename: str = "photo.jpg",
-    content_type: str = "image/jpeg",
-    version: int | str | None = None,
-    **fields: str,
-):
-    form = {**PROVENANCE, **fields}
-    return client.post(
-        f"/v1/entries/{slug}/photos",
-        files={"file": (filename, data, content_type)},
-        data={k: v for k, v in form.items() if v is not None},
-        headers=headers(key, version, "Reference photo from the agency"),
-    )
 
 
 def version_of(client: TestClient, slug: str = "bang-122") -> int:

@@ -15,7 +15,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from weaponsdb import models
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
-from weaponsdb.vocab import Category, Status
+from weaponsdb.vocab import Category, PhotoView, Status
 
 T = TypeVar("T")
 
@@ -175,3 +175,40 @@ def sources_by_key(session: Session, keys: set[str]) -> list[models.Source]:
             select(models.Source).where(models.Source.key.in_(keys)).order_by(models.Source.key)
         )
     )
+
+
+def countries(session: Session, status: Status | None = Status.PUBLISHED) -> list[str]:
+    """The country codes that entries (of *status*) carry, sorted."""
+    query = select(models.Entry.country).where(models.Entry.country.is_not(None)).distinct()
+    if status is not None:
+        query = query.where(models.Entry.status == status.value)
+    return sorted(code for code in session.scalars(query) if code)
+
+
+def related_to(session: Session, entry: models.Entry) -> list[models.Relation]:
+    """The relations other entries have to *entry* (its variants, copies, ...)."""
+    return list(
+        session.scalars(
+            select(models.Relation)
+            .where(models.Relation.target_id == entry.id)
+            .options(selectinload(models.Relation.entry))
+            .order_by(models.Relation.kind, models.Relation.id)
+        )
+    )
+
+
+def first_photos(session: Session, slugs: Sequence[str]) -> dict[str, models.Photo]:
+    """One photo of each entry named that has any: a markings close-up when there is one."""
+    rows = session.execute(
+        select(models.Entry.slug, models.Photo)
+        .join(models.Photo, models.Photo.entry_id == models.Entry.id)
+        .where(models.Entry.slug.in_(slugs))
+        .order_by(models.Photo.id)
+    ).all()
+    close_up = PhotoView.MARKINGS.value
+    chosen: dict[str, models.Photo] = {}
+    for slug, photo in rows:
+        current = chosen.get(slug)
+        if current is None or (photo.view == close_up and current.view != close_up):
+            chosen[slug] = photo
+    return chosen

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.dependencies import BaseUrl, DbSession
 from api.problems import PROBLEM_RESPONSES
-from api.responses import entry_url, revision_url
+from api.responses import cited_revision, entry_url, revision_url
 from weaponsdb import citing, models, revisions, schemas, to_records
 from weaponsdb.errors import FieldError, InvalidInputError
 
@@ -150,15 +150,7 @@ def cite(
         if number is not None
         else revisions.latest_revision(session, slug)
     )
-    cited = citing.Cited(
-        slug=slug,
-        title=revisions.snapshot(revision).name,
-        revision=revision.number,
-        revised=to_records.utc(revision.created_at).date(),
-        url=revision_url(base, slug, revision.number),
-        accessed=accessed or dt.datetime.now(dt.UTC).date(),
-    )
-    text, media_type = citing.render(cited, style)
+    text, media_type = citing.render(cited_revision(revision, slug, base, accessed), style)
     return Response(text, media_type=media_type)
 
 

@@ -1,0 +1,308 @@
+"""The web pages for people: browse, entry (with its citations) and search.
+
+Server-rendered with Jinja2 from the core library, not over HTTP; one stylesheet and one
+small script, both served from /static, and nothing loaded from anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from api import problems
+from api.dependencies import BaseUrl, DbSession, MarkingMatcher
+from api.responses import cited_revision
+from api.web.templating import HERE, templates
+from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
+from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError, WeaponsdbError
+from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
+from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
+from weaponsdb.photos.processing import perceptual_hash, upright
+from weaponsdb.photos.validation import Limits, check_upload
+from weaponsdb.vocab import Category
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+CITATION_LABELS = {
+    citing.CitationFormat.APA: "APA",
+    citing.CitationFormat.CHICAGO: "Chicago",
+    citing.CitationFormat.BIBTEX: "BibTeX",
+    citing.CitationFormat.CSL_JSON: "CSL-JSON",
+}
+SEARCH_PATH = "/search"
+PHOTO_SEARCH_PATH = "/search/photo"
+BROWSE_PAGE_SIZE = 50
+RESULTS_SHOWN = 10
+MAX_FIELD_LENGTH = 200
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def not_found(request: Request, message: str) -> Response:
+    return render(request, "error.html", 404, title="Not found", message=message)
+
+
+def field_errors(error: InvalidInputError) -> dict[str, str]:
+    """Messages by form field: "markings[2]" belongs to the markings box, and so on."""
+    by_field: dict[str, str] = {}
+    for problem in error.errors:
+        field = re.split(r"[\[.]", problem.field, maxsplit=1)[0]
+        by_field.setdefault(field, problem.reason)
+    return by_field or {"form": error.message}
+
+
+def sentence(reason: str) -> str:
+    """The core library's reasons are clauses ("must be ..."); the page shows sentences."""
+    reason = reason[:1].upper() + reason[1:]
+    return reason if reason.endswith((".", "?", "!")) else reason + "."
+
+
+def text_field(name: str, value: str, errors: list[FieldError]) -> str:
+    """A form value as typed, or a reason to refuse it (kept next to the field)."""
+    value = value.strip()
+    if len(value) > MAX_FIELD_LENGTH:
+        errors.append(FieldError(name, f"At most {MAX_FIELD_LENGTH} characters, please."))
+        return ""
+    try:
+        return schemas.printable(value)
+    except ValueError as error:
+        errors.append(FieldError(name, sentence(str(error))))
+        return ""
+
+
+def category_field(value: str, errors: list[FieldError]) -> Category | None:
+    if not value:
+        return None
+    try:
+        return Category(value)
+    except ValueError:
+        errors.append(FieldError("category", "Choose a category from the list."))
+        return None
+
+
+@router.get("/")
+@router.get("/entries")
+def browse(
+    request: Request,
+    session: DbSession,
+    category: str = "",
+    country: str = "",
+    q: str = "",
+    cursor: str = "",
+) -> Response:
+    errors: list[FieldError] = []
+    chosen_category = category_field(category, errors)
+    country = text_field("country", country, errors).upper()
+    if country and not re.fullmatch(r"[A-Z]{2}", country):
+        errors.append(FieldError("country", "Choose a country from the list."))
+    text = text_field("q", q, errors)
+    where = catalogue.EntryFilter(
+        category=chosen_category, country=country or None, text=text or None
+    )
+    page: catalogue.Page[models.Entry] = catalogue.Page([], 0, None)
+    if errors:
+        problems = field_errors(InvalidInputError("", errors))
+    else:
+        try:
+            page = catalogue.list_entries(session, where, BROWSE_PAGE_SIZE, cursor or None)
+            problems = {}
+        except InvalidInputError as error:
+            problems = field_errors(error)
+    return render(
+        request,
+        "browse.html",
+        200 if not problems else 422,
+        title="Browse entries",
+        section="browse",
+        page=page,
+        countries=catalogue.countries(session),
+        filters={"category": category, "country": country, "q": text},
+        errors=problems,
+    )
+
+
+@router.get("/entries/{slug}")
+def entry_page(request: Request, slug: str, session: DbSession, base: BaseUrl) -> Response:
+    if len(slug) > 80 or not re.fullmatch(schemas.KEY_PATTERN, slug):
+        return not_found(request, "No entry has that address.")
+    try:
+        entry = catalogue.get_entry(session, slug)
+    except NotFoundError as error:
+        return not_found(request, error.message)
+    record = to_records.entry(entry)
+    sources = catalogue.sources_by_key(session, record.cited_source_keys())
+    try:
+        revision: models.Revision | None = revisions.latest_revision(session, slug)
+    except NotFoundError:
+        revision = None
+    citations: list[tuple[str, str, str]] = []
+    if revision is not None:
+        cited = cited_revision(revision, slug, base)
+        citations = [
+            (style.value, label, citing.render(cited, style)[0])
+            for style, label in CITATION_LABELS.items()
+        ]
+    return render(
+        request,
+        "entry.html",
+        title=record.name,
+        entry=record,
+        producers={p.producer.key: to_records.producer(p.producer) for p in entry.producers},
+        targets={r.target.slug: r.target.name for r in entry.relations},
+        related=catalogue.related_to(session, entry),
+        sources={s.key: to_records.source(s) for s in sources},
+        revision=revision,
+        revised=to_records.utc(revision.created_at) if revision else None,
+        citations=citations,
+    )
+
+
+def search_context(session: Session, title: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "section": "search",
+        "form": {"markings": "", "category": "", "calibre": "", "country": ""},
+        "countries": catalogue.countries(session),
+        "errors": {},
+        "candidates": None,
+        "photos": {},
+        "photo_results": None,
+    }
+
+
+def calibre_field(value: str, errors: list[FieldError]) -> float | None:
+    """What people type: "122", "122 mm", "7.62", "7,62"."""
+    text = value.strip().lower().removesuffix("mm").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        calibre = float(text)
+    except ValueError:
+        calibre = -1.0
+    if not 0 < calibre <= 1000:
+        errors.append(
+            FieldError("calibre", "Give the calibre in millimetres, such as 122 or 7.62.")
+        )
+        return None
+    return calibre
+
+
+def query_errors(error: ValidationError, lines: list[str]) -> list[FieldError]:
+    """The matcher's validation, said of the form's fields; a marking by its line."""
+    found: list[FieldError] = []
+    for problem in error.errors():
+        location = problem["loc"]
+        field = {"calibre_mm": "calibre"}.get(str(location[0]), str(location[0]))
+        reason = sentence(problem["msg"].removeprefix("Value error, "))
+        if field == "markings" and len(location) > 1 and isinstance(location[1], int):
+            reason = f"“{lines[location[1]]}”: {reason}"
+        elif field == "markings" and problem["type"] == "too_long":
+            reason = f"At most {MAX_MARKINGS} markings at once, one per line."
+        found.append(FieldError(field, reason))
+    return found
+
+
+@router.get(SEARCH_PATH)
+def search(
+    request: Request,
+    session: DbSession,
+    matcher: MarkingMatcher,
+    markings: str | None = None,
+    category: str = "",
+    calibre: str = "",
+    country: str = "",
+) -> Response:
+    """The search form; with markings, the entries they match, best first."""
+    lines = [line.strip() for line in (markings or "").splitlines() if line.strip()]
+    context = search_context(session, "Identify from markings")
+    context["form"] = {
+        "markings": markings or "",
+        "category": category,
+        "calibre": calibre,
+        "country": country.strip().upper(),
+    }
+    if markings is None:  # the empty form
+        return render(request, "search.html", **context)
+    errors: list[FieldError] = []
+    if not lines:
+        errors.append(FieldError("markings", "Type at least one marking, one per line."))
+    chosen_category = category_field(category, errors)
+    chosen_calibre = calibre_field(calibre, errors)
+    query: MatchQuery | None = None
+    try:
+        query = MatchQuery(
+            markings=lines,
+            category=chosen_category,
+            calibre_mm=chosen_calibre,
+            country=context["form"]["country"] or None,
+            limit=RESULTS_SHOWN,
+        )
+    except ValidationError as error:
+        errors += [e for e in query_errors(error, lines) if lines or e.field != "markings"]
+    if errors or query is None:
+        context["errors"] = field_errors(InvalidInputError("", errors))
+        context["title"] = "Check the markings: identify from markings"
+        return render(request, "search.html", 422, **context)
+    try:
+        result = matcher.match(session, query)
+    except InvalidInputError as error:
+        context["errors"] = field_errors(error)
+        return render(request, "search.html", 422, **context)
+    slugs = [candidate.entry.slug for candidate in result.candidates]
+    context["candidates"] = result.candidates
+    context["photos"] = catalogue.first_photos(session, slugs)
+    context["title"] = f"{len(slugs)} matches for {', '.join(lines)}"[:120]
+    return render(request, "search.html", **context)
+
+
+# Until the photo store (issue 4) lands with its own checks, the page checks an upload is
+# an image of an accepted format before it would be handed to the photo matcher.
+NO_PHOTO = "No photo came with the form: choose an image file, then upload it."
+PHOTO_RESULTS = 10
+PHOTO_MAX_DISTANCE = 20  # bits of 64; unrelated photos are about 32 apart
+
+
+def photo_matches(
+    request: Request, session: Session, upload: UploadFile, data: bytes
+) -> list[PhotoMatch]:
+    """The reference photos nearest the uploaded one, after the same checks as any upload
+    (a WeaponsdbError naming the reason otherwise)."""
+    settings = request.app.state.settings
+    limits = Limits(settings.max_upload_bytes, settings.max_image_pixels)
+    checked = check_upload(data, limits, upload.filename, upload.content_type)
+    matcher: PhotoMatcher = request.app.state.photo_matcher
+    phash = perceptual_hash(upright(checked.data))
+    return matcher.match(session, phash, PHOTO_RESULTS, PHOTO_MAX_DISTANCE)
+
+
+@router.post(PHOTO_SEARCH_PATH)
+async def search_by_photo(request: Request, session: DbSession) -> Response:
+    # Read by hand: a form without a file, or with an empty one, is the person's mistake
+    # to explain on the page, not a validation problem in JSON.
+    upload = (await request.form()).get("photo")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    context = search_context(session, "Identify from a photo")
+    try:
+        if not isinstance(upload, UploadFile) or not data:
+            raise InvalidInputError(NO_PHOTO, [FieldError("photo", "no file")])
+        context["photo_results"] = photo_matches(request, session, upload, data)
+    except WeaponsdbError as error:
+        context["errors"] = {"photo": error.message}
+        context["title"] = "Check the photo: identify from a photo"
+        return render(request, "search.html", problems.status_of(error)[0], **context)
+    return render(request, "search.html", **context)

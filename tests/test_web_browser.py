@@ -1,0 +1,275 @@
+"""The pages in a real browser: headless Chromium against `weaponsdb up` on loopback, on
+SQLite and on PostgreSQL. Screenshots of every page go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser_support import (
+    PAGE_BUDGET_BYTES,
+    PHONE,
+    Console,
+    chromium,
+    page_weight,
+    screenshot,
+)
+from tests.conftest import fresh_postgres_schema
+from tests.editing_support import headers, issue_key
+from tests.photo_support import PROVENANCE, jpeg, resized_recompressed_cropped
+from tests.serving import Service, served
+from weaponsdb import db
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGES = {
+    "browse": "/",
+    "entry": "/entries/bang-122",
+    "missing-entry": "/entries/no-such-entry",
+    "search": "/search",
+    "search-results": "/search?markings=%EB%B0%A9-122%0AF-7&calibre=122",
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Service]]:
+    """The service, migrated and seeded by `weaponsdb up`, on a database of its own."""
+    workdir = tmp_path_factory.mktemp(f"web-{request.param}")
+    if request.param == "sqlite":
+        with served(f"sqlite:///{workdir / 'web.sqlite3'}", workdir) as running:
+            yield request.param, running
+        return
+    with fresh_postgres_schema() as url, served(url, workdir) as running:
+        yield request.param, running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def base(service: tuple[str, Service]) -> str:
+    return service[1].base
+
+
+@pytest.fixture
+def backend_name(service: tuple[str, Service]) -> str:
+    return service[0]
+
+
+def open_page(browser: Browser, console: Console, **options: object) -> Page:
+    context = browser.new_context(**options)  # type: ignore[arg-type]
+    page = context.new_page()
+    console.watch(page)
+    return page
+
+
+@pytest.fixture
+def console() -> Iterator[Console]:
+    """Every test ends with a clean console: no CSP violation, no script error."""
+    watched = Console()
+    yield watched
+    assert watched.errors == []
+
+
+@pytest.fixture
+def page(browser: Browser, base: str, console: Console) -> Iterator[Page]:
+    page = open_page(
+        browser,
+        console,
+        base_url=base,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    yield page
+    page.context.close()
+
+
+def card_titles(page: Page) -> list[str]:
+    return page.locator(".entries .card h2").all_inner_texts()
+
+
+def test_browse_lists_every_entry_and_filters_by_category_and_country(page, backend_name):
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Browse entries")
+    assert card_titles(page) == [
+        "Bang-122 artillery ammunition",
+        "F-7 rocket-propelled grenade",
+        "Type 58 self-loading rifle",
+    ]
+    screenshot(page, f"browse-{backend_name}")
+    page.get_by_label("Category").select_option("rifle")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator(".count")).to_contain_text("1 entry matches")
+    assert card_titles(page) == ["Type 58 self-loading rifle"]
+    assert "category=rifle" in page.url
+    page.get_by_label("Category").select_option("")
+    page.get_by_label("Country").select_option("KP")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator(".count")).to_contain_text("3 entries match")
+    screenshot(page, f"browse-filtered-{backend_name}")
+
+
+def test_an_entry_shows_its_statements_with_sources_and_copies_a_citation(page, backend_name):
+    page.goto("/")
+    page.get_by_role("link", name="Bang-122 artillery ammunition").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bang-122 artillery ammunition")
+    expect(page.locator(".marking-text")).to_contain_text("Bang-122")
+    facts = page.locator(".facts")
+    expect(facts).to_contain_text("122 mm (122-mm)")
+    expect(facts).to_contain_text("North Korea (KP)")
+    expect(facts.locator(".conf-inferred").first).to_be_visible()
+    expect(page.locator("#source-upi-2023-10-17")).to_contain_text("United Press International")
+    expect(page.get_by_text("Shells found on the Israel–Gaza border")).to_be_visible()
+
+    cite = page.locator(".cite")
+    expect(cite).to_contain_text("revision 1")
+    page.get_by_role("button", name="Copy APA").click()
+    expect(page.locator("#copy-status")).to_have_text("APA citation copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.get_by_label("APA").input_value()
+    assert copied.startswith("Bang-122 artillery ammunition (revision 1).")
+    assert copied.endswith("/v1/entries/bang-122/revisions/1")
+    screenshot(page, f"entry-{backend_name}")
+
+
+def test_the_citation_box_works_from_the_keyboard(page):
+    page.goto("/entries/type-58")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.get_by_label("BibTeX").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Copy BibTeX")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#copy-status")).to_have_text("BibTeX citation copied.")
+    assert page.evaluate("navigator.clipboard.readText()").startswith("@misc{weaponsdb-type-58-r1,")
+
+
+def test_a_missing_entry_is_a_page_that_says_so(page, console, backend_name):
+    response = page.goto("/entries/no-such-entry")
+    assert response is not None
+    assert response.status == 404
+    console.forgive("status of 404")
+    expect(page.locator(".error")).to_have_text("No entry has the slug 'no-such-entry'.")
+    screenshot(page, f"missing-entry-{backend_name}")
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_each_page_is_light_local_and_usable_on_a_phone(browser, base, console, name):
+    page = open_page(browser, console, base_url=base, viewport=PHONE, is_mobile=True)
+    response = page.goto(PAGES[name])
+    assert response is not None
+    if name == "missing-entry":
+        console.forgive("status of 404")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    weight = page_weight(page, name)
+    assert weight["external"] == []
+    assert weight["before_photos"] < PAGE_BUDGET_BYTES, weight
+    # Nothing wider than the screen, every control labelled, every image described.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll("input, select, textarea")]
+            .filter((e) => e.type !== "hidden" && e.labels.length === 0).map((e) => e.name)"""
+    )
+    assert unlabelled == []
+    assert page.evaluate("""[...document.images].every((i) => i.alt.trim() !== "")""")
+    screenshot(page, f"{name}-phone")
+    page.context.close()
+
+
+def test_typing_a_hangul_marking_finds_the_122_mm_entry_first_and_says_why(page, backend_name):
+    page.goto("/")
+    page.get_by_role("link", name="Identify", exact=True).click()
+    page.get_by_label("Markings you read").fill("방-122")
+    # From the keyboard: on to the calibre, and Enter sends the form.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Calibre in mm (optional)")).to_be_focused()
+    page.keyboard.type("122")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?markings=*")
+    results = page.locator(".results > li")
+    first = results.first
+    expect(first.get_by_role("heading")).to_have_text("Bang-122 artillery ammunition")
+    expect(first.locator(".score")).to_contain_text("% match")
+    why = first.locator(".why")
+    expect(why).to_contain_text("You read 방-122: it matches the marking Bang-122, transliterated")
+    expect(why).to_contain_text("Hangul read in Revised Romanization")
+    expect(why).to_contain_text("122 mm agrees with the catalogue's 122 mm (raises the score)")
+    expect(first.locator(".no-photo")).to_have_text("No photo yet")
+    screenshot(page, f"search-results-{backend_name}")
+    first.get_by_role("link", name="Bang-122 artillery ammunition").click()
+    expect(page).to_have_url(re.compile(r"/entries/bang-122$"))
+
+
+def test_an_illegible_marking_is_explained_next_to_the_box(page, console, backend_name):
+    page.goto("/search")
+    page.get_by_label("Markings you read").fill("???")
+    page.get_by_role("button", name="Find matching entries").click()
+    box = page.get_by_label("Markings you read")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_value("???")
+    expect(page.locator("#e-markings")).to_contain_text("“???”: Has no legible letter or digit")
+    screenshot(page, f"search-error-{backend_name}")
+    console.forgive("status of 422")
+
+
+def test_a_bad_upload_shows_a_clear_message(page, console, backend_name):
+    page.goto("/search")
+    page.get_by_label("Photo of the item or its markings").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}]
+    )
+    page.get_by_role("button", name="Match this photo").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The file is not an image of an allowed format (JPEG, PNG, WebP, TIFF)."
+    )
+    expect(page.get_by_label("Photo of the item or its markings")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    screenshot(page, f"photo-upload-error-{backend_name}")
+    console.forgive("status of 415")
+
+
+def test_an_uploaded_photo_finds_the_entry_with_that_reference_photo(page, service, backend_name):
+    _, running = service
+    engine = db.make_engine(running.database_url)
+    key = issue_key(db.make_sessionmaker(engine), f"browser-{backend_name}")
+    engine.dispose()
+    reference = jpeg(41, (1200, 900))
+    with httpx2.Client(base_url=running.base) as api:
+        attached = api.post(
+            "/v1/entries/f-7/photos",
+            files={"file": ("reference.jpg", reference, "image/jpeg")},
+            data={**PROVENANCE, "caption": "Synthetic test picture, not a real photo"},
+            headers=headers(key, None, "Synthetic reference photo for the browser test"),
+        )
+    assert attached.status_code == 201, attached.text
+    page.goto("/search")
+    page.get_by_label("Photo of the item or its markings").set_input_files(
+        files=[
+            {
+                "name": "seen.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": resized_recompressed_cropped(reference),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Match this photo").click()
+    expect(page.get_by_role("heading", name="Nearest reference photos")).to_be_visible()
+    first = page.locator(".results .result").first
+    expect(first.get_by_role("link", name="F-7 rocket-propelled grenade")).to_be_visible()
+    expect(first).to_contain_text("Almost the same picture as this reference photo.")
+    expect(first).to_contain_text(PROVENANCE["credit"])
+    expect(first.get_by_role("img")).to_have_attribute(
+        "alt", "Synthetic test picture, not a real photo"
+    )
+    screenshot(page, f"photo-match-{backend_name}")
