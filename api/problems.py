@@ -159,6 +159,9 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     )
 
 
+UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     detail = str(error.detail) if error.detail else HTTPStatus(error.status_code).phrase
@@ -166,10 +169,14 @@ async def _http_error(request: Request, error: Exception) -> Response:
         detail = f"There is nothing at {request.url.path}."
     code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
     headers = dict(getattr(error, "headers", None) or {})
+    errors: list[FieldError] = []
     if error.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
         headers["Allow"] = ", ".join(_allowed_methods(request))
-    return problem_response(request, error.status_code, code, detail, headers=headers)
+    if error.status_code == 400 and detail == UNPARSABLE_BODY:  # FastAPI's words
+        detail = "The request body cannot be read as JSON."
+        errors = [FieldError("(body)", "unreadable JSON, e.g. nested too deeply")]
+    return problem_response(request, error.status_code, code, detail, errors, headers)
 
 
 def _allowed_methods(request: Request) -> list[str]:

@@ -42,11 +42,26 @@ FORMAT: Literal["weaponsdb-catalogue"] = "weaponsdb-catalogue"
 FORMAT_VERSION: Literal[1] = 1
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Embeddings, overrides and isolates make text display otherwise than it reads.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(value: str) -> str:
     if _CONTROL_CHARACTERS.search(value):
         raise ValueError("must not contain control characters")
+    if _SURROGATES.search(value):
+        raise ValueError("must not contain unpaired surrogates (not valid Unicode text)")
+    return value
+
+
+def storable(value: str) -> str:
+    """Text the catalogue keeps and journalists quote: printable, and displayed as it reads."""
+    if _BIDI_CONTROLS.search(printable(value)):
+        raise ValueError(
+            "must not contain bidirectional control characters (U+202A-U+202E, "
+            "U+2066-U+2069): they make text display otherwise than it reads"
+        )
     return value
 
 
@@ -73,12 +88,12 @@ def country_name(code: str | None) -> str | None:
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
-    AfterValidator(printable),
+    AfterValidator(storable),
 ]
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(printable),
+    AfterValidator(storable),
 ]
 KEY_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"  # slugs and keys: lower-case words joined by hyphens
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=80)]
