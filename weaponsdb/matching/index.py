@@ -13,6 +13,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 
 import numpy as np
@@ -57,6 +58,13 @@ class Hit:
     edits: int = 0
 
 
+@lru_cache(maxsize=100_000)
+def catalogue_readings(text: str) -> tuple[Reading, ...]:
+    """Readings of a catalogue text, remembered: the overlay of changed entries is rebuilt
+    after every edit, mostly from the same texts."""
+    return tuple(readings(text))
+
+
 def allowed_edits(query_key: str) -> int:
     """Two edits in a marking of seven characters or more, one in a shorter one, none in a
     two-character one: two changes to a five-character designation make another one."""
@@ -73,7 +81,7 @@ class MatchIndex:
         self._ocr: dict[str, list[int]] = defaultdict(list)
         patterned: list[tuple[int, str]] = []
         for number, target in enumerate(self.targets):
-            for reading in readings(target.text):
+            for reading in catalogue_readings(target.text):
                 self._add_key(reading.key).append((number, reading))
             if target.pattern:
                 patterned.append((number, target.pattern))

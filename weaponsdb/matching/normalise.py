@@ -57,8 +57,10 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
         if designated != folded.casefold()
         else "same text but for case, spacing, punctuation or script of digits"
     )
-    mixed = _has_other_alphabet(folded) and any(ch.isascii() and ch.isalpha() for ch in folded)
-    found = [Reading(key(folded, wildcards), How.NORMALISED, plain, fuzzy=not mixed)]
+    plain_key = key(folded, wildcards)
+    # Latin beside another alphabet, the designator word included, is itself a misreading.
+    mixed = _has_other_alphabet(plain_key) and any(c.isascii() and c.isalpha() for c in plain_key)
+    found = [Reading(plain_key, How.NORMALISED, plain, fuzzy=not mixed)]
     if designated != folded.casefold():  # a misread designator word still leaves the rest
         found.append(Reading(key(folded, wildcards, designate=False), How.NORMALISED, "as written"))
     if any(_is_hangul(ch) for ch in folded):
