@@ -184,7 +184,7 @@ def prepare(url: str, entries: int, rng: random.Random) -> Workload:
 
 
 @contextmanager
-def service(url: str, folder: Path, processes: int) -> Iterator[str]:
+def service(url: str, folder: Path) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
@@ -192,9 +192,8 @@ def service(url: str, folder: Path, processes: int) -> Iterator[str]:
         "WEAPONSDB_IMAGES_DIR": str(folder / "images"),
         "WEAPONSDB_MATCH_RATE_LIMIT": "1000000/minute",  # measure the service, not the limiter
     }
-    command = [sys.executable, "-m", "weaponsdb", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--workers", str(processes)],
+        [sys.executable, "-m", "weaponsdb", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -218,7 +217,7 @@ def service(url: str, folder: Path, processes: int) -> Iterator[str]:
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
         workload = prepare(url, args.entries, random.Random(11))
-        with service(url, Path(tmp), args.processes) as base:
+        with service(url, Path(tmp)) as base:
             seconds = asyncio.run(drive(base, workload, args.requests, args.seconds, args.workers))
             missing = asyncio.run(missing_writes(base, workload.acknowledged))
             unmatched = asyncio.run(unmatched_writes(base, workload.acknowledged))
@@ -227,7 +226,6 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     errors = sum(t.errors for t in workload.tallies.values())
     return {
         "database": kind,
-        "processes": args.processes,
         "seconds": round(seconds, 2),
         "rps": round(total / seconds, 1),
         "errors": errors,
@@ -278,12 +276,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=6000, help="requests in all, at most")
     parser.add_argument("--seconds", type=float, default=60, help="time in all, at most")
     parser.add_argument("--workers", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--processes", type=int, default=2, help="service worker processes")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     print(
-        f"Load benchmark: {args.workers} concurrent clients against {args.processes} service "
-        f"processes, at most {args.requests} requests "
+        f"Load benchmark: {args.workers} concurrent clients, at most {args.requests} requests "
         f"or {args.seconds} s per database; {args.entries} synthetic entries."
     )
     results = [run(kind, args) for kind in kinds]

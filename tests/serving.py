@@ -35,9 +35,7 @@ class Service:
 
 
 @contextmanager
-def served(
-    database_url: str, workdir: Path, *options: str, timeout: float = 60
-) -> Iterator[Service]:
+def served(database_url: str, workdir: Path, timeout: float = 60) -> Iterator[Service]:
     """Migrates, seeds and serves *database_url*; output goes to a file (a pipe nobody reads
     would fill up and stall the server)."""
     port = free_port()
@@ -49,7 +47,7 @@ def served(
     log = workdir / f"service-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "weaponsdb", "up", "--port", str(port), *options],
+            [sys.executable, "-m", "weaponsdb", "up", "--port", str(port)],
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,9 +117,6 @@ def seed(ctx: typer.Context) -> None:
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
-WorkersOption = Annotated[
-    int, typer.Option(min=1, max=64, help="Processes serving requests; about one per core.")
-]
 
 
 @app.command()
@@ -128,24 +124,17 @@ def serve(
     ctx: typer.Context,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
-    workers: WorkersOption = 1,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API. For more throughput, run several behind a proxy: each keeps its
+    matcher in step with the shared database."""
     import uvicorn
+
+    from api.app import create_app
 
     # Plain echo: the address must stay on one line, whatever the terminal width.
     typer.echo(f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs)")
-    # Each worker process builds the app from the environment, so hand it the database.
-    os.environ["WEAPONSDB_DATABASE_URL"] = settings_of(ctx).database_url
     # Requests are logged as JSON by the app itself (api/telemetry.py).
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-    )
+    uvicorn.run(create_app(settings_of(ctx)), host=host, port=port, access_log=False)
 
 
 @app.command()
@@ -153,12 +142,11 @@ def up(
     ctx: typer.Context,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
-    workers: WorkersOption = 1,
 ) -> None:
     """Migrate, load the seed catalogue and serve: everything a fresh install needs."""
     migrate(ctx)
     seed(ctx)
-    serve(ctx, host, port, workers)
+    serve(ctx, host, port)
 
 
 @entries_app.command("list")
