@@ -16,8 +16,10 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from tests.editing_support import issue_key
 from weaponsdb import db, seeding
 from weaponsdb.config import Settings
+from weaponsdb.vocab import Role
 
 POSTGRES_SERVER = os.environ.get(
     "WEAPONSDB_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
@@ -125,3 +127,15 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
 @pytest.fixture
 def seeded_client(seeded: sessionmaker[Session], client: TestClient) -> TestClient:
     return client
+
+
+@pytest.fixture
+def editor(seeded: sessionmaker[Session]) -> str:
+    """The secret of an editor key named 'alice' on the seeded catalogue."""
+    return issue_key(seeded, "alice")
+
+
+@pytest.fixture
+def admin(seeded: sessionmaker[Session]) -> str:
+    """The secret of an admin key named 'chief' on the seeded catalogue."""
+    return issue_key(seeded, "chief", Role.ADMIN)

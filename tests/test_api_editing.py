@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from tests.editing_support import exported, headers, issue_key
 from weaponsdb import db, editing, keys, models
-from weaponsdb.vocab import Role
 
 PROBLEM = "application/problem+json"
 NEW_ENTRY = {
@@ -21,16 +20,6 @@ NEW_ENTRY = {
     "markings": [{"text": "SYN-1", "script": "Latn", "kind": "model designation"}],
     "relations": [{"kind": "variant of", "target": "type-58"}],
 }
-
-
-@pytest.fixture
-def editor(seeded):
-    return issue_key(seeded, "alice")
-
-
-@pytest.fixture
-def admin(seeded):
-    return issue_key(seeded, "chief", Role.ADMIN)
 
 
 def fields(response):

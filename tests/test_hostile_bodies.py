@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.editing_support import exported, headers, issue_key
+from tests.editing_support import exported, headers
 from tests.photo_support import jpeg
 
 PROBLEM = "application/problem+json"
@@ -38,18 +38,6 @@ MALFORMED_BODIES = [
     pytest.param(DEEPLY_NESTED, 400, id="deeply-nested"),
     pytest.param(b'{"a": "' + b"x" * (2 * 1024 * 1024) + b'"}', 413, id="huge"),
 ]
-
-
-@pytest.fixture
-def editor(seeded):
-    return issue_key(seeded, "hostile-editor")
-
-
-@pytest.fixture
-def admin(seeded):
-    from weaponsdb.vocab import Role
-
-    return issue_key(seeded, "hostile-admin", Role.ADMIN)
 
 
 def assert_problem(response, status: int) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from sqlalchemy import update
 from tests.editing_support import headers, issue_key
 from weaponsdb import db, models
 from weaponsdb.matching.matcher import Matcher, MatchQuery
-from weaponsdb.vocab import Role
 
 PROBLEM = "application/problem+json"
 
@@ -259,7 +258,9 @@ def test_equal_matches_break_ties_by_slug_every_time(seeded_client, seeded):
         assert len({c["score"] for c in candidates}) == 1
 
 
-def test_edits_are_matchable_at_once_and_drafts_and_retractions_are_not(seeded_client, seeded):
+def test_edits_are_matchable_at_once_and_drafts_and_retractions_are_not(
+    seeded_client, seeded, admin
+):
     key = issue_key(seeded, "tester")
     assert match(seeded_client, markings=["NEW-55"])["candidates"] == []
     add_entry(seeded_client, key, "synthetic-new-rocket", {"text": "NEW-55"})
@@ -273,7 +274,7 @@ def test_edits_are_matchable_at_once_and_drafts_and_retractions_are_not(seeded_c
     retracted = seeded_client.post(
         "/v1/entries/synthetic-new-rocket/retraction",
         json={"reason": "Synthetic test entry withdrawn by the test."},
-        headers=headers(issue_key(seeded, "chief", Role.ADMIN), 1),
+        headers=headers(admin, 1),
     )
     assert retracted.status_code == 200, retracted.text
     assert match(seeded_client, markings=["NEW-55"])["candidates"] == []

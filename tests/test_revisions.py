@@ -9,14 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.editing_support import exported, headers, issue_key
+from tests.editing_support import exported, headers
 from weaponsdb import db, models, revisions, schemas, transfer
 from weaponsdb.errors import InvalidInputError
-
-
-@pytest.fixture
-def editor(seeded):
-    return issue_key(seeded, "alice")
 
 
 def edit(client, key, version, **changes):
