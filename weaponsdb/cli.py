@@ -400,7 +400,7 @@ def add_photos(
         }
     )
     change = editing.Change(slug, None, author, editing.check_note(note))
-    limits = Limits(settings.max_upload_bytes, settings.max_image_pixels)
+    limits = Limits.of(settings)
     store, matcher = FileStore(settings.images_dir), PhotoMatcher()
     engine = db.make_engine(settings.database_url)
     refused = 0

@@ -19,10 +19,10 @@ from weaponsdb.config import Settings
 from weaponsdb.errors import FieldError, NotFoundError, PreconditionRequiredError
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
-from weaponsdb.photos.processing import THUMBNAIL_TYPE, perceptual_hash, upright
+from weaponsdb.photos.processing import THUMBNAIL_TYPE
 from weaponsdb.photos.similarity import BITS
 from weaponsdb.photos.storage import FileStore
-from weaponsdb.photos.validation import ALLOWED, Limits, check_upload
+from weaponsdb.photos.validation import ALLOWED, Limits
 
 router = APIRouter(prefix="/v1", tags=["photos"])
 
@@ -87,8 +87,7 @@ def _settings(request: Request) -> Settings:
 
 
 def _limits(request: Request) -> Limits:
-    settings = _settings(request)
-    return Limits(settings.max_upload_bytes, settings.max_image_pixels)
+    return Limits.of(_settings(request))
 
 
 def _matcher(request: Request) -> PhotoMatcher:
@@ -251,7 +250,7 @@ def match_photo(
     out near (a few bits), unrelated photos about 32 bits apart. Nothing is stored."""
     limits = _limits(request)
     upload = _upload(file, limits)
-    checked = check_upload(upload.data, limits, upload.filename, upload.content_type)
-    phash = perceptual_hash(upright(checked.data))
-    matches = _matcher(request).match(session, phash, limit, max_distance)
+    phash, matches = _matcher(request).match_photo(
+        session, upload.data, limits, limit, max_distance, upload.filename, upload.content_type
+    )
     return PhotoMatches(phash=phash, items=[MatchedPhoto.with_links(m, base) for m in matches])

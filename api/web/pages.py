@@ -25,8 +25,7 @@ from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError, WeaponsdbError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
-from weaponsdb.photos.processing import perceptual_hash, upright
-from weaponsdb.photos.validation import Limits, check_upload
+from weaponsdb.photos.validation import Limits
 from weaponsdb.vocab import Category
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -282,12 +281,18 @@ def photo_matches(
 ) -> list[PhotoMatch]:
     """The reference photos nearest the uploaded one, after the same checks as any upload
     (a WeaponsdbError naming the reason otherwise)."""
-    settings = request.app.state.settings
-    limits = Limits(settings.max_upload_bytes, settings.max_image_pixels)
-    checked = check_upload(data, limits, upload.filename, upload.content_type)
     matcher: PhotoMatcher = request.app.state.photo_matcher
-    phash = perceptual_hash(upright(checked.data))
-    return matcher.match(session, phash, PHOTO_RESULTS, PHOTO_MAX_DISTANCE)
+    limits = Limits.of(request.app.state.settings)
+    _, matches = matcher.match_photo(
+        session,
+        data,
+        limits,
+        PHOTO_RESULTS,
+        PHOTO_MAX_DISTANCE,
+        upload.filename,
+        upload.content_type,
+    )
+    return matches
 
 
 @router.post(PHOTO_SEARCH_PATH)

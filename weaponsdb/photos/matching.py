@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import models
+from weaponsdb.photos.processing import perceptual_hash, upright
 from weaponsdb.photos.similarity import NEAR_DUPLICATE, HashIndex, similarity, to_int
+from weaponsdb.photos.validation import Limits, check_upload
 
 
 class PhotoMatch(BaseModel):
@@ -98,6 +100,22 @@ class PhotoMatcher:
         """The reference photos nearest *phash*, nearest first."""
         neighbours = self.index(session).nearest(to_int(phash), limit, max_distance)
         return _matches(session, [(n.ref, n.distance) for n in neighbours])
+
+    def match_photo(
+        self,
+        session: Session,
+        data: bytes,
+        limits: Limits,
+        limit: int,
+        max_distance: int,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> tuple[str, list[PhotoMatch]]:
+        """A query photo, checked as every upload is: its pHash and the reference photos
+        nearest it. Nothing is stored."""
+        checked = check_upload(data, limits, filename, content_type)
+        phash = perceptual_hash(upright(checked.data))
+        return phash, self.match(session, phash, limit, max_distance)
 
     def near_duplicates(self, session: Session, phash: str, limit: int = 10) -> list[PhotoMatch]:
         return self.match(session, phash, limit, NEAR_DUPLICATE)

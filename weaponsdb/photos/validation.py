@@ -11,6 +11,7 @@ from pathlib import PurePath
 
 from PIL import Image, UnidentifiedImageError
 
+from weaponsdb.config import Settings
 from weaponsdb.errors import (
     FieldError,
     InvalidInputError,
@@ -45,6 +46,10 @@ Image.init()  # registers every format plugin, so that open(formats=...) may nam
 class Limits:
     max_bytes: int
     max_pixels: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.max_upload_bytes, settings.max_image_pixels)
 
 
 @dataclass(frozen=True)
