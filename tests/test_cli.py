@@ -133,3 +133,11 @@ def test_match_refuses_an_illegible_query(seeded, database_url):
     assert result.returncode == 1
     assert "markings[0]" in result.stderr
     assert "no legible letter or digit" in result.stderr
+
+
+def test_entries_list_finds_a_marking_as_the_matcher_reads_it(seeded, database_url):
+    listing = run(database_url, "entries", "list", "--marking", "방-122")
+    assert listing.returncode == 0, listing.stderr
+    assert "bang-122" in listing.stdout
+    assert "f-7" not in listing.stdout
+    assert "1 of 1 entries" in listing.stdout

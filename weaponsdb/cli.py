@@ -156,7 +156,9 @@ def list_entries(
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
     calibre: Annotated[float | None, typer.Option(help="Calibre in mm.", min=0.01)] = None,
     text: Annotated[str | None, typer.Option("--text", "-q", help="Text in a name.")] = None,
-    marking: Annotated[str | None, typer.Option(help="Text in a marking.")] = None,
+    marking: Annotated[
+        str | None, typer.Option(help="A marking as read; matched as `weaponsdb match` does.")
+    ] = None,
     status: Annotated[Status, typer.Option(help="Entry status.")] = Status.PUBLISHED,
     limit: Annotated[int, typer.Option(min=1, max=catalogue.MAX_PAGE_SIZE)] = 50,
 ) -> None:
@@ -170,7 +172,7 @@ def list_entries(
         status=status,
     )
     with unit_of_work(ctx) as session:
-        page = catalogue.list_entries(session, where, limit)
+        page = catalogue.list_entries(session, Matcher().widened(session, where), limit)
         table = Table("slug", "name", "category", "calibre", "country", "markings")
         for entry in page.items:
             table.add_row(

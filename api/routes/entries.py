@@ -55,10 +55,9 @@ def list_entries(
         calibre_mm=calibre,
         text=q,
         marking=marking,
-        marking_matches=frozenset(matcher.entry_ids(session, marking) if marking else ()),
         status=status,
     )
-    page = catalogue.list_entries(session, where, limit, cursor)
+    page = catalogue.list_entries(session, matcher.widened(session, where), limit, cursor)
     return EntryPage(
         items=[EntrySummary.of(entry, base) for entry in page.items],
         total=page.total,

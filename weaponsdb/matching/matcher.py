@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -22,6 +22,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import models
+from weaponsdb.catalogue import EntryFilter
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.normalise import fold, key, readings
 from weaponsdb.matching.scoring import (
@@ -140,6 +141,12 @@ class Matcher:
         chosen = {entry_id: matches[entry_id] for entry_id in shortlist}
         candidates = rank(observed, chosen, facts, evidence, query.limit)
         return MatchResult(candidates, index.generation, index.texts)
+
+    def widened(self, session: Session, where: EntryFilter) -> EntryFilter:
+        """*where* with the entries its marking text matches the way a match query would."""
+        if not where.marking:
+            return where
+        return replace(where, marking_matches=frozenset(self.entry_ids(session, where.marking)))
 
     def entry_ids(self, session: Session, text: str) -> set[int]:
         """Every published entry one observed marking matches, however weakly."""
