@@ -150,9 +150,16 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return path or "(request)"
 
 
+def _field_error(error: Any) -> FieldError:
+    if error["type"] == "json_invalid":  # its location is a character offset, not a field
+        reason = error.get("ctx", {}).get("error", "malformed")
+        return FieldError("(body)", f"invalid JSON at character {error['loc'][-1]}: {reason}")
+    return FieldError(_field_path(tuple(error["loc"])), error["msg"])
+
+
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    errors = [FieldError(_field_path(tuple(e["loc"])), e["msg"]) for e in error.errors()]
+    errors = [_field_error(e) for e in error.errors()]
     fields = ", ".join(sorted({e.field for e in errors}))
     return problem_response(
         request, 422, "validation_error", f"The request has invalid values: {fields}.", errors

@@ -149,3 +149,12 @@ def test_hostile_images_are_refused_and_change_nothing(
     assert exported(seeded) == before
     stored = [p for p in settings.images_dir.rglob("*") if p.is_file()]
     assert stored == []
+
+
+def test_malformed_json_names_the_body_and_where_it_breaks(seeded_client):
+    response = seeded_client.post(
+        "/v1/match", content=b'{"markings": [', headers={"Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 422)
+    assert problem["errors"][0]["field"] == "(body)"
+    assert problem["errors"][0]["reason"].startswith("invalid JSON at character 14")
