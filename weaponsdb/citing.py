@@ -57,13 +57,20 @@ def chicago(cited: Cited) -> str:
     )
 
 
-_BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
-_BIBTEX_REPLACED = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+# One pass, one replacement a character, so that no escape is escaped again. Braces become
+# macros, never `\{`: BibTeX counts every brace, escaped or not, and an odd one breaks the
+# entry in strict parsers.
+_BIBTEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+} | {c: "\\" + c for c in "&%$#_"}
 
 
 def _bibtex_text(value: str) -> str:
-    value = "".join(_BIBTEX_REPLACED.get(c, c) for c in value)
-    return _BIBTEX_SPECIAL.sub(r"\\\1", value)
+    return "".join(_BIBTEX_ESCAPES.get(c, c) for c in value)
 
 
 def bibtex(cited: Cited) -> str:
