@@ -1,12 +1,14 @@
 """Backups: taken while the catalogue is being written, restored without losing anything."""
 
 import json
+import random
 import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
+from tests.test_cli import run
 from weaponsdb import backup, db, models, transfer
 from weaponsdb.errors import InvalidInputError
 
@@ -108,3 +110,40 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path):
     bogus.write_bytes(b"not a tar file")
     with pytest.raises(InvalidInputError, match="not a weaponsdb backup"):
         backup.restore_backup(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path / "img", bogus)
+
+
+def truncated(whole: bytes, at: float) -> bytes:
+    return whole[: int(len(whole) * at)]
+
+
+def scrambled(whole: bytes, at: float) -> bytes:
+    middle = int(len(whole) * at)
+    return (
+        whole[:middle] + bytes(b ^ 0x5A for b in whole[middle : middle + 64]) + whole[middle + 64 :]
+    )
+
+
+@pytest.mark.parametrize(("damage", "at"), [(truncated, 0.3), (truncated, 0.95), (scrambled, 0.5)])
+def test_a_damaged_backup_restores_nothing_and_says_why(
+    seeded, engine, tmp_path, monkeypatch, damage, at
+):
+    store = tmp_path / "images"
+    for number in range(30):  # enough incompressible bytes that a cut lands in the images too
+        (store / f"{number:02x}").mkdir(parents=True, exist_ok=True)
+        (store / f"{number:02x}" / "photo.jpg").write_bytes(random.randbytes(20_000))
+    archive = tmp_path / "backup.tar.gz"
+    backup.create_backup(engine, store, archive)
+    whole = archive.read_bytes()
+    archive.write_bytes(damage(whole, at))
+
+    target_url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    restored_images = tmp_path / "restored-images"
+    monkeypatch.setenv("WEAPONSDB_IMAGES_DIR", str(restored_images))
+    result = run(target_url, "restore", str(archive))
+    assert result.returncode == 1, result.stderr
+    assert "truncated or corrupt" in result.stderr
+    assert "Aborted" not in result.stderr + result.stdout
+    with db.make_engine(target_url).connect() as connection:
+        if inspect(connection).has_table("entries"):
+            assert connection.scalar(select(func.count()).select_from(models.Entry)) == 0
+    assert not [p for p in restored_images.rglob("*") if p.is_file()]

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gzip
 import io
 import json
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -80,6 +82,7 @@ def restore_backup(url: str, images_dir: Path, source: Path) -> Manifest:
         manifest = _read_manifest(archive)
         db.migrate(url, manifest.schema_revision)
         engine = db.make_engine(url)
+        written: list[Path] = []
         try:
             with engine.begin() as connection:
                 tables = _reflect(connection)
@@ -87,9 +90,14 @@ def restore_backup(url: str, images_dir: Path, source: Path) -> Manifest:
                 for table in tables:
                     _load_rows(connection, table, archive)
                 _reset_sequences(connection, tables)
+                # Inside the transaction: an archive that breaks here restores no rows.
+                _extract_images(archive, images_dir, written)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         finally:
             engine.dispose()
-        _extract_images(archive, images_dir)
     db.migrate(url)
     return manifest
 
@@ -216,7 +224,8 @@ def _add_images(archive: tarfile.TarFile, images_dir: Path) -> int:
     return count
 
 
-def _extract_images(archive: tarfile.TarFile, images_dir: Path) -> None:
+def _extract_images(archive: tarfile.TarFile, images_dir: Path, written: list[Path]) -> None:
+    """Extract the photo store, adding each file it writes to *written*."""
     for member in archive.getmembers():
         if not member.name.startswith("images/") or not member.isfile():
             continue
@@ -230,19 +239,54 @@ def _extract_images(archive: tarfile.TarFile, images_dir: Path) -> None:
         source = archive.extractfile(member)
         assert source is not None
         partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(source.read())
+        partial.write_bytes(source.read())  # read whole first: a broken member writes nothing
         partial.replace(target)
+        written.append(target)
 
 
 @contextmanager
 def _open(source: Path) -> Iterator[tarfile.TarFile]:
+    _verify_checksum(source)
     try:
         # Not a with-statement here: only errors of opening mean "not a backup".
         archive = tarfile.open(source, "r:gz")  # noqa: SIM115
     except (OSError, tarfile.TarError) as error:
         raise InvalidInputError(f"{source} is not a weaponsdb backup: {error}") from None
     with archive:
-        yield archive
+        try:
+            yield archive
+        except _UNREADABLE as error:
+            raise _damaged(source, error) from None
+
+
+# What reading a damaged archive raises; tarfile reads lazily, so it comes mid-restore.
+_UNREADABLE = (EOFError, zlib.error, tarfile.TarError, gzip.BadGzipFile)
+
+
+def _verify_checksum(source: Path) -> None:
+    """Read the whole archive once before restoring anything: gzip checks its CRC only at
+    the end of the stream, which tarfile never reaches, so a damaged photo would otherwise
+    be restored silently."""
+    try:
+        with source.open("rb") as file:
+            if file.read(2) != _GZIP_MAGIC:
+                raise InvalidInputError(f"{source} is not a weaponsdb backup: not gzip data.")
+        with gzip.open(source) as stream:
+            while stream.read(1 << 20):
+                pass
+    except _UNREADABLE as error:
+        raise _damaged(source, error) from None
+    except OSError as error:
+        raise InvalidInputError(f"{source} is not a weaponsdb backup: {error}") from None
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _damaged(source: Path, error: BaseException) -> InvalidInputError:
+    return InvalidInputError(
+        f"{source} is truncated or corrupt ({error or type(error).__name__}); no data was restored."
+    )
 
 
 def _member(archive: tarfile.TarFile, name: str, required: bool = True) -> io.BufferedReader | None:
