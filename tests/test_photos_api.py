@@ -116,6 +116,30 @@ def test_png_text_chunks_and_colour_profile_are_stripped(seeded_client, key):
     assert b"anonymous" not in stored
 
 
+def multi_frame(format_name: str) -> bytes:
+    """A camera's MPO (a JPEG with a second picture) or an animated PNG, as Pillow writes them."""
+    frames = [scene(21, (400, 300)), scene(22, (400, 300))]
+    return encode(frames[0], format_name, save_all=True, append_images=frames[1:])
+
+
+@pytest.mark.parametrize(
+    ("format_name", "filename", "content_type", "stored_as"),
+    [
+        ("MPO", "IMG_0001.mpo", "image/mpo", "image/jpeg"),
+        ("MPO", "IMG_0001.MPO", "image/jpeg", "image/jpeg"),
+        ("PNG", "turning.apng", "image/apng", "image/png"),
+        ("PNG", "turning.png", "image/vnd.mozilla.apng", "image/png"),
+    ],
+)
+def test_other_names_of_allowed_content_are_accepted(
+    seeded_client, key, format_name, filename, content_type, stored_as
+):
+    data = multi_frame(format_name)
+    response = upload(seeded_client, key, data, filename=filename, content_type=content_type)
+    assert response.status_code == 201, response.text
+    assert response.json()["photo"]["media_type"] == stored_as
+
+
 @pytest.mark.parametrize(
     ("format_name", "mode", "filename", "stored_as"),
     [

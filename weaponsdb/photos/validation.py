@@ -25,11 +25,22 @@ class Format:
     pillow: str  # Image.format as Pillow reports it
     media_type: str
     extensions: tuple[str, ...]
+    # Other names of the same content: a camera's MPO is a JPEG with a second picture
+    # embedded; an APNG is a PNG whose first frame every PNG reader shows.
+    also_declared_as: tuple[str, ...] = ()
+
+    def is_declared_by(self, media_type: str) -> bool:
+        return media_type == self.media_type or media_type in self.also_declared_as
 
 
 FORMATS = (
-    Format("JPEG", "image/jpeg", (".jpg", ".jpeg", ".jpe", ".jfif")),
-    Format("PNG", "image/png", (".png",)),
+    Format(
+        "JPEG",
+        "image/jpeg",
+        (".jpg", ".jpeg", ".jpe", ".jfif", ".mpo"),
+        ("image/pjpeg", "image/mpo"),
+    ),
+    Format("PNG", "image/png", (".png", ".apng"), ("image/apng", "image/vnd.mozilla.apng")),
     Format("WEBP", "image/webp", (".webp",)),
     Format("TIFF", "image/tiff", (".tif", ".tiff")),
 )
@@ -124,7 +135,7 @@ def _corrupt(error: BaseException) -> InvalidInputError:
 def _check_claims(found: Format, filename: str | None, content_type: str | None) -> None:
     """The format read from the content must be the one the name and type claim."""
     claimed = (content_type or "").split(";")[0].strip().lower()
-    if claimed not in _UNCLAIMED and claimed != found.media_type:
+    if claimed not in _UNCLAIMED and not found.is_declared_by(claimed):
         raise InvalidInputError(
             f"The file is declared as {claimed} but its content is {found.pillow}.",
             [FieldError(FIELD, f"content is {found.media_type}, not {claimed}")],
