@@ -3,6 +3,8 @@ asking for a page (not the API) gets the same message as a page instead."""
 
 from __future__ import annotations
 
+import logging
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -10,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Scope, Send
@@ -18,6 +22,7 @@ from api.asgi import header_value
 from api.web.templating import error_page
 from weaponsdb.errors import (
     ConflictError,
+    DependencyUnavailableError,
     FieldError,
     ForbiddenError,
     InvalidInputError,
@@ -131,10 +136,50 @@ def status_of(error: WeaponsdbError) -> tuple[int, str]:
 
 async def _domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, WeaponsdbError)
+    if isinstance(error, DependencyUnavailableError):
+        return _unavailable(request, error)
     status, code = status_of(error)
     # RFC 9110: a 401 says how to authenticate.
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return problem_response(request, status, code, error.message, error.errors, headers)
+
+
+def _unavailable(request: Request, error: DependencyUnavailableError) -> Response:
+    """503 naming what is out of reach, with when to try again; logged once a minute per
+    dependency, so that an outage does not flood the log."""
+    cause = error.__cause__ or error
+    if _outage_log.due(error.dependency):
+        logger.error("%s unavailable: %s", error.dependency, cause, exc_info=cause)
+    code = f"{error.dependency.replace(' ', '_')}_unavailable"
+    headers = {"Retry-After": str(error.retry_after_seconds)}
+    return problem_response(request, 503, code, error.message, headers=headers)
+
+
+async def _database_error(request: Request, error: Exception) -> Response:
+    """The database refused or lost the connection, or did not answer in time."""
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+    unavailable = DependencyUnavailableError(
+        "database", f"The database cannot be reached ({reason}); try again later."
+    )
+    unavailable.__cause__ = error
+    return _unavailable(request, unavailable)
+
+
+class _OncePerInterval:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last: dict[str, float] = {}
+
+    def due(self, name: str) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(name, -self.seconds) < self.seconds:
+            return False
+        self._last[name] = now
+        return True
+
+
+_outage_log = _OncePerInterval(60.0)
+logger = logging.getLogger("weaponsdb.dependencies")
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
@@ -205,6 +250,9 @@ async def _unexpected_error(request: Request, _: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
+    # Connection failures, lost connections and timeouts; not a query the database refused.
+    for unreachable in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(unreachable, _database_error)
     app.add_exception_handler(WeaponsdbError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

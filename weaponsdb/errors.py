@@ -53,3 +53,13 @@ class PayloadTooLargeError(WeaponsdbError):
 
 class UnsupportedMediaTypeError(WeaponsdbError):
     """An upload in a format the service does not take."""
+
+
+class DependencyUnavailableError(WeaponsdbError):
+    """Something the service needs is out of reach (the database, the photo store): not the
+    request's fault, and the same request may succeed later."""
+
+    def __init__(self, dependency: str, message: str, retry_after_seconds: int = 5) -> None:
+        super().__init__(message)
+        self.dependency = dependency
+        self.retry_after_seconds = retry_after_seconds

@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
+
+from weaponsdb.errors import DependencyUnavailableError
 
 _KEY = re.compile(r"^(thumbs/\d{2,5}/)?[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z]{3,4}$")
 
@@ -57,22 +61,24 @@ class FileStore:
         path = self._path(key)
         if path.exists():
             return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".partial")
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with _store_faults("written"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".partial")
+            try:
+                with os.fdopen(descriptor, "wb") as file:
+                    file.write(data)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temporary, path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
         return True
 
     def read(self, key: str) -> bytes | None:
         try:
-            return self._path(key).read_bytes()
+            with _store_faults("read"):
+                return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
 
@@ -81,3 +87,17 @@ class FileStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+
+@contextmanager
+def _store_faults(doing: str) -> Iterator[None]:
+    """A store that is read-only, full or gone is the service's fault, not the request's."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise DependencyUnavailableError(
+            "photo store",
+            f"The photo store cannot be {doing} ({error.strerror or error}); try again later.",
+        ) from error
