@@ -70,8 +70,9 @@ MULTIPART_ALLOWANCE = 64 * 1024
 
 
 def protect(app: FastAPI, settings: Settings) -> None:
-    """Middleware, innermost first: body size, rate limits, CORS, security headers, and
-    telemetry outermost so that it sees every answer, refusals included."""
+    """Middleware, innermost first: unexpected errors as problems, body size, rate limits,
+    CORS, security headers, and telemetry outermost so that it sees every answer, refusals
+    included."""
 
     def body_limit(path: str) -> int:
         uploads = path.endswith("/photos") or path in ("/v1/match/photo", pages.PHOTO_SEARCH_PATH)
@@ -79,6 +80,7 @@ def protect(app: FastAPI, settings: Settings) -> None:
             settings.max_upload_bytes + MULTIPART_ALLOWANCE if uploads else settings.max_body_bytes
         )
 
+    app.add_middleware(problems.UnexpectedErrors)
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     app.add_middleware(RateLimit, limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit))
     allow_cross_origin_reads(app, settings.cors_origins)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
-from starlette.types import Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import header_value
 from api.web.templating import error_page
@@ -179,7 +179,7 @@ class _OncePerInterval:
 
 
 _outage_log = _OncePerInterval(60.0)
-logger = logging.getLogger("weaponsdb.dependencies")
+logger = logging.getLogger("weaponsdb.errors")
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
@@ -243,9 +243,39 @@ def _allowed_methods(request: Request) -> list[str]:
 
 async def _unexpected_error(request: Request, _: Exception) -> Response:
     # Details stay in the server log; the client gets a problem it can quote to us.
-    return problem_response(
-        request, 500, "internal_error", "The service failed to answer this request; it is logged."
-    )
+    return problem_response(request, 500, "internal_error", UNEXPECTED)
+
+
+class UnexpectedErrors:
+    """Innermost middleware: a failure no handler knows becomes a 500 problem here, inside
+    the other middleware, so that it still carries the request id and security headers and
+    the server keeps the connection usable. Starlette's own last-resort handler answers
+    outside them all and then drops the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:  # half an answer is out; only closing the connection can say so
+                raise
+            logger.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            await send_problem(scope, send, 500, "internal_error", UNEXPECTED)
+
+
+UNEXPECTED = "The service failed to answer this request; it is logged."
 
 
 def install(app: FastAPI) -> None:
