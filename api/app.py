@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from api import problems
 from api.headers import SecurityHeaders, allow_cross_origin_reads
-from api.limits import BodySizeLimit, RateLimit
+from api.limits import RateLimit, RequestBodyLimits
 from api.routes import editing, entries, health, match, photos, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
@@ -70,7 +70,7 @@ MULTIPART_ALLOWANCE = 64 * 1024
 
 
 def protect(app: FastAPI, settings: Settings) -> None:
-    """Middleware, innermost first: unexpected errors as problems, body size, rate limits,
+    """Middleware, innermost first: unexpected errors as problems, body size and time, rate limits,
     CORS, security headers, and telemetry outermost so that it sees every answer, refusals
     included."""
 
@@ -81,7 +81,9 @@ def protect(app: FastAPI, settings: Settings) -> None:
         )
 
     app.add_middleware(problems.UnexpectedErrors)
-    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    app.add_middleware(
+        RequestBodyLimits, limit_for=body_limit, timeout=settings.request_body_timeout_seconds
+    )
     app.add_middleware(RateLimit, limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit))
     allow_cross_origin_reads(app, settings.cors_origins)
     app.add_middleware(SecurityHeaders)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -19,13 +20,17 @@ class BodyTooLargeError(Exception):
     pass
 
 
-class BodySizeLimit:
-    """Refuses bodies over the limit with 413, whether announced by Content-Length or not,
-    before the application reads them. *limit_for* gives the limit of a path."""
+class RequestBodyLimits:
+    """Reads the whole request body before the application sees it, so that a body over the
+    path's limit is refused with 413 (announced by Content-Length or not: chunked bodies are
+    counted too) and one that does not arrive whole within *timeout* seconds with 408.
+    Both close the connection, since the rest of the body is never read. *limit_for* gives
+    the limit of a path."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int], timeout: float) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,39 +39,69 @@ class BodySizeLimit:
         limit = self.limit_for(scope["path"])
         declared = header_value(scope, "content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, scope, limit)
+            await _too_large(send, scope, limit)
             return
-        received = 0
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLargeError
-            return message
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, counted_receive, watched_send)
+            async with asyncio.timeout(self.timeout):
+                body = await _read_body(receive, limit)
         except BodyTooLargeError:
-            if not started:
-                await _refuse(send, scope, limit)
+            await _too_large(send, scope, limit)
+            return
+        except TimeoutError:
+            await send_problem(
+                scope,
+                send,
+                408,
+                "request_timeout",
+                f"The request body did not arrive whole within {self.timeout:g} seconds.",
+                CLOSE,
+            )
+            return
+        await self.app(scope, _replay(body, receive), send)
 
 
-async def _refuse(send: Send, scope: Scope, limit: int) -> None:
+CLOSE = {"Connection": "close"}
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            raise BodyTooLargeError
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read already, as one message; then whatever the server says next (a
+    disconnect)."""
+    delivered = False
+
+    async def replayed() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+async def _too_large(send: Send, scope: Scope, limit: int) -> None:
     await send_problem(
         scope,
         send,
         413,
         "body_too_large",
         f"The request body is larger than this endpoint accepts ({limit} bytes).",
+        CLOSE,
     )
 
 

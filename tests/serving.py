@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from api.server import server_config
+from weaponsdb.config import Settings
 
 
 def free_port() -> int:
@@ -70,3 +76,21 @@ def served(database_url: str, workdir: Path, timeout: float = 60) -> Iterator[Se
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def in_thread(app: FastAPI, settings: Settings) -> Iterator[int]:
+    """*app* served as `weaponsdb serve` serves it, by uvicorn in a thread of this process,
+    on a free loopback port; yields the port."""
+    server = uvicorn.Server(server_config(app, settings, "127.0.0.1", free_port()))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield server.config.port
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
-from tests.serving import free_port
+from tests.serving import in_thread
 
 
 def failing_app(settings, engine) -> FastAPI:
@@ -27,25 +22,8 @@ def failing_app(settings, engine) -> FastAPI:
     return app
 
 
-@contextmanager
-def uvicorn_serving(app: FastAPI) -> Iterator[int]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 def test_an_unexpected_error_is_a_problem_with_every_header_on_a_kept_connection(settings, engine):
-    with uvicorn_serving(failing_app(settings, engine)) as port:
+    with in_thread(failing_app(settings, engine), settings) as port:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/v1/broken", headers={"X-Request-ID": "trace-42"})
         response = connection.getresponse()

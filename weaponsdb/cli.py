@@ -130,11 +130,12 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.server import server_config
 
     # Plain echo: the address must stay on one line, whatever the terminal width.
     typer.echo(f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs)")
-    # Requests are logged as JSON by the app itself (api/telemetry.py).
-    uvicorn.run(create_app(settings_of(ctx)), host=host, port=port, access_log=False)
+    settings = settings_of(ctx)
+    uvicorn.Server(server_config(create_app(settings), settings, host, port)).run()
 
 
 @app.command()

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = 50_000_000  # one photo, read from its header before decoding
     match_rate_limit: str = "120/minute"  # per client, on each match endpoint
     statement_timeout_ms: int = 15_000  # PostgreSQL: no query may hold a connection longer
+    # A request must arrive whole in time: its headers (api/server.py), then its body.
+    request_header_timeout_seconds: float = 10.0
+    request_body_timeout_seconds: float = 60.0
     cors_origins: list[str] = ["*"]
 
 

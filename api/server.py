@@ -1,0 +1,97 @@
+"""Running the application under uvicorn, with the one timeout uvicorn lacks.
+
+uvicorn closes connections idle between requests, but not one whose request never finishes
+arriving: a client that connects and sends nothing, or trickles its headers a byte at a
+time, would hold a connection for ever. ASGI middleware cannot help, since the application
+is called only once the headers are complete; so the deadline lives in the protocol.
+Bodies are timed by the application's own middleware (api/limits.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from weaponsdb.config import Settings
+
+REQUEST_TIMEOUT_BODY = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Request Timeout",
+        "status": 408,
+        "detail": "The request's headers did not arrive in time.",
+        "code": "request_timeout",
+    }
+).encode()
+REQUEST_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"Content-Type: application/problem+json\r\n"
+    + f"Content-Length: {len(REQUEST_TIMEOUT_BODY)}\r\n".encode()
+    + b"Connection: close\r\n\r\n"
+    + REQUEST_TIMEOUT_BODY
+)
+
+
+def with_header_deadline(base: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
+    """*base* (one of uvicorn's HTTP protocols), answering 408 and closing a connection whose
+    request headers are not complete *seconds* after it opened or its next request began."""
+
+    class HeaderDeadline(base):  # type: ignore[valid-type, misc]
+        app: ASGIApp  # set by uvicorn's protocol from its config
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._deadline: asyncio.TimerHandle | None = None
+            self._between_requests = True
+            application = self.app
+
+            async def headers_arrived(scope: Scope, receive: Receive, send: Send) -> None:
+                self._disarm()
+                self._between_requests = False
+                await application(scope, receive, send)
+
+            self.app = headers_arrived
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._between_requests and self._deadline is None:
+                self._arm()  # the first byte of the next request on a kept connection
+            super().data_received(data)
+
+        def on_response_complete(self) -> None:
+            self._between_requests = True
+            super().on_response_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.write(REQUEST_TIMEOUT_ANSWER)
+                self.transport.close()
+
+    return HeaderDeadline
+
+
+def server_config(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    protocol = with_header_deadline(AutoHTTPProtocol, settings.request_header_timeout_seconds)
+    # Requests are logged as JSON by the app itself (api/telemetry.py).
+    return uvicorn.Config(app, host=host, port=port, http=protocol, access_log=False)
