@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 25 * 1024 * 1024  # one photo file
     max_image_pixels: int = 50_000_000  # one photo, read from its header before decoding
+    # A photo searched with (not stored), other than a JPEG: decoded within this many pixels.
+    max_query_image_pixels: int = 16_000_000
     match_rate_limit: str = "120/minute"  # per client, on each match endpoint
     statement_timeout_ms: int = 15_000  # PostgreSQL: no query may hold a connection longer
     # A request must arrive whole in time: its headers (api/server.py), then its body.

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
@@ -305,7 +306,10 @@ async def search_by_photo(request: Request, session: DbSession) -> Response:
     try:
         if not isinstance(upload, UploadFile) or not data:
             raise InvalidInputError(NO_PHOTO, [FieldError("photo", "no file")])
-        context["photo_results"] = photo_matches(request, session, upload, data)
+        # Decoding and hashing are CPU work: off the event loop, so other requests go on.
+        context["photo_results"] = await run_in_threadpool(
+            photo_matches, request, session, upload, data
+        )
     except WeaponsdbError as error:
         context["errors"] = {"photo": error.message}
         context["title"] = "Check the photo: identify from a photo"

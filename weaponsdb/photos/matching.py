@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import models
-from weaponsdb.photos.processing import perceptual_hash, upright
+from weaponsdb.photos.processing import query_hash
 from weaponsdb.photos.similarity import NEAR_DUPLICATE, HashIndex, similarity, to_int
-from weaponsdb.photos.validation import Limits, check_upload
+from weaponsdb.photos.validation import Limits, check_header
 
 
 class PhotoMatch(BaseModel):
@@ -111,10 +111,9 @@ class PhotoMatcher:
         filename: str | None = None,
         content_type: str | None = None,
     ) -> tuple[str, list[PhotoMatch]]:
-        """A query photo, checked as every upload is: its pHash and the reference photos
-        nearest it. Nothing is stored."""
-        checked = check_upload(data, limits, filename, content_type)
-        phash = perceptual_hash(upright(checked.data))
+        """A query photo, checked as every upload is and hashed within a memory budget: its
+        pHash and the reference photos nearest it. Nothing is stored."""
+        phash = query_hash(check_header(data, limits, filename, content_type), limits)
         return phash, self.match(session, phash, limit, max_distance)
 
     def near_duplicates(self, session: Session, phash: str, limit: int = 10) -> list[PhotoMatch]:

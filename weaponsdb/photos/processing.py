@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from dataclasses import dataclass
 
 import imagehash
 from PIL import Image, ImageCms, ImageOps
 
-from weaponsdb.photos.validation import CheckedImage
+from weaponsdb.errors import FieldError, InvalidInputError
+from weaponsdb.photos.validation import FIELD, CheckedImage, Limits, corrupt_image
 
 # Long side of each thumbnail, by the name the API serves it under.
 THUMBNAIL_SIZES = {"thumb": 256, "medium": 1024}
@@ -52,10 +54,14 @@ class ProcessedPhoto:
     thumbnails: dict[int, bytes]  # long side -> JPEG
 
 
-def upright(data: bytes) -> Image.Image:
+def upright(data: bytes, draft_side: int | None = None) -> Image.Image:
     """The decoded image turned as its EXIF orientation says, in sRGB where it carried a
-    colour profile; its metadata is left behind in the file."""
+    colour profile; its metadata is left behind in the file. With *draft_side*, a JPEG is
+    decoded at the smallest of its decoder's scales (1/2 to 1/8) that keeps that many pixels
+    on each side: far less memory and time for a picture only hashed."""
     with Image.open(io.BytesIO(data)) as opened:
+        if draft_side and opened.format in ("JPEG", "MPO"):
+            opened.draft(opened.mode, (draft_side, draft_side))
         opened.load()
         turned = ImageOps.exif_transpose(opened)
     profile = turned.info.get("icc_profile")
@@ -87,6 +93,31 @@ def displayable(image: Image.Image) -> Image.Image:
 def perceptual_hash(image: Image.Image) -> str:
     """The 64-bit DCT hash of imagehash, as 16 hex digits."""
     return str(imagehash.phash(displayable(image)))
+
+
+# pHash looks at 32x32 pixels: 256 a side keeps every detail it can see.
+QUERY_DRAFT_SIDE = 256
+# Query photos decoded at once, process-wide: with the pixel budget, bounds their memory.
+_QUERY_DECODES = threading.BoundedSemaphore(2)
+
+
+def query_hash(checked: CheckedImage, limits: Limits) -> str:
+    """The pHash of a photo searched with (checked by validation.check_header), decoded
+    within a memory budget: a JPEG at a reduced scale, any other format only if it has at
+    most limits.max_query_pixels. A file that fails to decode is refused as corrupt."""
+    width, height = checked.size
+    if checked.format.pillow != "JPEG" and width * height > limits.max_query_pixels:
+        raise InvalidInputError(
+            f"A {checked.format.pillow} image of {width}×{height} pixels is more than this "
+            f"service decodes to search with ({limits.max_query_pixels / 1e6:g} megapixels); "
+            "send a smaller copy or a JPEG.",
+            [FieldError(FIELD, "too many pixels to search with")],
+        )
+    with _QUERY_DECODES:
+        try:
+            return perceptual_hash(upright(checked.data, QUERY_DRAFT_SIDE))
+        except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying corrupt
+            raise corrupt_image(error) from None
 
 
 def _pixels_only(image: Image.Image, encoding: Encoding) -> Image.Image:

@@ -57,18 +57,24 @@ Image.init()  # registers every format plugin, so that open(formats=...) may nam
 class Limits:
     max_bytes: int
     max_pixels: int
+    # A photo searched with is decoded only to be hashed: within this many pixels, or, for a
+    # JPEG, at the reduced scale its decoder offers (see processing.query_hash).
+    max_query_pixels: int = 16_000_000
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(settings.max_upload_bytes, settings.max_image_pixels)
+        return cls(
+            settings.max_upload_bytes, settings.max_image_pixels, settings.max_query_image_pixels
+        )
 
 
 @dataclass(frozen=True)
 class CheckedImage:
-    """An upload that passed every check: its bytes and its format."""
+    """An upload that passed the checks: its bytes, its format and its size in pixels."""
 
     data: bytes
     format: Format
+    size: tuple[int, int]
 
 
 def _format_named(pillow: str | None) -> Format | None:
@@ -82,6 +88,17 @@ def check_upload(
     """The upload if it is a whole image of an allowed format within the limits; else a
     PayloadTooLargeError (413), UnsupportedMediaTypeError (415) or InvalidInputError (422)
     naming the field *file* and the reason."""
+    checked = check_header(data, limits, filename, content_type)
+    _check_decodes(data, checked.format)
+    return checked
+
+
+def check_header(
+    data: bytes, limits: Limits, filename: str | None = None, content_type: str | None = None
+) -> CheckedImage:
+    """Every check of check_upload that needs no decoding: size, format, pixel count, and
+    that name and type agree with the content. Whoever decodes it must still treat a
+    decoding failure as corruption (corrupt_image)."""
     if len(data) > limits.max_bytes:
         raise PayloadTooLargeError(
             f"The photo is larger than {limits.max_bytes} bytes, the most this service takes.",
@@ -104,7 +121,7 @@ def check_upload(
         except Image.DecompressionBombError as error:
             raise _bomb(str(error)) from None
         except Exception as error:  # Pillow's decoders raise many kinds on a broken header
-            raise _corrupt(error) from None
+            raise corrupt_image(error) from None
     assert found is not None  # Image.open tried the allowed formats only
     if width * height > limits.max_pixels:
         raise _bomb(
@@ -112,8 +129,7 @@ def check_upload(
             f"{limits.max_pixels / 1e6:.0f} megapixels"
         )
     _check_claims(found, filename, content_type)
-    _check_decodes(data, found)
-    return CheckedImage(data, found)
+    return CheckedImage(data, found, (width, height))
 
 
 def _bomb(reason: str) -> InvalidInputError:
@@ -124,7 +140,7 @@ def _bomb(reason: str) -> InvalidInputError:
     )
 
 
-def _corrupt(error: BaseException) -> InvalidInputError:
+def corrupt_image(error: BaseException) -> InvalidInputError:
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
     return InvalidInputError(
         f"The image is corrupt or truncated and cannot be decoded: {reason}.",
@@ -157,4 +173,4 @@ def _check_decodes(data: bytes, found: Format) -> None:
         with Image.open(io.BytesIO(data), formats=formats) as im:
             im.load()
     except Exception as error:  # truncation is OSError; other damage raises other kinds
-        raise _corrupt(error) from None
+        raise corrupt_image(error) from None
