@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from tests.editing_support import headers
+from tests.factories import headers
 
 PROVENANCE = {"credit": "Jane Doe / Example Agency", "licence": "CC BY 4.0"}
 ORIENTATION = 0x0112

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from tests.editing_support import headers, issue_key
+from tests.factories import headers, issue_key
 from weaponsdb import db, models
 from weaponsdb.matching.matcher import Matcher, MatchQuery
 

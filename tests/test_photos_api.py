@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
-from tests.editing_support import headers, issue_key
+from tests.factories import headers, issue_key
 from tests.photo_support import (
     GPS_IFD,
     PROVENANCE,

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from tests.photo_support import encode, jpeg, scene
-from weaponsdb import db, editing, models, to_records
+from weaponsdb import db, editing, models, revisions
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.processing import process
@@ -98,7 +98,7 @@ def test_a_database_failure_after_storing_leaves_no_files(seeded, tmp_path, monk
     def fail(*_: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(to_records, "entry", fail)  # the revision, after the files
+    monkeypatch.setattr(revisions, "record_revision", fail)  # the revision, after the files
     with pytest.raises(RuntimeError):
         ingest.attach_photo(
             seeded, store, PhotoMatcher(), change, ingest.Upload(jpeg(42)), description, LIMITS
@@ -131,7 +131,7 @@ def test_files_another_row_uses_are_kept_when_an_upload_fails(seeded, tmp_path, 
     def fail(*_: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(to_records, "entry", fail)  # the revision, after the files
+    monkeypatch.setattr(revisions, "record_revision", fail)  # the revision, after the files
     with pytest.raises(RuntimeError):
         ingest.attach_photo(
             seeded,

@@ -9,9 +9,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.editing_support import exported, headers
+from tests.factories import exported, headers
 from weaponsdb import db, models, revisions, schemas, transfer
 from weaponsdb.errors import InvalidInputError
+from weaponsdb.revisions import ENTRIES, SOURCES
 
 
 def edit(client, key, version, **changes):
@@ -143,9 +144,9 @@ def test_an_import_without_history_starts_it(sessions):
             session, schemas.CatalogueDocument(entries=[record]), transfer.OnConflict.FAIL
         )
     with db.transaction(sessions) as session:
-        history = revisions.list_revisions(session, "synthetic-import")
+        history = revisions.list_revisions(session, ENTRIES, "synthetic-import").items
         assert [(r.number, r.author) for r in history] == [(1, "import")]
-        assert revisions.snapshot(history[0]).name == "Synthetic imported entry"
+        assert revisions.snapshot(ENTRIES, history[0]).name == "Synthetic imported entry"
 
 
 def test_a_history_with_gaps_is_refused(sessions):
@@ -171,9 +172,9 @@ def test_entries_older_than_revisions_get_their_first_one(sessions):
     with db.transaction(sessions) as session:
         assert revisions.record_missing_initial_revisions(session) == 1
         assert revisions.record_missing_initial_revisions(session) == 0
-        (first,) = revisions.list_revisions(session, "synthetic-old")
+        (first,) = revisions.list_revisions(session, ENTRIES, "synthetic-old").items
         assert (first.number, first.author) == (1, "migration")
         session.add(models.Source(key="synthetic-old-source", kind="other"))
         assert revisions.record_missing_initial_revisions(session) == 1
-        (source,) = revisions.list_source_revisions(session, "synthetic-old-source")
+        (source,) = revisions.list_revisions(session, SOURCES, "synthetic-old-source").items
         assert (source.number, source.author) == (1, "migration")

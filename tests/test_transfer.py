@@ -70,13 +70,13 @@ def test_import_adds_entries_related_to_each_other(sessions):
     ("document", "field"),
     [
         ({"format": "something-else"}, "format"),
-        ({"entries": [{"slug": "Not A Slug", "name": "x"}]}, "entries.0.slug"),
-        ({"entries": [{"slug": "x", "name": "x", "category": "tank"}]}, "entries.0.category"),
-        ({"entries": [{"slug": "x", "name": "x", "country": "ZZ"}]}, "entries.0.country"),
-        ({"entries": [{"slug": "x", "name": "x", "calibre_mm": -1}]}, "entries.0.calibre_mm"),
-        ({"sources": [{"key": "s", "kind": "other", "published": "2023-13-01"}]}, "sources.0"),
-        ({"entries": [{"slug": "x", "name": "x", "surprise": 1}]}, "entries.0.surprise"),
-        ({"entries": [{"slug": "x", "name": "a\u0000b"}]}, "entries.0.name"),
+        ({"entries": [{"slug": "Not A Slug", "name": "x"}]}, "entries[0].slug"),
+        ({"entries": [{"slug": "x", "name": "x", "category": "tank"}]}, "entries[0].category"),
+        ({"entries": [{"slug": "x", "name": "x", "country": "ZZ"}]}, "entries[0].country"),
+        ({"entries": [{"slug": "x", "name": "x", "calibre_mm": -1}]}, "entries[0].calibre_mm"),
+        ({"sources": [{"key": "s", "kind": "other", "published": "2023-13-01"}]}, "sources[0]"),
+        ({"entries": [{"slug": "x", "name": "x", "surprise": 1}]}, "entries[0].surprise"),
+        ({"entries": [{"slug": "x", "name": "a\u0000b"}]}, "entries[0].name"),
     ],
 )
 def test_malformed_documents_name_the_field(document, field):

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.editing_support import issue_key
+from tests.factories import issue_key
 from tests.photo_support import PROVENANCE, jpeg, resized_recompressed_cropped, upload
 from weaponsdb import db, transfer
 from weaponsdb.transfer import OnConflict

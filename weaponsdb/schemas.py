@@ -268,17 +268,13 @@ class EntryRecord(Cited):
         return {c.source for c in citations} | {c.via for c in citations if c.via}
 
     def all_citations(self) -> list[CitationRecord]:
-        children: list[Cited] = [
-            *self.names,
-            *self.features,
-            *self.markings,
-            *self.measurements,
-            *self.producers,
-            *self.relations,
-            *self.instances,
-            *self.photos,
+        """The entry's own citations and those of every part it holds."""
+        parts = (getattr(self, name) for name, field in type(self).model_fields.items())
+        held = [item for value in parts if isinstance(value, list) for item in value]
+        return [
+            *self.citations,
+            *(c for item in held if isinstance(item, Cited) for c in item.citations),
         ]
-        return [*self.citations, *(c for child in children for c in child.citations)]
 
 
 class SourceRecord(Record):

@@ -1,4 +1,4 @@
-"""Helpers for tests of the write API: issuing keys and building request headers."""
+"""Test factories, one of each: keys, request headers, entries, sources and photos."""
 
 from __future__ import annotations
 
