@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from tests.factories import headers
-from tests.photo_support import PROVENANCE, jpeg
+from tests.factories import PROVENANCE, headers
+from tests.photo_support import jpeg
 
 WRITE_BUDGET = 20  # a write: the key, the version, one full load, its own statements
 READ_BUDGET = 16
