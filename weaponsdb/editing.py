@@ -32,8 +32,7 @@ from weaponsdb.errors import (
     invalid,
 )
 from weaponsdb.revisions import ENTRIES, SOURCES, Snapshot
-from weaponsdb.schemas import CountryCode, Millimetres, ShortText, Text
-from weaponsdb.vocab import Category, Status
+from weaponsdb.vocab import Status
 
 IF_MATCH = "If-Match"
 
@@ -57,18 +56,9 @@ def check_note(note: str | None, field: str = "note") -> str:
         ) from None
 
 
-class EntryChanges(schemas.Record):
+class EntryChanges(schemas.EntryAttributes):
     """The entry's own attributes to change; attributes left out stay as they are, null
     clears one. The slug is permanent; retraction has its own endpoint."""
-
-    name: ShortText | None = None
-    category: Category | None = None
-    calibre_mm: Millimetres | None = None
-    calibre_designation: ShortText | None = None
-    country: CountryCode | None = None
-    family: ShortText | None = None
-    description: Text | None = None
-    status: Status | None = None
 
 
 @dataclass(frozen=True)

@@ -221,15 +221,28 @@ class PhotoRecord(Cited):
     )
 
 
-class EntryRecord(Cited):
-    slug: Key
-    name: ShortText
+class EntryAttributes(Record):
+    """The attributes of an entry that editors set, each optional here: a change
+    (editing.EntryChanges) names only those it changes. An entry requires a name."""
+
+    name: ShortText | None = None
     category: Category | None = None
     calibre_mm: Millimetres | None = None
     calibre_designation: ShortText | None = None
     country: CountryCode | None = None
     family: ShortText | None = None
     description: Text | None = None
+    status: Status | None = None
+
+
+class _Slugged(Record):
+    slug: Key
+
+
+# Bases in this order keep the fields in the order records have always been written in:
+# citations, slug, the attributes, then the rest.
+class EntryRecord(EntryAttributes, _Slugged, Cited):
+    name: ShortText
     status: Status = Status.DRAFT
     retraction_reason: Text | None = Field(
         default=None, description="Why the entry was retracted; set exactly when it was."
