@@ -99,9 +99,9 @@ def test_a_database_failure_after_storing_leaves_no_files(seeded, tmp_path, monk
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(revisions, "record_revision", fail)  # the revision, after the files
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), db.transaction(seeded) as session:
         ingest.attach_photo(
-            seeded, store, PhotoMatcher(), change, ingest.Upload(jpeg(42)), description, LIMITS
+            session, store, PhotoMatcher(), change, ingest.Upload(jpeg(42)), description, LIMITS
         )
     assert [p for p in (tmp_path / "images").rglob("*") if p.is_file()] == []
     with db.transaction(seeded) as session:
@@ -115,15 +115,16 @@ def test_files_another_row_uses_are_kept_when_an_upload_fails(seeded, tmp_path, 
     store = FileStore(tmp_path / "images")
     description = ingest.PhotoDescription.parse({"credit": "Jane Doe", "licence": "CC0"})
     data = jpeg(43)
-    ingest.attach_photo(
-        seeded,
-        store,
-        PhotoMatcher(),
-        editing.Change("f-7", None, "tester", "First use"),
-        ingest.Upload(data),
-        description,
-        LIMITS,
-    )
+    with db.transaction(seeded) as session:
+        ingest.attach_photo(
+            session,
+            store,
+            PhotoMatcher(),
+            editing.Change("f-7", None, "tester", "First use"),
+            ingest.Upload(data),
+            description,
+            LIMITS,
+        )
     files = sorted(p for p in (tmp_path / "images").rglob("*") if p.is_file())
     for file in files[1:]:
         file.unlink()  # as if a thumbnail had been lost: this upload will create it again
@@ -132,9 +133,9 @@ def test_files_another_row_uses_are_kept_when_an_upload_fails(seeded, tmp_path, 
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(revisions, "record_revision", fail)  # the revision, after the files
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), db.transaction(seeded) as session:
         ingest.attach_photo(
-            seeded,
+            session,
             store,
             PhotoMatcher(),
             editing.Change("bang-122", None, "tester", "Second use"),

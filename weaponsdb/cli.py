@@ -400,9 +400,10 @@ def add_photos(
             for path in progress.track(files, description=f"Attaching to {slug}"):
                 try:
                     upload = ingest.Upload(_read_photo(path, limits), path.name)
-                    attached = ingest.attach_photo(
-                        sessions, store, matcher, change, upload, description, limits
-                    )
+                    with db.transaction(sessions) as session:
+                        attached = ingest.attach_photo(
+                            session, store, matcher, change, upload, description, limits
+                        )
                 except (WeaponsdbError, OSError) as error:
                     refused += 1
                     reason = error.message if isinstance(error, WeaponsdbError) else str(error)

@@ -15,11 +15,11 @@ from api.dependencies import (
     BaseUrl,
     DbSession,
     PhotoMatching,
-    Sessions,
     Sha256Path,
     SlugPath,
     Store,
     UploadLimits,
+    WriteSession,
 )
 from api.etags import IMMUTABLE, etag, none_match
 from api.problems import PROBLEM_JSON, PROBLEM_RESPONSES, WRITE_RESPONSES, Problem
@@ -101,7 +101,7 @@ def add_photo(
     note: ChangeNote,
     file: PhotoFile,
     description: Annotated[PhotoForm, Form()],
-    sessions: Sessions,
+    session: WriteSession,
     store: Store,
     matcher: PhotoMatching,
     limits: UploadLimits,
@@ -121,7 +121,7 @@ def add_photo(
     version = _version(if_match_header, description.marking_index)
     change = editing.Change(slug, version, key.name, note)
     attached = ingest.attach_photo(
-        sessions, store, matcher, change, upload_of(file, limits), description, limits
+        session, store, matcher, change, upload_of(file, limits), description, limits
     )
     response.headers["ETag"] = etag(attached.entry_version)
     detail = PhotoDetail.of(attached.record, base)

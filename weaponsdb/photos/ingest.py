@@ -2,8 +2,9 @@
 its row as a new revision of the entry, all or nothing.
 
 Nothing is written before the upload has passed every check. The files are written inside
-the database transaction, before it commits; if anything fails, the files this call created
-are removed again unless a row (e.g. of a concurrent upload of the same image) uses them.
+the caller's database transaction, before it commits; if it rolls back instead, the files
+this call created are removed again unless a row (e.g. of a concurrent upload of the same
+image) uses them.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field, ValidationError, model_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.orm import Session
 
 from weaponsdb import editing, models, schemas
-from weaponsdb.db import transaction
+from weaponsdb.db import on_rollback
 from weaponsdb.errors import ConflictError, FieldError, NotFoundError, invalid
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.processing import (
@@ -82,7 +83,7 @@ class Attached:
 
 
 def attach_photo(
-    sessions: sessionmaker[Session],
+    session: Session,
     store: PhotoStore,
     matcher: PhotoMatcher,
     change: editing.Change,
@@ -90,30 +91,22 @@ def attach_photo(
     description: PhotoDescription,
     limits: Limits,
 ) -> Attached:
+    """Attach the photo in the caller's transaction, as a new revision of the entry."""
     checked = check_upload(upload.data, limits, upload.filename, upload.content_type)
     processed = process(checked)
     created: list[str] = []
-    try:
-        with transaction(sessions) as session:
-            entry = editing.begin_change(session, change)
-            row = _new_row(entry, processed, description)
-            near = matcher.near_duplicates(session, processed.phash)
-            entry.photos.append(row)
-            _store_files(store, processed, created)
-            shown = editing.end_change(session, change, entry)
-            position = len(shown.record.photos) - 1
-            attached = Attached(
-                change.slug,
-                shown.record.photos[position],
-                position,
-                shown.number,
-                bool(created),
-                near,
-            )
-    except BaseException:
-        _remove_unused(sessions, store, processed.sha256, created)
-        raise
-    return attached
+    engine = session.get_bind()
+    on_rollback(session, lambda: _remove_unused(engine, store, processed.sha256, created))
+    entry = editing.begin_change(session, change)
+    row = _new_row(entry, processed, description)
+    near = matcher.near_duplicates(session, processed.phash)
+    entry.photos.append(row)
+    _store_files(store, processed, created)
+    shown = editing.end_change(session, change, entry)
+    position = len(shown.record.photos) - 1  # photos are in the order they were added
+    return Attached(
+        change.slug, shown.record.photos[position], position, shown.number, bool(created), near
+    )
 
 
 def _new_row(
@@ -164,12 +157,12 @@ def _store_files(store: PhotoStore, processed: ProcessedPhoto, created: list[str
 
 
 def _remove_unused(
-    sessions: sessionmaker[Session], store: PhotoStore, sha256: str, created: list[str]
+    engine: Engine | Connection, store: PhotoStore, sha256: str, created: list[str]
 ) -> None:
     if not created:
         return
     try:
-        with sessions() as session:
+        with Session(engine) as session:
             used = session.scalar(
                 select(models.Photo.id).where(models.Photo.sha256 == sha256).limit(1)
             )
