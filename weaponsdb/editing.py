@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from weaponsdb import models, revisions, schemas
 from weaponsdb.catalogue import convert, read
-from weaponsdb.catalogue.parts import CITED_BY, Part, Referable
+from weaponsdb.catalogue.parts import CITED_BY, Part
 from weaponsdb.errors import (
     ConflictError,
     FieldError,
@@ -138,7 +138,7 @@ def _flush(session: Session) -> None:
 KeyedT = TypeVar("KeyedT", models.Source, models.Producer, models.Entry)
 
 
-def _references(session: Session, named: dict[Referable, set[str]]) -> convert.References:
+def _references(session: Session, named: convert.Named) -> convert.References:
     """Only the sources, producers and entries these records name, one query a kind."""
 
     def rows(model: type[KeyedT], key: InstrumentedAttribute[str]) -> list[KeyedT]:

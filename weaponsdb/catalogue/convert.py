@@ -46,7 +46,7 @@ def entry_record(row: models.Entry) -> schemas.EntryRecord:
         for part in PARTS
         for position in part.positions
     }
-    values = {column: _shown(getattr(row, column)) for column in ENTRY_COLUMNS}
+    values = entry_columns(row)
     values[CITED_BY] = _citation_values(row)
     for part in PARTS:
         values[part.name] = [_values(part, item, positions) for item in getattr(row, part.name)]
@@ -67,7 +67,7 @@ def _values(
         values[reference.field] = getattr(target, reference.key) if target is not None else None
     for position in part.positions:
         other = getattr(row, position.column)
-        values[position.field] = positions[position.part].get(other) if other else None
+        values[position.field] = None if other is None else positions[position.part].get(other)
     if part.cited:
         values[CITED_BY] = _citation_values(row)
     return values
@@ -109,15 +109,13 @@ class References:
         self.entries = {entry.slug: entry for entry in entries}
 
     def resolve(self, reference: Reference, key: str, where: Location) -> models.Base:
-        table: Mapping[str, models.Base] = (
-            self.sources
-            if reference.model is models.Source
-            else self.producers
-            if reference.model is models.Producer
-            else self.entries
-        )
+        tables: dict[Referable, Mapping[str, models.Base]] = {
+            models.Source: self.sources,
+            models.Producer: self.producers,
+            models.Entry: self.entries,
+        }
         try:
-            return table[key]
+            return tables[reference.model][key]
         except KeyError:
             reason = f"no {NOUNS[reference.model]} has this {reference.key}"
             path = field_path(where)
@@ -126,25 +124,27 @@ class References:
             ) from None
 
 
-def named_in(part: Part, records: Iterable[schemas.Record]) -> dict[Referable, set[str]]:
+Named = dict[Referable, set[str]]
+
+
+def named_in(part: Part, records: Iterable[schemas.Record], named: Named | None = None) -> Named:
     """The keys of everything these records (and their citations) refer to, by kind."""
-    named: dict[Referable, set[str]] = {}
+    named = {} if named is None else named
     for record in records:
         for reference in part.references:
             key = getattr(record, reference.field)
             if key is not None:
                 named.setdefault(reference.model, set()).add(key)
         if isinstance(record, schemas.Cited):
-            for kind, keys in named_in(CITATIONS, record.citations).items():
-                named.setdefault(kind, set()).update(keys)
+            named_in(CITATIONS, record.citations, named)
     return named
 
 
-def entry_named(record: schemas.EntryRecord) -> dict[Referable, set[str]]:
+def entry_named(record: schemas.EntryRecord) -> Named:
+    """The keys of everything an entry record refers to, by kind."""
     named = named_in(CITATIONS, record.citations)
     for part in PARTS:
-        for kind, keys in named_in(part, getattr(record, part.name)).items():
-            named.setdefault(kind, set()).update(keys)
+        named_in(part, getattr(record, part.name), named)
     return named
 
 
