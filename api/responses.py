@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from weaponsdb import citing, models, revisions, schemas
 from weaponsdb.catalogue import convert, read
+from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.photos.matching import PhotoMatch
-from weaponsdb.revisions import ENTRIES, Snapshot
+from weaponsdb.revisions import ENTRIES
 
 T = TypeVar("T")
 
@@ -146,12 +147,6 @@ def entry_detail(session: Session, entry: Snapshot[schemas.EntryRecord], base: s
         country_name=schemas.country_name(record.country),
         sources=[convert.source_record(s) for s in sources],
     )
-
-
-def read_entry(session: Session, slug: str) -> Snapshot[schemas.EntryRecord]:
-    """The entry as it now stands, and its version."""
-    entry = read.get_entry(session, slug)
-    return Snapshot(convert.entry_record(entry), entry.version)
 
 
 def cited_revision(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from weaponsdb import models, revisions, schemas
 from weaponsdb.catalogue import convert, read
 from weaponsdb.catalogue.parts import CITED_BY, Part
+from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.errors import (
     ConflictError,
     FieldError,
@@ -31,7 +32,7 @@ from weaponsdb.errors import (
     PreconditionFailedError,
     invalid,
 )
-from weaponsdb.revisions import ENTRIES, SOURCES, Snapshot
+from weaponsdb.revisions import ENTRIES, SOURCES
 from weaponsdb.vocab import Status
 
 IF_MATCH = "If-Match"

@@ -20,6 +20,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from weaponsdb import models, schemas
 from weaponsdb.catalogue import convert, read
+from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
 
 SEED_AUTHOR = "seed"
@@ -73,14 +74,6 @@ SOURCES = History(
     convert.source_record,
     list,
 )
-
-
-@dataclass(frozen=True)
-class Snapshot(Generic[RecordT]):
-    """What a change left: the record as revision *number* holds it."""
-
-    record: RecordT
-    number: int
 
 
 def record_revision(

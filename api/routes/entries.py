@@ -30,11 +30,11 @@ from api.dependencies import (
 )
 from api.etags import etag
 from api.problems import PROBLEM_RESPONSES, WRITE_RESPONSES
-from api.responses import EntryDetail, EntryPage, EntrySummary, entry_detail, entry_url, read_entry
+from api.responses import EntryDetail, EntryPage, EntrySummary, entry_detail, entry_url
 from weaponsdb import editing, schemas
 from weaponsdb.catalogue import read
 from weaponsdb.catalogue.parts import COLLECTIONS, Part
-from weaponsdb.revisions import Snapshot
+from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.vocab import Category, Status
 
 router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEM_RESPONSES)
@@ -103,7 +103,7 @@ Answer = Annotated[EntryAnswer, Depends(write_answer)]
 
 @router.get("/entries/{slug}", summary="One entry with everything attached and its sources")
 def get_entry(slug: SlugPath, session: DbSession, base: BaseUrl, response: Response) -> EntryDetail:
-    return EntryAnswer(session, base, response)(read_entry(session, slug))
+    return EntryAnswer(session, base, response)(read.entry_snapshot(session, slug))
 
 
 # --- writes --------------------------------------------------------------------------------

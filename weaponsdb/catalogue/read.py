@@ -13,7 +13,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from weaponsdb import models
+from weaponsdb import models, schemas
+from weaponsdb.catalogue import convert
 from weaponsdb.catalogue.parts import CITED_BY, PARTS
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
 from weaponsdb.vocab import Category, PhotoView, Status
@@ -31,6 +32,15 @@ class Page(Generic[T]):
     items: Sequence[T]
     total: int
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot(Generic[T]):
+    """A record and the number of the revision that holds it: what a change left
+    (revisions.record_revision), or an entry as a read finds it (its version)."""
+
+    record: T
+    number: int
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,12 @@ def get_entry(session: Session, slug: str, fresh: bool = False) -> models.Entry:
     if entry is None:
         raise NotFoundError(f"No entry has the slug '{slug}'.")
     return entry
+
+
+def entry_snapshot(session: Session, slug: str) -> Snapshot[schemas.EntryRecord]:
+    """The entry's record as it now stands, and its version."""
+    entry = get_entry(session, slug)
+    return Snapshot(convert.entry_record(entry), entry.version)
 
 
 def list_sources(
