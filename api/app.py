@@ -10,16 +10,15 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api import problems
+from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
-from api.routes import editing, entries, health, match, photos, revisions, sources
+from api.routes import entries, health, match, photos, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
-from weaponsdb.db import make_engine, make_sessionmaker
-from weaponsdb.matching.matcher import Matcher
-from weaponsdb.photos.matching import PhotoMatcher
+from weaponsdb.db import make_engine
 
 DESCRIPTION = """
 An open reference database for identifying weapons and munitions from what can be seen on
@@ -49,14 +48,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    Resources.build(settings, engine).install(app)
     problems.install(app)
-    app.state.matcher = Matcher()
-    app.state.photo_matcher = PhotoMatcher()
-    for module in (health, entries, match, sources, editing, revisions, photos):
-        app.include_router(module.router)
+    for router in (
+        health.router,
+        entries.router,
+        match.router,
+        sources.router,
+        entries.editing_router,
+        sources.editing_router,
+        revisions.router,
+        photos.router,
+    ):
+        app.include_router(router)
     pages.mount(app)
     protect(app, settings)
     return app

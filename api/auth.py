@@ -11,10 +11,10 @@ import re
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.dependencies import get_sessions
+from api.dependencies import Sessions
 from weaponsdb import editing, keys
 from weaponsdb.errors import FieldError, InvalidInputError, PreconditionRequiredError
 from weaponsdb.vocab import Role
@@ -29,17 +29,17 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def _holder(request: Request, credentials: Credentials, needed: Role) -> keys.KeyHolder:
-    with get_sessions(request)() as session:
+def _holder(sessions: Sessions, credentials: Credentials, needed: Role) -> keys.KeyHolder:
+    with sessions() as session:
         return keys.authenticate(session, credentials.credentials if credentials else None, needed)
 
 
-def require_editor(request: Request, credentials: Credentials) -> keys.KeyHolder:
-    return _holder(request, credentials, Role.EDITOR)
+def require_editor(sessions: Sessions, credentials: Credentials) -> keys.KeyHolder:
+    return _holder(sessions, credentials, Role.EDITOR)
 
 
-def require_admin(request: Request, credentials: Credentials) -> keys.KeyHolder:
-    return _holder(request, credentials, Role.ADMIN)
+def require_admin(sessions: Sessions, credentials: Credentials) -> keys.KeyHolder:
+    return _holder(sessions, credentials, Role.ADMIN)
 
 
 EditorKey = Annotated[keys.KeyHolder, Depends(require_editor)]
@@ -123,7 +123,3 @@ def if_match_etag(tag: Annotated[str | None, Depends(if_match)]) -> str | None:
 
 IfMatchVersion = Annotated[int | None, Depends(if_match_version)]
 IfMatchTag = Annotated[str | None, Depends(if_match_etag)]
-
-
-def entry_etag(version: int) -> str:
-    return f'"{version}"'

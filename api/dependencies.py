@@ -1,38 +1,119 @@
-"""Per-request resources: a database session from the application's session factory."""
+"""What a route is given, declared once for every route and page.
 
-from collections.abc import Iterator
-from typing import Annotated
+The application's resources (settings, engine, sessions, matchers, photo store, upload
+limits) are built once, in create_app, and reached only through the aliases below; so are
+a read session, the write transaction, and the types of the path and query parameters that
+routes share.
+"""
 
-from fastapi import Depends, Path, Query, Request
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, FastAPI, Path, Query, Request
 from pydantic import AfterValidator
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from weaponsdb.catalogue import MAX_PAGE_SIZE
+from weaponsdb.catalogue.read import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from weaponsdb.config import Settings
+from weaponsdb.db import make_sessionmaker, transaction
 from weaponsdb.matching.matcher import Matcher
+from weaponsdb.photos.matching import PhotoMatcher
+from weaponsdb.photos.storage import FileStore, PhotoStore
+from weaponsdb.photos.validation import Limits
 from weaponsdb.schemas import KEY_PATTERN, printable
 
-
-def get_sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
+T = TypeVar("T")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with get_sessions(request)() as session:
+@dataclass(frozen=True)
+class Resources:
+    """Everything the application holds for its whole life, one of each."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    matcher: Matcher
+    photo_matcher: PhotoMatcher
+    store: PhotoStore
+    limits: Limits
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine) -> Resources:
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            matcher=Matcher(),
+            photo_matcher=PhotoMatcher(),
+            store=FileStore(settings.images_dir),
+            limits=Limits.of(settings),
+        )
+
+    def install(self, app: FastAPI) -> None:
+        app.state.resources = self
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+def _resource(pick: Callable[[Resources], T]) -> Callable[[Request], T]:
+    """A dependency giving one of the application's resources."""
+
+    def resource(request: Request) -> T:
+        return pick(get_resources(request))
+
+    return resource
+
+
+Sessions = Annotated[sessionmaker[Session], Depends(_resource(lambda r: r.sessions))]
+AppSettings = Annotated[Settings, Depends(_resource(lambda r: r.settings))]
+DbEngine = Annotated[Engine, Depends(_resource(lambda r: r.engine))]
+MarkingMatcher = Annotated[Matcher, Depends(_resource(lambda r: r.matcher))]
+PhotoMatching = Annotated[PhotoMatcher, Depends(_resource(lambda r: r.photo_matcher))]
+Store = Annotated[PhotoStore, Depends(_resource(lambda r: r.store))]
+UploadLimits = Annotated[Limits, Depends(_resource(lambda r: r.limits))]
+
+
+def get_session(sessions: Sessions) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+def write_session(sessions: Sessions) -> Iterator[Session]:
+    """The one transaction of a write: committed when the route returns, before the answer
+    is sent (so an acknowledged write is stored); rolled back whole on any error."""
+    with transaction(sessions) as session:
         yield session
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
-def base_url(request: Request) -> str:
+def base_url(settings: AppSettings, request: Request) -> str:
     """Where permalinks point: the configured public address, else the one asked for."""
-    configured: str | None = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
+    return (settings.public_url or str(request.base_url)).rstrip("/")
 
 
 BaseUrl = Annotated[str, Depends(base_url)]
 
+# --- parameters --------------------------------------------------------------------------
+
+SlugPath = Annotated[
+    str, Path(max_length=80, pattern=KEY_PATTERN, description="The entry's permanent slug.")
+]
+KeyPath = Annotated[str, Path(max_length=80, pattern=KEY_PATTERN, description="The source's key.")]
+IndexPath = Annotated[int, Path(ge=0, le=100_000, description="Position in the list, from 0.")]
+NumberPath = Annotated[int, Path(ge=1, le=10**9, description="Revision number, from 1.")]
+Sha256Path = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the stored image.")
+]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 Cursor = Annotated[
@@ -44,21 +125,23 @@ Cursor = Annotated[
     ),
 ]
 
+
+@dataclass(frozen=True)
+class Paging:
+    """Which page of a list: at most *limit* items, after *cursor*."""
+
+    limit: int
+    cursor: str | None
+
+
+def paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Paging:
+    return Paging(limit, cursor)
+
+
+PageOf = Annotated[Paging, Depends(paging)]
+
 SearchText = Annotated[
     str | None,
     Query(min_length=1, max_length=200),
     AfterValidator(lambda text: printable(text) if text is not None else None),
 ]
-
-SlugPath = Annotated[
-    str, Path(max_length=80, pattern=KEY_PATTERN, description="The entry's permanent slug.")
-]
-KeyPath = Annotated[str, Path(max_length=80, pattern=KEY_PATTERN, description="The source's key.")]
-
-
-def get_matcher(request: Request) -> Matcher:
-    matcher: Matcher = request.app.state.matcher
-    return matcher
-
-
-MarkingMatcher = Annotated[Matcher, Depends(get_matcher)]

@@ -33,6 +33,7 @@ from weaponsdb.errors import (
     UnauthenticatedError,
     UnsupportedMediaTypeError,
     WeaponsdbError,
+    field_path,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -189,10 +190,7 @@ def _field_path(location: tuple[Any, ...]) -> str:
         if location and location[0] in ("query", "path", "body", "header")
         else location
     )
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(request)"
+    return field_path(parts) or "(request)"
 
 
 def _field_error(error: Any) -> FieldError:

@@ -1,14 +1,41 @@
-"""Response bodies of the read API."""
+"""Response bodies of the API: the shapes made of the core's plain values (records,
+snapshots, pages of rows), with the links a client follows."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
+from weaponsdb import citing, models, revisions, schemas
+from weaponsdb.catalogue import convert, read
+from weaponsdb.catalogue.read import Snapshot
+from weaponsdb.photos.matching import PhotoMatch
+from weaponsdb.revisions import ENTRIES
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list the API answers: one page of items, and how to get the next."""
+
+    items: list[T]
+    total: int = Field(description="How many there are, on all pages.")
+    limit: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+    @classmethod
+    def of(cls, page: read.Page[Any], items: list[T], limit: int, **context: str) -> Self:
+        """The envelope of *page*, holding *items* made of its rows; *context* fills the
+        fields a kind of page adds (e.g. the entry whose revisions these are)."""
+        return cls(
+            items=items, total=page.total, limit=limit, next_cursor=page.next_cursor, **context
+        )
 
 
 class EntrySummary(BaseModel):
@@ -41,13 +68,8 @@ class EntrySummary(BaseModel):
         )
 
 
-class EntryPage(BaseModel):
-    items: list[EntrySummary]
-    total: int = Field(description="How many entries match the filters, on all pages.")
-    limit: int
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
+class EntryPage(Page[EntrySummary]):
+    """Entries that match the filters."""
 
 
 class PhotoDetail(schemas.PhotoRecord):
@@ -73,11 +95,23 @@ class EntryDetail(schemas.EntryRecord):
     )
 
 
-class SourcePage(BaseModel):
-    items: list[schemas.SourceRecord]
-    total: int
-    limit: int
-    next_cursor: str | None
+class SourcePage(Page[schemas.SourceRecord]):
+    """Sources, by key."""
+
+
+class MatchedPhoto(PhotoMatch):
+    entry_url: str
+    url: str
+    thumb_url: str
+    medium_url: str
+
+    @classmethod
+    def with_links(cls, match: PhotoMatch, base: str) -> MatchedPhoto:
+        return cls(
+            **match.model_dump(),
+            entry_url=entry_url(base, match.entry),
+            **photo_urls(base, match.sha256),
+        )
 
 
 class Health(BaseModel):
@@ -100,29 +134,30 @@ def revision_url(base: str, slug: str, number: int) -> str:
     return f"{entry_url(base, slug)}/revisions/{number}"
 
 
-def entry_detail(session: Session, entry: models.Entry, base: str) -> EntryDetail:
-    record = to_records.entry(entry)
-    sources = catalogue.sources_by_key(session, record.cited_source_keys())
+def entry_detail(session: Session, entry: Snapshot[schemas.EntryRecord], base: str) -> EntryDetail:
+    """The entry as *entry* holds it (a write's revision, or a read), with its sources."""
+    record = entry.record
+    sources = read.sources_by_key(session, record.cited_source_keys())
     return EntryDetail(
         **record.model_dump(exclude={"photos"}),
         photos=[PhotoDetail.of(photo, base) for photo in record.photos],
-        url=entry_url(base, entry.slug),
-        version=entry.version,
-        revision_url=revision_url(base, entry.slug, entry.version),
+        url=entry_url(base, record.slug),
+        version=entry.number,
+        revision_url=revision_url(base, record.slug, entry.number),
         country_name=schemas.country_name(record.country),
-        sources=[to_records.source(s) for s in sources],
+        sources=[convert.source_record(s) for s in sources],
     )
 
 
 def cited_revision(
-    revision: models.Revision, slug: str, base: str, accessed: dt.date | None = None
+    revision: models.Snapshotted, slug: str, base: str, accessed: dt.date | None = None
 ) -> citing.Cited:
     """What a citation of *revision* names; read today (UTC) unless *accessed* says."""
     return citing.Cited(
         slug=slug,
-        title=revisions.snapshot(revision).name,
+        title=revisions.snapshot(ENTRIES, revision).name,
         revision=revision.number,
-        revised=to_records.utc(revision.created_at).date(),
+        revised=convert.utc(revision.created_at).date(),
         url=revision_url(base, slug, revision.number),
         accessed=accessed or dt.datetime.now(dt.UTC).date(),
     )

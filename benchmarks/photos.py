@@ -74,9 +74,9 @@ def bench_ingest(photos: int, entries: int = 20) -> dict[str, Any]:
                 f"synthetic-{number % entries}", None, "benchmark", "Synthetic benchmark photo"
             )
             started = time.perf_counter()
-            ingest.attach_photo(
-                sessions, store, matcher, change, ingest.Upload(data, "x.jpg"), description, LIMITS
-            )
+            with db.transaction(sessions) as session:
+                upload = ingest.Upload(data, "x.jpg")
+                ingest.attach_photo(session, store, matcher, change, upload, description, LIMITS)
             seconds.append(time.perf_counter() - started)
         engine.dispose()
         stored = sum(p.stat().st_size for p in (Path(folder) / "images").rglob("*"))

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from tests.editing_support import issue_key
+from tests.factories import issue_key
 from weaponsdb import db, seeding
 from weaponsdb.config import Settings
 from weaponsdb.vocab import Role

@@ -8,12 +8,8 @@ import struct
 import zlib
 from typing import Any
 
-from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from tests.editing_support import headers
-
-PROVENANCE = {"credit": "Jane Doe / Example Agency", "licence": "CC BY 4.0"}
 ORIENTATION = 0x0112
 MAKE, MODEL, DATETIME_ORIGINAL = 0x010F, 0x0110, 0x9003
 GPS_IFD = 0x8825
@@ -83,22 +79,3 @@ def resized_recompressed_cropped(data: bytes) -> bytes:
     smaller = (int(image.width * 0.6), int(image.height * 0.6))
     image = image.resize(smaller, Image.Resampling.BICUBIC)
     return encode(image, "JPEG", quality=60)
-
-
-def upload(
-    client: TestClient,
-    key: str | None,
-    data: bytes,
-    slug: str = "bang-122",
-    filename: str = "photo.jpg",
-    content_type: str = "image/jpeg",
-    version: int | str | None = None,
-    **fields: str,
-):
-    form = {**PROVENANCE, **fields}
-    return client.post(
-        f"/v1/entries/{slug}/photos",
-        files={"file": (filename, data, content_type)},
-        data={k: v for k, v in form.items() if v is not None},
-        headers=headers(key, version, "Reference photo from the agency"),
-    )

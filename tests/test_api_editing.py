@@ -8,8 +8,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from tests.editing_support import exported, headers, issue_key
-from weaponsdb import db, editing, keys, models
+from tests.factories import exported, headers, issue_key
+from weaponsdb import db, keys, models
+from weaponsdb.catalogue.parts import COLLECTIONS
 
 PROBLEM = "application/problem+json"
 NEW_ENTRY = {
@@ -282,7 +283,7 @@ def test_sources_are_created_and_changed_with_their_etag(seeded_client, editor):
     assert renamed.status_code == 422
     assert fields(renamed) == ["key"]
     assert seeded_client.get("/v1/sources/synthetic-test-source").json()["published"] == "2024-02"
-    history = seeded_client.get("/v1/sources/synthetic-test-source/revisions").json()
+    history = seeded_client.get("/v1/sources/synthetic-test-source/revisions").json()["items"]
     assert [(r["number"], r["author"], r["note"]) for r in history] == [
         (1, "alice", "A test change"),
         (2, "alice", "A test change"),
@@ -292,7 +293,7 @@ def test_sources_are_created_and_changed_with_their_etag(seeded_client, editor):
 
 
 def test_seeded_sources_have_a_first_revision(seeded_client):
-    history = seeded_client.get("/v1/sources/ap-2023-10-19/revisions").json()
+    history = seeded_client.get("/v1/sources/ap-2023-10-19/revisions").json()["items"]
     assert [(r["number"], r["author"]) for r in history] == [(1, "seed")]
     assert history[0]["snapshot"] == seeded_client.get("/v1/sources/ap-2023-10-19").json()
 
@@ -349,7 +350,7 @@ def test_every_list_is_added_to_changed_and_removed(seeded_client, editor, colle
     changed = seeded_client.put(f"{url}/{index}", json=second, headers=headers(editor, 2))
     assert changed.status_code == 200, changed.text
     shown = changed.json()[collection][index]
-    record_type = editing.COLLECTIONS[collection].record_type
+    record_type = COLLECTIONS[collection].record
     assert shown == record_type.model_validate(second).model_dump(mode="json")
     removed = seeded_client.delete(f"{url}/{index}", headers=headers(editor, 3))
     assert removed.status_code == 200, removed.text

@@ -1,13 +1,11 @@
 """The read API over HTTP: listing, filtering, paging, entries with their sources, errors."""
 
-import json
 import re
 
 import httpx2
 import pytest
 
-from weaponsdb import db, transfer
-from weaponsdb.transfer import OnConflict
+from tests.factories import import_document
 
 PROBLEM = "application/problem+json"
 
@@ -175,7 +173,6 @@ def test_text_search_folds_case_in_every_script(sessions, client):
             }
         ]
     }
-    with db.transaction(sessions) as session:
-        transfer.import_catalogue(session, transfer.parse(json.dumps(document)), OnConflict.FAIL)
+    import_document(sessions, document)
     assert slugs(client.get("/v1/entries?q=СИНТЕТИЧЕСКАЯ")) == ["synthetic-cyrillic"]
     assert slugs(client.get("/v1/entries?q=тип%2099")) == ["synthetic-cyrillic"]

@@ -1,6 +1,5 @@
 """Backups: taken while the catalogue is being written, restored without losing anything."""
 
-import json
 import random
 import threading
 from typing import Any
@@ -8,32 +7,26 @@ from typing import Any
 import pytest
 from sqlalchemy import func, inspect, select
 
+from tests.factories import exported, import_document, synthetic_entry
 from tests.test_cli import run
-from weaponsdb import backup, db, models, transfer
+from weaponsdb import backup, db, models
 from weaponsdb.errors import InvalidInputError
 
 
-def exported(sessions) -> dict[str, Any]:
-    with sessions() as session:
-        document: dict[str, Any] = json.loads(transfer.dump(transfer.export_catalogue(session)))
-    document.pop("exported_at")
-    return document
-
-
-def synthetic_entry(number: int) -> dict[str, Any]:
-    """Test data, not catalogue content: an entry with three markings, written at once."""
-    return {
-        "slug": f"synthetic-{number}",
-        "name": f"Synthetic entry {number} (test data)",
-        "markings": [{"text": f"SYN-{number}-{part}"} for part in range(3)],
-    }
+def synthetic_entries(numbers: range) -> list[dict[str, Any]]:
+    """Entries with three markings each, written at once."""
+    return [
+        synthetic_entry(
+            f"synthetic-{number}",
+            markings=[{"text": f"SYN-{number}-{part}"} for part in range(3)],
+        )
+        for number in numbers
+    ]
 
 
 def write_entries(sessions, numbers: range) -> None:
-    for number in numbers:
-        document = transfer.parse(json.dumps({"entries": [synthetic_entry(number)]}))
-        with db.transaction(sessions) as session:
-            transfer.import_catalogue(session, document, transfer.OnConflict.FAIL)
+    for entry in synthetic_entries(numbers):
+        import_document(sessions, {"entries": [entry]})
 
 
 @pytest.fixture

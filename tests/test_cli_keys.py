@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.editing_support import headers
+from tests.factories import headers
 
 
 def weaponsdb(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

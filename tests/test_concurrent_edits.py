@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from tests.editing_support import headers, issue_key
+from tests.factories import headers, issue_key
 
 ROUNDS = 4
 

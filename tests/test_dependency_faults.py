@@ -17,9 +17,9 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from tests.conftest import fresh_postgres_schema
-from tests.editing_support import exported, issue_key
+from tests.factories import exported, issue_key, upload
 from tests.network_faults import TcpLink
-from tests.photo_support import jpeg, upload
+from tests.photo_support import jpeg
 from weaponsdb import db, seeding
 from weaponsdb.config import Settings
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.editing_support import exported, headers
+from tests.factories import exported, headers
 from tests.photo_support import jpeg
 
 PROBLEM = "application/problem+json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from tests.editing_support import headers, issue_key
+from tests.factories import headers, issue_key, synthetic_entry
 from weaponsdb import db, models
 from weaponsdb.matching.matcher import Matcher, MatchQuery
 
@@ -213,15 +213,8 @@ def test_marking_search_in_the_entry_list_uses_the_matcher(seeded_client):
     assert nothing["items"] == []
 
 
-SYNTHETIC = {
-    "name": "Synthetic test rocket (test data, not a real weapon)",
-    "category": "rocket",
-    "status": "published",
-}
-
-
 def add_entry(client, key, slug, *markings):
-    body = {**SYNTHETIC, "slug": slug, "markings": list(markings)}
+    body = synthetic_entry(slug, category="rocket", status="published", markings=list(markings))
     response = client.post("/v1/entries", json=body, headers=headers(key))
     assert response.status_code == 201, response.text
 
@@ -267,8 +260,9 @@ def test_edits_are_matchable_at_once_and_drafts_and_retractions_are_not(
     assert match(seeded_client, markings=["NEW-55"])["candidates"][0]["slug"] == (
         "synthetic-new-rocket"
     )
-    draft: dict[str, object] = {**SYNTHETIC, "status": "draft", "slug": "synthetic-draft"}
-    draft["markings"] = [{"text": "DRAFT-66"}]
+    draft = synthetic_entry(
+        "synthetic-draft", category="rocket", status="draft", markings=[{"text": "DRAFT-66"}]
+    )
     assert seeded_client.post("/v1/entries", json=draft, headers=headers(key)).status_code == 201
     assert match(seeded_client, markings=["DRAFT-66"])["candidates"] == []
     retracted = seeded_client.post(

@@ -12,6 +12,7 @@ import httpx2
 import pytest
 from PIL import Image
 
+from tests.factories import issue_key, upload
 from tests.photo_support import encode, jpeg, png_bomb
 from tests.serving import Service, served
 
@@ -103,9 +104,6 @@ def test_huge_query_photos_neither_stall_nor_bloat_the_service(service):
 
 
 def test_a_large_jpeg_still_finds_its_reference_photo(seeded_client, seeded):
-    from tests.editing_support import issue_key
-    from tests.photo_support import upload
-
     key = issue_key(seeded, "photographer")
     reference = jpeg(seed=8, size=(6000, 4000))
     assert upload(seeded_client, key, reference).status_code == 201

@@ -12,17 +12,15 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
-from tests.editing_support import headers, issue_key
+from tests.factories import PROVENANCE, headers, issue_key, upload
 from tests.photo_support import (
     GPS_IFD,
-    PROVENANCE,
     camera_exif,
     encode,
     jpeg,
     png_bomb,
     resized_recompressed_cropped,
     scene,
-    upload,
 )
 from weaponsdb.config import Settings
 
@@ -347,10 +345,7 @@ def test_a_photo_of_a_marking_names_it_by_position_at_a_version(seeded_client, k
     assert shown.json()["photo"]["marking_index"] == 0
 
 
-def test_retracted_entries_take_no_photos(seeded, seeded_client):
-    from weaponsdb.vocab import Role
-
-    admin = issue_key(seeded, "chief", Role.ADMIN)
+def test_retracted_entries_take_no_photos(seeded_client, admin):
     retraction = {"reason": "Duplicate entry"}
     seeded_client.post("/v1/entries/f-7/retraction", json=retraction, headers=headers(admin, "*"))
     assert upload(seeded_client, admin, jpeg(19), slug="f-7").status_code == 409

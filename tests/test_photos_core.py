@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from tests.photo_support import encode, jpeg, scene
-from weaponsdb import db, editing, models, to_records
+from weaponsdb import db, editing, models, revisions
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.processing import process
@@ -98,10 +98,10 @@ def test_a_database_failure_after_storing_leaves_no_files(seeded, tmp_path, monk
     def fail(*_: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(to_records, "entry", fail)  # the revision, after the files
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(revisions, "record_revision", fail)  # the revision, after the files
+    with pytest.raises(RuntimeError), db.transaction(seeded) as session:
         ingest.attach_photo(
-            seeded, store, PhotoMatcher(), change, ingest.Upload(jpeg(42)), description, LIMITS
+            session, store, PhotoMatcher(), change, ingest.Upload(jpeg(42)), description, LIMITS
         )
     assert [p for p in (tmp_path / "images").rglob("*") if p.is_file()] == []
     with db.transaction(seeded) as session:
@@ -115,15 +115,16 @@ def test_files_another_row_uses_are_kept_when_an_upload_fails(seeded, tmp_path, 
     store = FileStore(tmp_path / "images")
     description = ingest.PhotoDescription.parse({"credit": "Jane Doe", "licence": "CC0"})
     data = jpeg(43)
-    ingest.attach_photo(
-        seeded,
-        store,
-        PhotoMatcher(),
-        editing.Change("f-7", None, "tester", "First use"),
-        ingest.Upload(data),
-        description,
-        LIMITS,
-    )
+    with db.transaction(seeded) as session:
+        ingest.attach_photo(
+            session,
+            store,
+            PhotoMatcher(),
+            editing.Change("f-7", None, "tester", "First use"),
+            ingest.Upload(data),
+            description,
+            LIMITS,
+        )
     files = sorted(p for p in (tmp_path / "images").rglob("*") if p.is_file())
     for file in files[1:]:
         file.unlink()  # as if a thumbnail had been lost: this upload will create it again
@@ -131,10 +132,10 @@ def test_files_another_row_uses_are_kept_when_an_upload_fails(seeded, tmp_path, 
     def fail(*_: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(to_records, "entry", fail)  # the revision, after the files
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(revisions, "record_revision", fail)  # the revision, after the files
+    with pytest.raises(RuntimeError), db.transaction(seeded) as session:
         ingest.attach_photo(
-            seeded,
+            session,
             store,
             PhotoMatcher(),
             editing.Change("bang-122", None, "tester", "Second use"),

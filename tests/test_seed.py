@@ -2,11 +2,11 @@
 
 import os
 import unicodedata
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from tests.factories import exported
 from weaponsdb import db, models, schemas, seeding, transfer
 from weaponsdb.config import PROJECT_ROOT
 
@@ -15,11 +15,6 @@ OP_ED = PROJECT_ROOT.parent / "shared" / "sources" / "north-korea-hamas-weapons-
 
 def seed_document() -> schemas.CatalogueDocument:
     return transfer.read_file(seeding.SEED_FILE)
-
-
-def exported(sessions) -> dict[str, Any]:
-    with sessions() as session:
-        return transfer.export_catalogue(session).model_dump(exclude={"exported_at"})
 
 
 def test_seed_has_the_three_first_entries_and_every_source_the_op_ed_names():

@@ -3,7 +3,7 @@
 import httpx2
 import pytest
 
-from tests.editing_support import headers, issue_key
+from tests.factories import headers, issue_key
 from tests.serving import served
 from weaponsdb import db
 

@@ -1,20 +1,13 @@
 """Export and import: a lossless round trip, and bad files refused without harm."""
 
 import json
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import exported
 from weaponsdb import db, models, transfer
 from weaponsdb.errors import ConflictError, InvalidInputError
-
-
-def export_json(sessions) -> dict[str, Any]:
-    with sessions() as session:
-        document: dict[str, Any] = json.loads(transfer.dump(transfer.export_catalogue(session)))
-    document.pop("exported_at")
-    return document
 
 
 def import_text(sessions, text: str, on_conflict=transfer.OnConflict.FAIL):
@@ -23,23 +16,23 @@ def import_text(sessions, text: str, on_conflict=transfer.OnConflict.FAIL):
 
 
 def test_round_trip_is_lossless(seeded, database_url):
-    original = export_json(seeded)
+    original = exported(seeded)
     # Rebuild the same database from nothing, then import what was exported.
     db.downgrade(database_url, "base")
     db.migrate(database_url)
-    assert export_json(seeded)["entries"] == []
+    assert exported(seeded)["entries"] == []
     import_text(seeded, json.dumps(original))
-    assert export_json(seeded) == original
+    assert exported(seeded) == original
     assert len(original["entries"]) == 3
 
 
 def test_a_catalogue_moves_between_database_kinds(seeded, tmp_path):
-    original = export_json(seeded)
+    original = exported(seeded)
     other_url = f"sqlite:///{tmp_path / 'other.sqlite3'}"
     db.migrate(other_url)
     other = db.make_sessionmaker(db.make_engine(other_url))
     import_text(other, json.dumps(original))
-    assert export_json(other) == original
+    assert exported(other) == original
 
 
 def test_import_adds_entries_related_to_each_other(sessions):
@@ -61,8 +54,8 @@ def test_import_adds_entries_related_to_each_other(sessions):
         ],
     }
     import_text(sessions, json.dumps(document))
-    exported = export_json(sessions)
-    variant = next(e for e in exported["entries"] if e["slug"] == "synthetic-variant")
+    catalogue = exported(sessions)
+    variant = next(e for e in catalogue["entries"] if e["slug"] == "synthetic-variant")
     assert variant["relations"][0]["target"] == "synthetic-base"
 
 
@@ -70,13 +63,13 @@ def test_import_adds_entries_related_to_each_other(sessions):
     ("document", "field"),
     [
         ({"format": "something-else"}, "format"),
-        ({"entries": [{"slug": "Not A Slug", "name": "x"}]}, "entries.0.slug"),
-        ({"entries": [{"slug": "x", "name": "x", "category": "tank"}]}, "entries.0.category"),
-        ({"entries": [{"slug": "x", "name": "x", "country": "ZZ"}]}, "entries.0.country"),
-        ({"entries": [{"slug": "x", "name": "x", "calibre_mm": -1}]}, "entries.0.calibre_mm"),
-        ({"sources": [{"key": "s", "kind": "other", "published": "2023-13-01"}]}, "sources.0"),
-        ({"entries": [{"slug": "x", "name": "x", "surprise": 1}]}, "entries.0.surprise"),
-        ({"entries": [{"slug": "x", "name": "a\u0000b"}]}, "entries.0.name"),
+        ({"entries": [{"slug": "Not A Slug", "name": "x"}]}, "entries[0].slug"),
+        ({"entries": [{"slug": "x", "name": "x", "category": "tank"}]}, "entries[0].category"),
+        ({"entries": [{"slug": "x", "name": "x", "country": "ZZ"}]}, "entries[0].country"),
+        ({"entries": [{"slug": "x", "name": "x", "calibre_mm": -1}]}, "entries[0].calibre_mm"),
+        ({"sources": [{"key": "s", "kind": "other", "published": "2023-13-01"}]}, "sources[0]"),
+        ({"entries": [{"slug": "x", "name": "x", "surprise": 1}]}, "entries[0].surprise"),
+        ({"entries": [{"slug": "x", "name": "a\u0000b"}]}, "entries[0].name"),
     ],
 )
 def test_malformed_documents_name_the_field(document, field):
@@ -86,7 +79,7 @@ def test_malformed_documents_name_the_field(document, field):
 
 
 def test_a_dangling_reference_refuses_the_whole_import(seeded):
-    before = export_json(seeded)
+    before = exported(seeded)
     document = {
         "entries": [
             {"slug": "synthetic-ok", "name": "Synthetic (test data)"},
@@ -100,16 +93,16 @@ def test_a_dangling_reference_refuses_the_whole_import(seeded):
     with pytest.raises(InvalidInputError) as raised:
         import_text(seeded, json.dumps(document))
     assert raised.value.errors[0].field == "entries[1].citations[0].source"
-    assert export_json(seeded) == before
+    assert exported(seeded) == before
 
 
 def test_importing_what_exists_fails_whole_or_skips(seeded):
-    before = export_json(seeded)
+    before = exported(seeded)
     with pytest.raises(ConflictError):
         import_text(seeded, json.dumps(before))
-    assert export_json(seeded) == before
+    assert exported(seeded) == before
     report = import_text(seeded, json.dumps(before), transfer.OnConflict.SKIP)
     assert report.added == []
-    assert export_json(seeded) == before
+    assert exported(seeded) == before
     with seeded() as session:
         assert session.scalar(select(func.count(models.Entry.id))) == 3

@@ -19,8 +19,8 @@ from tests.browser_support import (
     screenshot,
 )
 from tests.conftest import fresh_postgres_schema
-from tests.editing_support import headers, issue_key
-from tests.photo_support import PROVENANCE, jpeg, resized_recompressed_cropped
+from tests.factories import PROVENANCE, headers, issue_key
+from tests.photo_support import jpeg, resized_recompressed_cropped
 from tests.serving import Service, served
 from weaponsdb import db
 

@@ -3,36 +3,24 @@
 import datetime as dt
 import html
 import io
-import json
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.editing_support import issue_key
-from tests.photo_support import PROVENANCE, jpeg, resized_recompressed_cropped, upload
-from weaponsdb import db, transfer
-from weaponsdb.transfer import OnConflict
+from tests.factories import (
+    PROVENANCE,
+    SHA,
+    add_entries,
+    cited,
+    issue_key,
+    photo_record,
+    upload,
+)
+from tests.photo_support import jpeg, resized_recompressed_cropped
 
 HTML = "text/html; charset=utf-8"
-SHA = "ab" * 32
-
-
-def add(sessions, *entries):
-    document = {"sources": [{"key": "test-source", "kind": "reference"}], "entries": entries}
-    with db.transaction(sessions) as session:
-        transfer.import_catalogue(session, transfer.parse(json.dumps(document)), OnConflict.FAIL)
-
-
-def photo_record(**fields):
-    """A reference photo as the catalogue records it (the image itself is not needed)."""
-    sizes = {"media_type": "image/png", "byte_size": 10, "width": 10, "height": 10}
-    return {"sha256": SHA, "original_sha256": SHA, **sizes, **fields}
-
-
-def cited(confidence="confirmed"):
-    return [{"source": "test-source", "confidence": confidence}]
 
 
 def test_browse_lists_the_entries_with_links(seeded_client):
@@ -97,7 +85,7 @@ def test_bad_filters_answer_a_page_naming_the_problem(seeded_client, query, mess
 
 
 def test_an_entry_page_shows_everything_with_its_sources(sessions, client):
-    add(
+    add_entries(
         sessions,
         {
             "slug": "test-parent",
@@ -172,7 +160,9 @@ def test_an_entry_page_shows_everything_with_its_sources(sessions, client):
 
 def test_a_photo_without_a_caption_is_described_by_the_entry_and_view(sessions, client):
     photo = photo_record(view="side", credit="B", licence="public domain")
-    add(sessions, {"slug": "test-bare", "name": "Bare", "status": "draft", "photos": [photo]})
+    add_entries(
+        sessions, {"slug": "test-bare", "name": "Bare", "status": "draft", "photos": [photo]}
+    )
     page = client.get("/entries/test-bare").text
     assert 'alt="Bare, side, reference photo"' in page
     assert "<strong>Draft</strong>" in page
@@ -292,7 +282,7 @@ def test_a_result_shows_a_thumbnail_of_the_entry(sessions, client):
         "markings": [{"text": "ZX-99"}],
         "photos": [photo],
     }
-    add(sessions, entry)
+    add_entries(sessions, entry)
     page = client.get("/search", params={"markings": "ZX-99"}).text
     assert result_slugs(page) == ["test-photo"]
     assert f'src="/v1/photos/{SHA}?size=thumb" alt="The stencil on the body"' in page

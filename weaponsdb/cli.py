@@ -19,20 +19,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import (
-    catalogue,
-    db,
-    editing,
-    keys,
-    revisions,
-    schemas,
-    seeding,
-    to_records,
-    transfer,
-)
+from weaponsdb import db, editing, keys, revisions, schemas, seeding, transfer
+from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
-from weaponsdb.editing import validation_problem
-from weaponsdb.errors import WeaponsdbError
+from weaponsdb.errors import WeaponsdbError, invalid
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
@@ -161,10 +151,10 @@ def list_entries(
         str | None, typer.Option(help="A marking as read; matched as `weaponsdb match` does.")
     ] = None,
     status: Annotated[Status, typer.Option(help="Entry status.")] = Status.PUBLISHED,
-    limit: Annotated[int, typer.Option(min=1, max=catalogue.MAX_PAGE_SIZE)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=read.MAX_PAGE_SIZE)] = 50,
 ) -> None:
     """List entries, filtered."""
-    where = catalogue.EntryFilter(
+    where = read.EntryFilter(
         category=category,
         country=country.upper() if country else None,
         calibre_mm=Decimal(str(calibre)) if calibre is not None else None,
@@ -173,7 +163,7 @@ def list_entries(
         status=status,
     )
     with unit_of_work(ctx) as session:
-        page = catalogue.list_entries(session, Matcher().widened(session, where), limit)
+        page = read.list_entries(session, Matcher().widened(session, where), limit)
         table = Table("slug", "name", "category", "calibre", "country", "markings")
         for entry in page.items:
             table.add_row(
@@ -198,10 +188,10 @@ def show_entry(
 ) -> None:
     """Show one entry with its names, markings, instances and sources."""
     with unit_of_work(ctx) as session:
-        record = to_records.entry(catalogue.get_entry(session, slug))
+        record = convert.entry_record(read.get_entry(session, slug))
         sources = [
-            to_records.source(s)
-            for s in catalogue.sources_by_key(session, record.cited_source_keys())
+            convert.source_record(s)
+            for s in read.sources_by_key(session, record.cited_source_keys())
         ]
     if as_json:
         out.print_json(record.model_dump_json(exclude_none=True))
@@ -256,7 +246,7 @@ def match_markings(
             limit=limit,
         )
     except ValidationError as error:
-        raise validation_problem(error, "The query cannot be matched.") from None
+        raise invalid(error, "The query cannot be matched.") from None
     with unit_of_work(ctx) as session:
         result = Matcher().match(session, query)
     table = Table("#", "entry", "score", "why", show_lines=True)
@@ -353,10 +343,8 @@ def list_keys(ctx: typer.Context) -> None:
             table.add_row(
                 key.name,
                 key.role,
-                to_records.utc(key.created_at).isoformat(timespec="seconds"),
-                to_records.utc(key.revoked_at).isoformat(timespec="seconds")
-                if key.revoked_at
-                else "",
+                convert.utc(key.created_at).isoformat(timespec="seconds"),
+                convert.utc(key.revoked_at).isoformat(timespec="seconds") if key.revoked_at else "",
             )
     out.print(table)
 
@@ -413,9 +401,10 @@ def add_photos(
             for path in progress.track(files, description=f"Attaching to {slug}"):
                 try:
                     upload = ingest.Upload(_read_photo(path, limits), path.name)
-                    attached = ingest.attach_photo(
-                        sessions, store, matcher, change, upload, description, limits
-                    )
+                    with db.transaction(sessions) as session:
+                        attached = ingest.attach_photo(
+                            session, store, matcher, change, upload, description, limits
+                        )
                 except (WeaponsdbError, OSError) as error:
                     refused += 1
                     reason = error.message if isinstance(error, WeaponsdbError) else str(error)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -67,6 +67,22 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed whole on success, rolled back whole on any error."""
     with sessions() as session, session.begin():
         yield session
+
+
+def on_rollback(session: Session, undo: Callable[[], None]) -> None:
+    """Run *undo* if the session's transaction rolls back instead of committing: for what a
+    change did outside the database (files written), so that a failed one leaves nothing."""
+    pending = [undo]
+
+    def committed(_: Session) -> None:
+        pending.clear()
+
+    def rolled_back(_: Session) -> None:
+        while pending:
+            pending.pop()()
+
+    event.listen(session, "after_commit", committed)
+    event.listen(session, "after_rollback", rolled_back)
 
 
 def alembic_config(url: str) -> Config:

@@ -1,8 +1,10 @@
-"""Changing the catalogue: entries, what is attached to them, and sources.
+"""Changing the catalogue: entries, their parts (as catalogue/parts.py declares them), and
+sources.
 
-Every change here runs in the caller's transaction, takes the entry's next version
-atomically (begin_change), and records the revision it makes (revisions.record_revision).
-Nothing is deleted for good: entries are retracted, and a removed name, marking, feature or
+Every change here runs in the caller's transaction. A change to an entry takes the entry's
+next version atomically and loads it (begin_change), changes the rows, then records the
+revision it makes (end_change), which is also the answer: one full load per write. Nothing
+is deleted for good: entries are retracted, and a removed name, marking, feature or
 citation stays in the revisions that showed it.
 """
 
@@ -10,31 +12,28 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from weaponsdb import models, revisions, schemas, to_records, to_rows
+from weaponsdb import models, revisions, schemas
+from weaponsdb.catalogue import convert, read
+from weaponsdb.catalogue.parts import CITED_BY, Part
+from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.errors import (
     ConflictError,
     FieldError,
     InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
+    invalid,
 )
-from weaponsdb.schemas import (
-    CountryCode,
-    Millimetres,
-    ShortText,
-    Text,
-)
-from weaponsdb.vocab import Category, Status
+from weaponsdb.revisions import ENTRIES, SOURCES
+from weaponsdb.vocab import Status
 
 IF_MATCH = "If-Match"
 
@@ -58,75 +57,9 @@ def check_note(note: str | None, field: str = "note") -> str:
         ) from None
 
 
-def validation_problem(error: ValidationError, message: str) -> InvalidInputError:
-    """A Pydantic error as our own, naming fields the way the API does (markings[0].text)."""
-    problems = []
-    for item in error.errors(include_url=False):
-        path = ""
-        for part in item["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        problems.append(FieldError(path or "(body)", item["msg"]))
-    return InvalidInputError(message, problems)
-
-
-class EntryChanges(schemas.Record):
+class EntryChanges(schemas.EntryAttributes):
     """The entry's own attributes to change; attributes left out stay as they are, null
     clears one. The slug is permanent; retraction has its own endpoint."""
-
-    name: ShortText | None = None
-    category: Category | None = None
-    calibre_mm: Millimetres | None = None
-    calibre_designation: ShortText | None = None
-    country: CountryCode | None = None
-    family: ShortText | None = None
-    description: Text | None = None
-    status: Status | None = None
-
-
-# --- versions ----------------------------------------------------------------------------
-
-
-def begin_change(session: Session, slug: str, expected_version: int | None) -> models.Entry:
-    """Take the entry's next version, or fail if *expected_version* is not the current one.
-
-    One conditional UPDATE does both, so two writers that read the same version cannot both
-    succeed: the database serialises them (a row lock on PostgreSQL, the write lock on
-    SQLite) and the second finds the version changed. Call it before anything else in the
-    transaction, then change the entry and call revisions.record_revision.
-    """
-    conditions = [models.Entry.slug == slug]
-    if expected_version is not None:
-        conditions.append(models.Entry.version == expected_version)
-    result = cast(
-        CursorResult[Any],
-        session.execute(
-            update(models.Entry)
-            .where(*conditions)
-            .values(version=models.Entry.version + 1)
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    if result.rowcount != 1:
-        current = session.scalar(select(models.Entry.version).where(models.Entry.slug == slug))
-        if current is None:
-            raise NotFoundError(f"No entry has the slug '{slug}'.")
-        raise PreconditionFailedError(
-            f"'{slug}' has changed: it is at version {current}, not {expected_version}. "
-            "Fetch it again, reapply your change and send it with the new ETag.",
-            [FieldError(IF_MATCH, f"stale: the current version is {current}")],
-        )
-    return revisions.load_entry(session, slug)
-
-
-@contextmanager
-def entry_change(
-    session: Session, slug: str, expected_version: int | None, author: str, note: str
-) -> Iterator[models.Entry]:
-    """`with entry_change(...) as entry:` change *entry*; its new revision is recorded on
-    exit. For changes made outside this module, e.g. attaching a photo."""
-    entry = begin_change(session, slug, expected_version)
-    yield entry
-    revisions.record_revision(session, entry, author, note)
 
 
 @dataclass(frozen=True)
@@ -139,14 +72,56 @@ class Change:
     note: str
 
 
-@contextmanager
-def _editing(session: Session, change: Change) -> Iterator[models.Entry]:
-    with entry_change(
-        session, change.slug, change.expected_version, change.author, change.note
-    ) as entry:
-        require_editable(entry)
-        yield entry
-        _flush(session)
+EntrySnapshot = Snapshot[schemas.EntryRecord]
+
+
+# --- one change to an entry ----------------------------------------------------------------
+
+
+def begin_change(session: Session, change: Change) -> models.Entry:
+    """Take the entry's next version, or fail if the expected version is not the current
+    one; then load the entry, the one full load of the write. A retracted entry is refused.
+
+    One conditional UPDATE does both checks, so two writers that read the same version
+    cannot both succeed: the database serialises them (a row lock on PostgreSQL, the write
+    lock on SQLite) and the second finds the version changed. Call it before anything else
+    in the transaction, change the entry, then call end_change.
+    """
+    conditions = [models.Entry.slug == change.slug]
+    if change.expected_version is not None:
+        conditions.append(models.Entry.version == change.expected_version)
+    taken = session.execute(
+        update(models.Entry)
+        .where(*conditions)
+        .values(version=models.Entry.version + 1)
+        .returning(models.Entry.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if len(taken) != 1:
+        current = session.scalar(
+            select(models.Entry.version).where(models.Entry.slug == change.slug)
+        )
+        if current is None:
+            raise NotFoundError(f"No entry has the slug '{change.slug}'.")
+        raise PreconditionFailedError(
+            f"'{change.slug}' has changed: it is at version {current}, not "
+            f"{change.expected_version}. Fetch it again, reapply your change and send it "
+            "with the new ETag.",
+            [FieldError(IF_MATCH, f"stale: the current version is {current}")],
+        )
+    entry = read.get_entry(session, change.slug, fresh=True)
+    if entry.status == Status.RETRACTED.value:
+        raise ConflictError(
+            f"'{entry.slug}' is retracted; a retracted entry stays as it was retracted."
+        )
+    return entry
+
+
+def end_change(session: Session, change: Change, entry: models.Entry) -> EntrySnapshot:
+    """Write the change and record its revision; returns the entry as that revision holds
+    it, which is what the write answers with."""
+    _flush(session)
+    return revisions.record_revision(session, ENTRIES, entry, change.author, change.note)
 
 
 def _flush(session: Session) -> None:
@@ -159,58 +134,26 @@ def _flush(session: Session) -> None:
         ) from None
 
 
-def require_editable(entry: models.Entry) -> None:
-    if entry.status == Status.RETRACTED.value:
-        raise ConflictError(
-            f"'{entry.slug}' is retracted; a retracted entry stays as it was retracted."
-        )
+# --- references ----------------------------------------------------------------------------
+
+KeyedT = TypeVar("KeyedT", models.Source, models.Producer, models.Entry)
 
 
-# --- references --------------------------------------------------------------------------
+def _references(session: Session, named: convert.Named) -> convert.References:
+    """Only the sources, producers and entries these records name, one query a kind."""
 
+    def rows(model: type[KeyedT], key: InstrumentedAttribute[str]) -> list[KeyedT]:
+        keys = named.get(model)
+        return list(session.scalars(select(model).where(key.in_(keys)))) if keys else []
 
-def _references(
-    session: Session,
-    citations: Sequence[schemas.CitationRecord] = (),
-    producers: Sequence[str] = (),
-    targets: Sequence[str] = (),
-) -> to_rows.References:
-    """Only the sources, producers and entries these records name."""
-    source_keys = {c.source for c in citations} | {c.via for c in citations if c.via}
-    return to_rows.References(
-        {
-            s.key: s
-            for s in session.scalars(
-                select(models.Source).where(models.Source.key.in_(source_keys))
-            )
-        },
-        {
-            p.key: p
-            for p in session.scalars(
-                select(models.Producer).where(models.Producer.key.in_(producers))
-            )
-        },
-        {
-            e.slug: e
-            for e in session.scalars(select(models.Entry).where(models.Entry.slug.in_(targets)))
-        },
+    return convert.References(
+        rows(models.Source, models.Source.key),
+        rows(models.Producer, models.Producer.key),
+        rows(models.Entry, models.Entry.slug),
     )
 
 
-@contextmanager
-def _fields_relative(prefix: str) -> Iterator[None]:
-    """to_rows names fields from a root we do not have here; name them from the body."""
-    try:
-        yield
-    except InvalidInputError as error:
-        error.errors = [
-            FieldError(e.field.removeprefix(prefix) or "(body)", e.reason) for e in error.errors
-        ]
-        error.message = error.message.removeprefix(prefix)
-        raise
-
-
-# --- entries -----------------------------------------------------------------------------
+# --- entries -------------------------------------------------------------------------------
 
 
 SERVICE_SET = ("created_at", "updated_at", "retracted_at", "retraction_reason", "photos")
@@ -218,7 +161,7 @@ SERVICE_SET = ("created_at", "updated_at", "retracted_at", "retraction_reason", 
 
 def create_entry(
     session: Session, record: schemas.EntryRecord, author: str, note: str
-) -> models.Entry:
+) -> EntrySnapshot:
     given = record.model_dump(include=set(SERVICE_SET), exclude_defaults=True)
     if given:
         raise InvalidInputError(
@@ -227,176 +170,83 @@ def create_entry(
         )
     if session.scalar(select(models.Entry.id).where(models.Entry.slug == record.slug)):
         raise ConflictError(f"An entry with the slug '{record.slug}' exists; slugs are permanent.")
-    if record.slug in {r.target for r in record.relations}:
-        raise InvalidInputError(
-            "An entry cannot be related to itself.",
-            [FieldError("relations", "an entry cannot be related to itself")],
-        )
-    refs = _references(
-        session,
-        record.all_citations(),
-        [p.producer for p in record.producers],
-        [r.target for r in record.relations],
-    )
-    with _fields_relative("."):
-        row = to_rows.entry(record, refs, "")
-        row.relations = to_rows.relations_of(record, refs, "")
-    session.add(row)
+    refs = _references(session, convert.entry_named(record))
+    entry = convert.entry_row(record, refs, ())
+    convert.link_entries(entry, record, refs, ())
+    session.add(entry)
     _flush(session)
-    revisions.record_revision(session, row, author, note)
-    return revisions.load_entry(session, record.slug)
+    return revisions.record_revision(session, ENTRIES, entry, author, note)
 
 
-def update_entry(session: Session, change: Change, changes: EntryChanges) -> models.Entry:
+def update_entry(session: Session, change: Change, changes: EntryChanges) -> EntrySnapshot:
     if changes.status is Status.RETRACTED:
         raise InvalidInputError(
             "Retract an entry with POST /v1/entries/{slug}/retraction, giving the reason.",
             [FieldError("status", "use the retraction endpoint to retract")],
         )
-    with _editing(session, change) as entry:
-        current = to_records.entry(entry).model_dump()
-        try:
-            merged = schemas.EntryRecord.model_validate(
-                {**current, **changes.model_dump(exclude_unset=True)}
-            )
-        except ValidationError as error:
-            raise validation_problem(error, "The changed entry would not be valid.") from None
-        for column in changes.model_fields_set:
-            value = getattr(merged, column)
-            setattr(entry, column, value.value if isinstance(value, Status | Category) else value)
-    return revisions.load_entry(session, change.slug)
-
-
-def retract_entry(session: Session, change: Change, reason: str) -> models.Entry:
-    with _editing(session, change) as entry:
-        entry.status = Status.RETRACTED.value
-        entry.retraction_reason = reason
-        entry.retracted_at = dt.datetime.now(dt.UTC)
-    return revisions.load_entry(session, change.slug)
-
-
-# --- what is attached to entries ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Collection:
-    """A list attached to an entry that editors change item by item, by position."""
-
-    name: str  # the Entry relationship, and the field of EntryRecord
-    record_type: type[schemas.Record]
-    build: Callable[[Any, to_rows.References], Any]
-    prefix: str  # how to_rows names this record's own fields
-
-
-def _citation(record: schemas.CitationRecord, refs: to_rows.References) -> models.Citation:
-    return to_rows.citations([record], refs, "")[0]
-
-
-COLLECTIONS = {
-    c.name: c
-    for c in (
-        Collection("names", schemas.NameRecord, lambda r, refs: to_rows.name(r, refs, ""), "."),
-        Collection(
-            "features", schemas.FeatureRecord, lambda r, refs: to_rows.feature(r, refs, ""), "."
-        ),
-        Collection(
-            "markings", schemas.MarkingRecord, lambda r, refs: to_rows.marking(r, refs, ""), "."
-        ),
-        Collection(
-            "measurements",
-            schemas.MeasurementRecord,
-            lambda r, refs: to_rows.measurement(r, refs, ""),
-            ".",
-        ),
-        Collection(
-            "producers",
-            schemas.ProducerLinkRecord,
-            lambda r, refs: to_rows.producer_link(r, refs, ""),
-            ".",
-        ),
-        Collection(
-            "relations", schemas.RelationRecord, lambda r, refs: to_rows.relation(r, refs, ""), "."
-        ),
-        Collection(
-            "instances", schemas.InstanceRecord, lambda r, refs: to_rows.instance(r, refs, ""), "."
-        ),
-        Collection("citations", schemas.CitationRecord, _citation, ".citations[0]."),
-    )
-}
-
-
-def _build(session: Session, slug: str, collection: Collection, record: schemas.Record) -> Any:
-    citations: list[schemas.CitationRecord] = (
-        [record]
-        if isinstance(record, schemas.CitationRecord)
-        else list(cast(schemas.Cited, record).citations)
-    )
-    producers = [record.producer] if isinstance(record, schemas.ProducerLinkRecord) else []
-    targets = [record.target] if isinstance(record, schemas.RelationRecord) else []
-    if slug in targets:
-        raise InvalidInputError(
-            "An entry cannot be related to itself.",
-            [FieldError("target", "an entry cannot be related to itself")],
+    entry = begin_change(session, change)
+    try:
+        merged = schemas.EntryRecord.model_validate(
+            {**convert.entry_columns(entry), **changes.model_dump(exclude_unset=True)}
         )
-    refs = _references(session, citations, producers, targets)
-    with _fields_relative(collection.prefix):
-        return collection.build(record, refs)
+    except ValidationError as error:
+        raise invalid(error, "The changed entry would not be valid.") from None
+    for column in changes.model_fields_set:
+        setattr(entry, column, convert.stored(getattr(merged, column)))
+    return end_change(session, change, entry)
 
 
-def _item(entry: models.Entry, collection: Collection, index: int) -> tuple[list[Any], Any]:
-    items: list[Any] = getattr(entry, collection.name)
-    if not 0 <= index < len(items):
+def retract_entry(session: Session, change: Change, reason: str) -> EntrySnapshot:
+    entry = begin_change(session, change)
+    entry.status = Status.RETRACTED.value
+    entry.retraction_reason = reason
+    entry.retracted_at = dt.datetime.now(dt.UTC)
+    return end_change(session, change, entry)
+
+
+# --- an entry's parts, item by item (parts.COLLECTIONS) ------------------------------------
+
+
+def _items(entry: models.Entry, part: Part, index: int | None = None) -> list[models.Base]:
+    items: list[models.Base] = getattr(entry, part.name)
+    if index is not None and not 0 <= index < len(items):
         raise NotFoundError(
-            f"'{entry.slug}' has {len(items)} {collection.name}; there is no {collection.name}"
+            f"'{entry.slug}' has {len(items)} {part.name}; there is no {part.name}"
             f"[{index}] (positions count from 0)."
         )
-    return items, items[index]
+    return items
 
 
-def add_item(
-    session: Session, change: Change, collection: Collection, record: schemas.Record
-) -> models.Entry:
-    with _editing(session, change) as entry:
-        getattr(entry, collection.name).append(_build(session, change.slug, collection, record))
-    return revisions.load_entry(session, change.slug)
+def add_item(session: Session, change: Change, part: Part, record: schemas.Record) -> EntrySnapshot:
+    entry = begin_change(session, change)
+    refs = _references(session, convert.named_in(part, [record]))
+    _items(entry, part).append(convert.row(part, record, refs, (), entry))
+    return end_change(session, change, entry)
 
 
 def replace_item(
-    session: Session, change: Change, collection: Collection, index: int, record: schemas.Record
-) -> models.Entry:
+    session: Session, change: Change, part: Part, index: int, record: schemas.Record
+) -> EntrySnapshot:
     """Change an item in place, so it keeps its position (and photos keep their marking)."""
-    with _editing(session, change) as entry:
-        _, old = _item(entry, collection, index)
-        if isinstance(record, schemas.CitationRecord):
-            new = _build(session, change.slug, collection, record)
-        else:
-            # The new item's columns only: citations built onto a row that never joins the
-            # session would drag it in on flush.
-            cited = cast(schemas.Cited, record)
-            new = _build(
-                session, change.slug, collection, cited.model_copy(update={"citations": []})
-            )
-            with _fields_relative("."):
-                old.citations = to_rows.citations(
-                    cited.citations, _references(session, cited.citations), ""
-                )
-        for field in type(record).model_fields:
-            if field != "citations":
-                setattr(old, field, getattr(new, field))
-    return revisions.load_entry(session, change.slug)
+    entry = begin_change(session, change)
+    item = _items(entry, part, index)[index]
+    refs = _references(session, convert.named_in(part, [record]))
+    for column, value in convert.values(part, record, refs, (), entry).items():
+        setattr(item, column, value)
+    if isinstance(record, schemas.Cited):
+        setattr(item, CITED_BY, convert.citation_rows(record, refs, ()))
+    return end_change(session, change, entry)
 
 
-def remove_item(
-    session: Session, change: Change, collection: Collection, index: int
-) -> models.Entry:
+def remove_item(session: Session, change: Change, part: Part, index: int) -> EntrySnapshot:
     """Remove an item from the entry; the revisions before this one still show it."""
-    with _editing(session, change) as entry:
-        items, item = _item(entry, collection, index)
-        items.remove(item)
-    return revisions.load_entry(session, change.slug)
+    entry = begin_change(session, change)
+    items = _items(entry, part, index)
+    items.remove(items[index])
+    return end_change(session, change, entry)
 
 
-# --- sources -----------------------------------------------------------------------------
+# --- sources -------------------------------------------------------------------------------
 
 
 def source_etag(record: schemas.SourceRecord) -> str:
@@ -406,14 +256,13 @@ def source_etag(record: schemas.SourceRecord) -> str:
 
 def create_source(
     session: Session, record: schemas.SourceRecord, author: str, note: str
-) -> models.Source:
+) -> Snapshot[schemas.SourceRecord]:
     if session.scalar(select(models.Source.id).where(models.Source.key == record.key)):
         raise ConflictError(f"A source with the key '{record.key}' exists; keys are permanent.")
-    row = to_rows.source(record)
+    row = convert.source_row(record)
     session.add(row)
     _flush(session)
-    revisions.record_source_revision(session, row, author, note)
-    return row
+    return revisions.record_revision(session, SOURCES, row, author, note)
 
 
 def update_source(
@@ -423,7 +272,7 @@ def update_source(
     record: schemas.SourceRecord,
     author: str,
     note: str,
-) -> models.Source:
+) -> Snapshot[schemas.SourceRecord]:
     """Replace what a source says; its earlier revisions keep what it said before."""
     if record.key != key:
         raise InvalidInputError(
@@ -443,7 +292,7 @@ def update_source(
     )
     if row is None:
         raise NotFoundError(f"No source has the key '{key}'.")
-    current = source_etag(to_records.source(row))
+    current = source_etag(convert.source_record(row))
     if expected_etag is not None and expected_etag != current:
         raise PreconditionFailedError(
             f"The source '{key}' has changed since you read it. Fetch it again, reapply your "
@@ -453,5 +302,4 @@ def update_source(
     for column, value in record.model_dump(mode="json").items():
         setattr(row, column, value)
     _flush(session)
-    revisions.record_source_revision(session, row, author, note)
-    return row
+    return revisions.record_revision(session, SOURCES, row, author, note)

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -63,3 +65,27 @@ class DependencyUnavailableError(WeaponsdbError):
         super().__init__(message)
         self.dependency = dependency
         self.retry_after_seconds = retry_after_seconds
+
+
+Location = tuple[str | int, ...]
+
+
+def field_path(location: Location) -> str:
+    """The one way fields are named, in the API, the CLI and import alike:
+    ("entries", 1, "citations", 0, "source") -> "entries[1].citations[0].source"."""
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def invalid(error: ValidationError, message: str, root: str = "(body)") -> InvalidInputError:
+    """A Pydantic validation error as our own, each field named by field_path; a problem
+    with the whole value (no location) is named *root*."""
+    return InvalidInputError(
+        message,
+        [
+            FieldError(field_path(tuple(e["loc"])) or root, e["msg"])
+            for e in error.errors(include_url=False)
+        ],
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 
 from sqlalchemy import (
     JSON,
@@ -92,6 +93,9 @@ class Entry(Timestamped, Base):
         one_of("status", vocab.Status),
         CheckConstraint("calibre_mm > 0", name="calibre_positive"),
     )
+    # A change answers from the rows in memory (revisions.record_revision): fetch the
+    # timestamps the database sets with the UPDATE itself (RETURNING), not by reading again.
+    __mapper_args__ = MappingProxyType({"eager_defaults": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Permanent: entries are never deleted, so a slug is never reused.
@@ -459,8 +463,10 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Snapshotted:
+class Snapshotted(Base):
     """What every revision holds: its number, the record as it then stood, who, when, why."""
+
+    __abstract__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int]
@@ -470,7 +476,7 @@ class Snapshotted:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
-class Revision(Snapshotted, Base):
+class Revision(Snapshotted):
     """An immutable, numbered snapshot of an entry (EntryRecord) after one change."""
 
     __tablename__ = "revisions"
@@ -485,7 +491,7 @@ class Revision(Snapshotted, Base):
     entry: Mapped[Entry] = relationship()
 
 
-class SourceRevision(Snapshotted, Base):
+class SourceRevision(Snapshotted):
     """An immutable, numbered snapshot of a source (SourceRecord) after one change."""
 
     __tablename__ = "source_revisions"

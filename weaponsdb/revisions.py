@@ -1,211 +1,299 @@
-"""Immutable, numbered revisions of entries: the entry as it stood after each change.
+"""Immutable, numbered revisions of entries and of sources: each as it stood after a change.
 
-Revision *n* of an entry is written in the same transaction as the change that made the
-entry's version *n*, so the latest revision always shows the entry as it is. Revisions are
-only ever inserted; nothing in weaponsdb updates or deletes one.
+Revision *n* is written in the same transaction as the change that made it, so the latest
+revision always shows the thing as it is. Revisions are only ever inserted; nothing in
+weaponsdb updates or deletes one. Entries and sources keep their history the same way; a
+History says where each kind keeps it (ENTRIES, SOURCES).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import jsonpatch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import LoaderOption
 
-from weaponsdb import catalogue, models, schemas, to_records
+from weaponsdb import models, schemas
+from weaponsdb.catalogue import convert, read
+from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
 
 SEED_AUTHOR = "seed"
 IMPORT_AUTHOR = "import"
 MIGRATION_AUTHOR = "migration"
 
+RowT = TypeVar("RowT", models.Entry, models.Source)
+RecordT = TypeVar("RecordT", schemas.EntryRecord, schemas.SourceRecord)
+HistoryT = TypeVar("HistoryT", schemas.RevisionRecord, schemas.SourceRevisionRecord)
 
-def load_entry(session: Session, slug: str) -> models.Entry:
-    """The entry as the database now holds it, replacing whatever the session remembers."""
-    entry = session.scalar(
-        select(models.Entry)
-        .where(models.Entry.slug == slug)
-        .options(*catalogue.entry_load_options())
-        .execution_options(populate_existing=True)
-    )
-    if entry is None:
-        raise NotFoundError(f"No entry has the slug '{slug}'.")
-    return entry
+
+@dataclass(frozen=True)
+class History(Generic[RowT, RecordT, HistoryT]):
+    """Where one kind of thing keeps its revisions, and how it is snapshotted."""
+
+    kind: str  # "entry" or "source": in messages, and the field of its revision records
+    model: type[RowT]
+    key: str  # the permanent key it is named by: slug or key
+    revision: type[models.Snapshotted]
+    owner: str  # the revision's column naming what it is a revision of
+    record: type[RecordT]
+    history_record: type[HistoryT]  # a revision in the interchange format
+    document_field: str  # where a catalogue document holds these revisions
+    to_record: Callable[[RowT], RecordT]
+    load: Callable[[], list[LoaderOption]]  # what to_record needs loaded
+    version: str | None = None  # the column numbering its revisions; else they count on
+
+
+ENTRIES = History(
+    "entry",
+    models.Entry,
+    "slug",
+    models.Revision,
+    "entry_id",
+    schemas.EntryRecord,
+    schemas.RevisionRecord,
+    "revisions",
+    convert.entry_record,
+    read.entry_load_options,
+    version="version",
+)
+SOURCES = History(
+    "source",
+    models.Source,
+    "key",
+    models.SourceRevision,
+    "source_id",
+    schemas.SourceRecord,
+    schemas.SourceRevisionRecord,
+    "source_revisions",
+    convert.source_record,
+    list,
+)
 
 
 def record_revision(
     session: Session,
-    entry: models.Entry,
+    history: History[RowT, RecordT, HistoryT],
+    row: RowT,
     author: str,
     note: str,
-    when: dt.datetime | None = None,
-) -> models.Revision:
-    """Snapshot *entry* as revision number entry.version, after the caller's change to it.
+) -> Snapshot[RecordT]:
+    """Snapshot *row*, as the caller's change left it, as its next revision; returns the
+    record it snapshots, so that the write answers from it without reading again.
 
-    Call it after any change to an entry or anything attached to it, in the same
-    transaction, once the version has been taken with editing.begin_change (or is 1 for a
-    new entry).
+    Call it after any change to the thing or anything attached to it, in the same
+    transaction: for an entry once its version is taken (editing.begin_change; 1 for a new
+    one), for a source holding its row lock.
     """
     session.flush()
-    # Database-side effects (cascades, SET NULL, server defaults) must show in the snapshot.
-    session.expire_all()
-    current = load_entry(session, entry.slug)
-    revision = models.Revision(
-        entry_id=current.id,
-        number=current.version,
-        snapshot=to_records.entry(current).model_dump(mode="json"),
+    number = (
+        getattr(row, history.version)
+        if history.version
+        else (_latest_number(session, history, row.id) or 0) + 1
+    )
+    record = history.to_record(row)
+    session.add(_revision(history, row.id, number, record, author, note, _now()))
+    session.flush()
+    return Snapshot(record, number)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _revision(
+    history: History[RowT, RecordT, HistoryT],
+    owner_id: int,
+    number: int,
+    record: schemas.Record,
+    author: str,
+    note: str,
+    when: dt.datetime,
+) -> models.Snapshotted:
+    return history.revision(
+        **{history.owner: owner_id},
+        number=number,
+        snapshot=record.model_dump(mode="json"),
         author=author,
         note=note,
-        created_at=when or dt.datetime.now(dt.UTC),
+        created_at=when,
     )
-    session.add(revision)
-    session.flush()
-    return revision
 
 
-def record_initial_revisions(session: Session, slugs: Iterable[str], author: str, note: str) -> int:
-    """Revision 1 for entries that have none (new by seed, import or before migration 0004)."""
-    now = dt.datetime.now(dt.UTC)
+def record_initial_revisions(
+    session: Session,
+    history: History[RowT, RecordT, HistoryT],
+    keys: Iterable[str],
+    author: str,
+    note: str,
+) -> int:
+    """Revision 1 of each of these that has none (new by seed or import, or older than
+    revisions)."""
+    now = _now()
     session.flush()
-    session.expire_all()
-    entries = session.scalars(
-        select(models.Entry)
-        .where(models.Entry.slug.in_(list(slugs)))
-        .where(~models.Entry.id.in_(select(models.Revision.entry_id)))
-        .options(*catalogue.entry_load_options())
+    rows = session.scalars(
+        select(history.model)
+        .where(getattr(history.model, history.key).in_(list(keys)))
+        .where(~history.model.id.in_(select(getattr(history.revision, history.owner))))
+        .options(*history.load())
     ).all()
-    for entry in entries:
-        session.add(
-            models.Revision(
-                entry_id=entry.id,
-                number=1,
-                snapshot=to_records.entry(entry).model_dump(mode="json"),
-                author=author,
-                note=note,
-                created_at=now,
-            )
-        )
+    for row in rows:
+        session.add(_revision(history, row.id, 1, history.to_record(row), author, note, now))
     session.flush()
-    return len(entries)
+    return len(rows)
 
 
 def record_missing_initial_revisions(session: Session) -> int:
     """Revision 1 for every entry and source without one, e.g. those older than revisions."""
-    slugs = session.scalars(
-        select(models.Entry.slug).where(~models.Entry.id.in_(select(models.Revision.entry_id)))
-    ).all()
-    keys = session.scalars(
-        select(models.Source.key).where(
-            ~models.Source.id.in_(select(models.SourceRevision.source_id))
-        )
-    ).all()
     note = "As it stood when revisions began."
+    entries = _without_revisions(session, ENTRIES)
+    sources = _without_revisions(session, SOURCES)
     return record_initial_revisions(
-        session, slugs, MIGRATION_AUTHOR, note
-    ) + record_initial_source_revisions(session, keys, MIGRATION_AUTHOR, note)
+        session, ENTRIES, entries, MIGRATION_AUTHOR, note
+    ) + record_initial_revisions(session, SOURCES, sources, MIGRATION_AUTHOR, note)
 
 
-def _entry_id(session: Session, slug: str) -> int:
-    entry_id = session.scalar(select(models.Entry.id).where(models.Entry.slug == slug))
-    if entry_id is None:
-        raise NotFoundError(f"No entry has the slug '{slug}'.")
-    return entry_id
+def _without_revisions(session: Session, history: History[Any, Any, Any]) -> list[str]:
+    owners = select(getattr(history.revision, history.owner))
+    return list(
+        session.scalars(
+            select(getattr(history.model, history.key)).where(~history.model.id.in_(owners))
+        )
+    )
 
 
-def list_revisions(session: Session, slug: str) -> Sequence[models.Revision]:
-    return session.scalars(
-        select(models.Revision)
-        .where(models.Revision.entry_id == _entry_id(session, slug))
-        .order_by(models.Revision.number)
-    ).all()
+def _owner_id(session: Session, history: History[Any, Any, Any], key: str) -> int:
+    owner_id: int | None = session.scalar(
+        select(history.model.id).where(getattr(history.model, history.key) == key)
+    )
+    if owner_id is None:
+        raise NotFoundError(f"No {history.kind} has the {history.key} '{key}'.")
+    return owner_id
 
 
-def get_revision(session: Session, slug: str, number: int) -> models.Revision:
-    revision = session.scalar(
-        select(models.Revision).where(
-            models.Revision.entry_id == _entry_id(session, slug), models.Revision.number == number
+def _latest_number(session: Session, history: History[Any, Any, Any], owner_id: int) -> int | None:
+    return session.scalar(
+        select(func.max(history.revision.number)).where(
+            getattr(history.revision, history.owner) == owner_id
+        )
+    )
+
+
+def list_revisions(
+    session: Session,
+    history: History[Any, Any, Any],
+    key: str,
+    limit: int = read.DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+) -> read.Page[models.Snapshotted]:
+    """The revisions of one entry or source, oldest first, a page at a time."""
+    read.check_limit(limit)
+    owner_id = _owner_id(session, history, key)
+    mine = getattr(history.revision, history.owner) == owner_id
+    total = session.scalar(select(func.count()).where(mine)) or 0
+    query = select(history.revision).where(mine).order_by(history.revision.number)
+    if cursor:
+        query = query.where(history.revision.number > read.decode_number_cursor(cursor))
+    rows: list[models.Snapshotted] = list(session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return read.Page(rows, total, read.encode_cursor(str(rows[-1].number)) if more else None)
+
+
+def get_revision(
+    session: Session, history: History[Any, Any, Any], key: str, number: int
+) -> models.Snapshotted:
+    owner_id = _owner_id(session, history, key)
+    revision: models.Snapshotted | None = session.scalar(
+        select(history.revision).where(
+            getattr(history.revision, history.owner) == owner_id,
+            history.revision.number == number,
         )
     )
     if revision is None:
-        latest = session.scalar(
-            select(func.max(models.Revision.number)).where(
-                models.Revision.entry_id == _entry_id(session, slug)
-            )
-        )
-        raise NotFoundError(f"'{slug}' has no revision {number}; its latest is {latest}.")
+        latest = _latest_number(session, history, owner_id)
+        raise NotFoundError(f"'{key}' has no revision {number}; its latest is {latest}.")
     return revision
 
 
-def latest_revision(session: Session, slug: str) -> models.Revision:
-    revision = session.scalar(
-        select(models.Revision)
-        .where(models.Revision.entry_id == _entry_id(session, slug))
-        .order_by(models.Revision.number.desc())
-        .limit(1)
-    )
-    if revision is None:
-        raise NotFoundError(f"'{slug}' has no revisions yet; run `weaponsdb migrate`.")
-    return revision
+def latest_revision(
+    session: Session, history: History[Any, Any, Any], key: str
+) -> models.Snapshotted:
+    latest = _latest_number(session, history, _owner_id(session, history, key))
+    if latest is None:
+        raise NotFoundError(f"'{key}' has no revisions yet; run `weaponsdb migrate`.")
+    return get_revision(session, history, key, latest)
 
 
-def snapshot(revision: models.Revision) -> schemas.EntryRecord:
-    return schemas.EntryRecord.model_validate(revision.snapshot)
+def snapshot(history: History[RowT, RecordT, HistoryT], revision: models.Snapshotted) -> RecordT:
+    return history.record.model_validate(revision.snapshot)
 
 
-def diff(older: models.Revision, newer: models.Revision) -> list[dict[str, Any]]:
+def diff(older: models.Snapshotted, newer: models.Snapshotted) -> list[dict[str, Any]]:
     """What changed from *older* to *newer*, as RFC 6902 JSON Patch operations."""
     patch: list[dict[str, Any]] = jsonpatch.make_patch(older.snapshot, newer.snapshot).patch
     return patch
 
 
-def record(revision: models.Revision, slug: str) -> schemas.RevisionRecord:
-    return schemas.RevisionRecord(
-        entry=slug,
-        number=revision.number,
-        created_at=to_records.utc(revision.created_at),
-        author=revision.author,
-        note=revision.note,
-        snapshot=snapshot(revision),
+def history_record(
+    history: History[RowT, RecordT, HistoryT], revision: models.Snapshotted, key: str
+) -> HistoryT:
+    """A revision in the interchange format."""
+    return history.history_record.model_validate(
+        {
+            history.kind: key,
+            "number": revision.number,
+            "created_at": convert.utc(revision.created_at),
+            "author": revision.author,
+            "note": revision.note,
+            "snapshot": revision.snapshot,
+        }
     )
 
 
-def export_revisions(session: Session) -> list[schemas.RevisionRecord]:
+def export_revisions(session: Session, history: History[RowT, RecordT, HistoryT]) -> list[HistoryT]:
+    key = getattr(history.model, history.key)
     rows = session.execute(
-        select(models.Revision, models.Entry.slug)
-        .join(models.Entry, models.Revision.entry_id == models.Entry.id)
-        .order_by(models.Entry.slug, models.Revision.number)
+        select(history.revision, key)
+        .join(history.model, getattr(history.revision, history.owner) == history.model.id)
+        .order_by(key, history.revision.number)
     ).all()
-    return [record(revision, slug) for revision, slug in rows]
+    return [history_record(history, revision, owner) for revision, owner in rows]
 
 
 def import_revisions(
-    session: Session, entries: dict[str, models.Entry], history: list[schemas.RevisionRecord]
+    session: Session,
+    history: History[RowT, RecordT, HistoryT],
+    rows: dict[str, RowT],
+    records: list[HistoryT],
 ) -> set[str]:
-    """Restore the history of newly imported *entries*, whose version the caller has set to
-    their number of revisions; returns the slugs that had a history."""
-    by_entry: dict[str, list[tuple[int, schemas.RevisionRecord]]] = {}
-    for index, revision in enumerate(history):
-        by_entry.setdefault(revision.entry, []).append((index, revision))
-    for slug, revisions in by_entry.items():
-        if slug not in entries:
-            continue
-        _check_numbering(slug, [(i, r.number) for i, r in revisions], "revisions")
-        entry = entries[slug]
-        for _, revision in revisions:
+    """Restore the history of newly imported, flushed *rows* (an entry's version already set
+    to its number of revisions); returns the keys that had a history."""
+    by_owner: dict[str, list[tuple[int, HistoryT]]] = {}
+    for index, revision in enumerate(records):
+        by_owner.setdefault(getattr(revision, history.kind), []).append((index, revision))
+    restored = {key for key in by_owner if key in rows}
+    for key in sorted(restored):
+        numbered = by_owner[key]
+        _check_numbering(key, [(i, r.number) for i, r in numbered], history.document_field)
+        for _, revision in numbered:
             session.add(
-                models.Revision(
-                    entry=entry,
-                    number=revision.number,
-                    snapshot=revision.snapshot.model_dump(mode="json"),
-                    author=revision.author,
-                    note=revision.note,
-                    created_at=revision.created_at,
+                _revision(
+                    history,
+                    rows[key].id,
+                    revision.number,
+                    revision.snapshot,
+                    revision.author,
+                    revision.note,
+                    revision.created_at,
                 )
             )
-    return {slug for slug in by_entry if slug in entries}
+    return restored
 
 
 def _check_numbering(key: str, numbered: list[tuple[int, int]], field: str) -> None:
@@ -215,113 +303,3 @@ def _check_numbering(key: str, numbered: list[tuple[int, int]], field: str) -> N
             f"The revisions of '{key}' are not numbered 1, 2, 3, ... without gaps.",
             [FieldError(f"{field}[{numbered[0][0]}].number", "must run 1..n for each one")],
         )
-
-
-# --- sources: the same history, for the publications behind the claims --------------------
-
-
-def record_source_revision(
-    session: Session, source: models.Source, author: str, note: str
-) -> models.SourceRevision:
-    """Snapshot *source* as its next revision; the caller holds the source's row lock."""
-    session.flush()
-    latest = session.scalar(
-        select(func.max(models.SourceRevision.number)).where(
-            models.SourceRevision.source_id == source.id
-        )
-    )
-    revision = models.SourceRevision(
-        source_id=source.id,
-        number=(latest or 0) + 1,
-        snapshot=to_records.source(source).model_dump(mode="json"),
-        author=author,
-        note=note,
-        created_at=dt.datetime.now(dt.UTC),
-    )
-    session.add(revision)
-    session.flush()
-    return revision
-
-
-def record_initial_source_revisions(
-    session: Session, keys: Iterable[str], author: str, note: str
-) -> int:
-    now = dt.datetime.now(dt.UTC)
-    session.flush()
-    sources = session.scalars(
-        select(models.Source)
-        .where(models.Source.key.in_(list(keys)))
-        .where(~models.Source.id.in_(select(models.SourceRevision.source_id)))
-    ).all()
-    for source in sources:
-        session.add(
-            models.SourceRevision(
-                source_id=source.id,
-                number=1,
-                snapshot=to_records.source(source).model_dump(mode="json"),
-                author=author,
-                note=note,
-                created_at=now,
-            )
-        )
-    session.flush()
-    return len(sources)
-
-
-def source_record(revision: models.SourceRevision, key: str) -> schemas.SourceRevisionRecord:
-    return schemas.SourceRevisionRecord(
-        source=key,
-        number=revision.number,
-        created_at=to_records.utc(revision.created_at),
-        author=revision.author,
-        note=revision.note,
-        snapshot=schemas.SourceRecord.model_validate(revision.snapshot),
-    )
-
-
-def list_source_revisions(session: Session, key: str) -> list[schemas.SourceRevisionRecord]:
-    source_id = session.scalar(select(models.Source.id).where(models.Source.key == key))
-    if source_id is None:
-        raise NotFoundError(f"No source has the key '{key}'.")
-    rows = session.scalars(
-        select(models.SourceRevision)
-        .where(models.SourceRevision.source_id == source_id)
-        .order_by(models.SourceRevision.number)
-    )
-    return [source_record(row, key) for row in rows]
-
-
-def export_source_revisions(session: Session) -> list[schemas.SourceRevisionRecord]:
-    rows = session.execute(
-        select(models.SourceRevision, models.Source.key)
-        .join(models.Source, models.SourceRevision.source_id == models.Source.id)
-        .order_by(models.Source.key, models.SourceRevision.number)
-    ).all()
-    return [source_record(revision, key) for revision, key in rows]
-
-
-def import_source_revisions(
-    session: Session,
-    sources: dict[str, models.Source],
-    history: list[schemas.SourceRevisionRecord],
-) -> set[str]:
-    """Restore the history of newly imported *sources*; returns the keys that had one."""
-    by_source: dict[str, list[tuple[int, schemas.SourceRevisionRecord]]] = {}
-    for index, revision in enumerate(history):
-        by_source.setdefault(revision.source, []).append((index, revision))
-    restored = {key for key in by_source if key in sources}
-    for key in restored:
-        revisions = by_source[key]
-        _check_numbering(key, [(i, r.number) for i, r in revisions], "source_revisions")
-        for _, revision in revisions:
-            session.add(
-                models.SourceRevision(
-                    source=sources[key],
-                    number=revision.number,
-                    snapshot=revision.snapshot.model_dump(mode="json"),
-                    author=revision.author,
-                    note=revision.note,
-                    created_at=revision.created_at,
-                )
-            )
-    return restored

@@ -221,15 +221,28 @@ class PhotoRecord(Cited):
     )
 
 
-class EntryRecord(Cited):
-    slug: Key
-    name: ShortText
+class EntryAttributes(Record):
+    """The attributes of an entry that editors set, each optional here: a change
+    (editing.EntryChanges) names only those it changes. An entry requires a name."""
+
+    name: ShortText | None = None
     category: Category | None = None
     calibre_mm: Millimetres | None = None
     calibre_designation: ShortText | None = None
     country: CountryCode | None = None
     family: ShortText | None = None
     description: Text | None = None
+    status: Status | None = None
+
+
+class _Slugged(Record):
+    slug: Key
+
+
+# Bases in this order keep the fields in the order records have always been written in:
+# citations, slug, the attributes, then the rest.
+class EntryRecord(EntryAttributes, _Slugged, Cited):
+    name: ShortText
     status: Status = Status.DRAFT
     retraction_reason: Text | None = Field(
         default=None, description="Why the entry was retracted; set exactly when it was."
@@ -268,17 +281,13 @@ class EntryRecord(Cited):
         return {c.source for c in citations} | {c.via for c in citations if c.via}
 
     def all_citations(self) -> list[CitationRecord]:
-        children: list[Cited] = [
-            *self.names,
-            *self.features,
-            *self.markings,
-            *self.measurements,
-            *self.producers,
-            *self.relations,
-            *self.instances,
-            *self.photos,
+        """The entry's own citations and those of every part it holds."""
+        parts = (getattr(self, name) for name, field in type(self).model_fields.items())
+        held = [item for value in parts if isinstance(value, list) for item in value]
+        return [
+            *self.citations,
+            *(c for item in held if isinstance(item, Cited) for c in item.citations),
         ]
-        return [*self.citations, *(c for child in children for c in child.citations)]
 
 
 class SourceRecord(Record):

@@ -15,8 +15,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from weaponsdb import catalogue, models, revisions, schemas, to_records, to_rows
-from weaponsdb.errors import ConflictError, FieldError, InvalidInputError
+from weaponsdb import models, revisions, schemas
+from weaponsdb.catalogue import convert, read
+from weaponsdb.errors import ConflictError, InvalidInputError, invalid
+from weaponsdb.revisions import ENTRIES, SOURCES
 
 RowT = TypeVar("RowT", models.Source, models.Producer)
 
@@ -34,22 +36,22 @@ class ImportReport:
 
 def export_catalogue(session: Session) -> schemas.CatalogueDocument:
     entries = session.scalars(
-        select(models.Entry).order_by(models.Entry.slug).options(*catalogue.entry_load_options())
+        select(models.Entry).order_by(models.Entry.slug).options(*read.entry_load_options())
     )
     return schemas.CatalogueDocument(
         exported_at=dt.datetime.now(dt.UTC),
         sources=[
-            to_records.source(s)
+            convert.source_record(s)
             for s in session.scalars(select(models.Source).order_by(models.Source.key))
         ],
         producers=[
-            to_records.producer(p)
+            convert.producer_record(p)
             for p in session.scalars(select(models.Producer).order_by(models.Producer.key))
         ],
-        entries=[to_records.entry(e) for e in entries],
+        entries=[convert.entry_record(e) for e in entries],
         # The history goes with the catalogue, so a restored backup cites the same revisions.
-        revisions=revisions.export_revisions(session),
-        source_revisions=revisions.export_source_revisions(session),
+        revisions=revisions.export_revisions(session, ENTRIES),
+        source_revisions=revisions.export_revisions(session, SOURCES),
     )
 
 
@@ -62,11 +64,7 @@ def parse(text: str | bytes, origin: str = "the catalogue file") -> schemas.Cata
     try:
         return schemas.CatalogueDocument.model_validate_json(text)
     except ValidationError as error:
-        problems = [
-            FieldError(".".join(str(part) for part in e["loc"]) or "(document)", e["msg"])
-            for e in error.errors(include_url=False)
-        ]
-        raise InvalidInputError(f"{origin} is not a valid catalogue document.", problems) from None
+        raise invalid(error, f"{origin} is not a valid catalogue document.", "(document)") from None
 
 
 def read_file(path: Path) -> schemas.CatalogueDocument:
@@ -94,45 +92,47 @@ def import_catalogue(
     gets revision 1, by *author*.
     """
     report = ImportReport()
-    refs = to_rows.References(
-        {s.key: s for s in session.scalars(select(models.Source))},
-        {p.key: p for p in session.scalars(select(models.Producer))},
-        {e.slug: e for e in session.scalars(select(models.Entry))},
+    refs = convert.References(
+        session.scalars(select(models.Source)),
+        session.scalars(select(models.Producer)),
+        session.scalars(select(models.Entry)),
     )
     new_sources: dict[str, models.Source] = {}
     for source in document.sources:
         if not _exists(report, on_conflict, refs.sources, source.key, "source"):
-            new_sources[source.key] = _added(session, report, to_rows.source(source), source.key)
+            new_sources[source.key] = _added(
+                session, report, convert.source_row(source), source.key
+            )
             refs.sources[source.key] = new_sources[source.key]
     for producer in document.producers:
         if not _exists(report, on_conflict, refs.producers, producer.key, "producer"):
             refs.producers[producer.key] = _added(
-                session, report, to_rows.producer(producer), producer.key
+                session, report, convert.producer_row(producer), producer.key
             )
     new_entries: list[tuple[int, schemas.EntryRecord, models.Entry]] = []
     history = Counter(revision.entry for revision in document.revisions)
     for index, record in enumerate(document.entries):
         if _exists(report, on_conflict, refs.entries, record.slug, "entry"):
             continue
-        row = to_rows.entry(record, refs, f"entries[{index}]")
+        row = convert.entry_row(record, refs, ("entries", index))
         refs.entries[record.slug] = row
         session.add(row)
         report.added.append(f"entry:{record.slug}")
         new_entries.append((index, record, row))
     # Relations last: their targets may be entries added above.
     for index, record, row in new_entries:
-        row.relations = to_rows.relations_of(record, refs, f"entries[{index}]")
+        convert.link_entries(row, record, refs, ("entries", index))
         # Set before the insert: a later UPDATE would move the entry's updated_at.
         row.version = history.get(record.slug, 1)
     session.flush()
     added = {record.slug: row for _, record, row in new_entries}
-    with_history = revisions.import_revisions(session, added, document.revisions)
-    revisions.record_initial_revisions(session, set(added) - with_history, author, note)
-    with_history = revisions.import_source_revisions(
-        session, new_sources, document.source_revisions
+    with_history = revisions.import_revisions(session, ENTRIES, added, document.revisions)
+    revisions.record_initial_revisions(session, ENTRIES, set(added) - with_history, author, note)
+    with_history = revisions.import_revisions(
+        session, SOURCES, new_sources, document.source_revisions
     )
-    revisions.record_initial_source_revisions(
-        session, set(new_sources) - with_history, author, note
+    revisions.record_initial_revisions(
+        session, SOURCES, set(new_sources) - with_history, author, note
     )
     return report
 

@@ -1,9 +1,10 @@
 """Liveness and readiness: is the database reachable and migrated?"""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.dependencies import DbEngine
 from api.responses import Health
 from weaponsdb.db import current_revision, head_revision
 
@@ -11,10 +12,10 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/healthz", summary="Service health", response_model=Health)
-def healthz(request: Request) -> JSONResponse:
+def healthz(engine: DbEngine) -> JSONResponse:
     expected = head_revision()
     try:
-        revision = current_revision(request.app.state.engine)
+        revision = current_revision(engine)
     except SQLAlchemyError:
         health = Health(
             status="unavailable",

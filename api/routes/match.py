@@ -1,18 +1,21 @@
-"""Matching observed markings against the catalogue."""
+"""Matching against the catalogue: observed markings, and photos against the reference
+photos."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Form
 from pydantic import BaseModel, Field
 
-from api.dependencies import BaseUrl, DbSession, MarkingMatcher
+from api.dependencies import BaseUrl, DbSession, MarkingMatcher, PhotoMatching, UploadLimits
 from api.problems import PROBLEM_RESPONSES
-from api.responses import entry_url
+from api.responses import MatchedPhoto, entry_url
+from api.routes.photos import UPLOAD_PROBLEMS, PhotoFile, upload_of
 from weaponsdb.matching.matcher import MatchQuery
 from weaponsdb.matching.normalise import How
 from weaponsdb.matching.scoring import Candidate, Effect
+from weaponsdb.photos.similarity import BITS
 
 router = APIRouter(prefix="/v1", tags=["match"], responses=PROBLEM_RESPONSES)
 
@@ -124,3 +127,35 @@ def match(
         catalogue_generation=result.generation,
         indexed_texts=result.indexed_texts,
     )
+
+
+class PhotoMatches(BaseModel):
+    phash: str = Field(description="Perceptual hash of the photo sent, 16 hex digits.")
+    items: list[MatchedPhoto] = Field(description="Nearest first.")
+
+
+@router.post(
+    "/match/photo",
+    summary="Find the reference photos nearest a photo",
+    tags=["photos"],
+    responses=UPLOAD_PROBLEMS,
+)
+def match_photo(
+    file: PhotoFile,
+    session: DbSession,
+    matcher: PhotoMatching,
+    limits: UploadLimits,
+    base: BaseUrl,
+    limit: Annotated[int, Form(ge=1, le=50, description="How many photos at most.")] = 10,
+    max_distance: Annotated[
+        int, Form(ge=0, le=BITS, description="Farthest pHash distance to report, in bits.")
+    ] = 20,
+) -> PhotoMatches:
+    """Multipart form with the photo in `file`. Compares its perceptual hash (pHash) with
+    those of every reference photo: resized, recompressed and slightly cropped copies come
+    out near (a few bits), unrelated photos about 32 bits apart. Nothing is stored."""
+    upload = upload_of(file, limits)
+    phash, matches = matcher.match_photo(
+        session, upload.data, limits, limit, max_distance, upload.filename, upload.content_type
+    )
+    return PhotoMatches(phash=phash, items=[MatchedPhoto.with_links(m, base) for m in matches])

@@ -1,33 +1,37 @@
-"""Reference photos: uploading one to an entry, serving photos and thumbnails, and matching
-a photo against the reference photos."""
+"""Reference photos: attaching one to an entry, and serving photos and thumbnails.
+(Matching by photo is with the other matching, in match.py.)"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api.auth import ChangeNote, EditorKey, entry_etag, if_match, if_match_version
-from api.dependencies import BaseUrl, DbSession, SlugPath, get_sessions
+from api.auth import ChangeNote, EditorKey, if_match, if_match_version
+from api.dependencies import (
+    BaseUrl,
+    DbSession,
+    PhotoMatching,
+    Sha256Path,
+    SlugPath,
+    Store,
+    UploadLimits,
+    WriteSession,
+)
+from api.etags import IMMUTABLE, etag, none_match
 from api.problems import PROBLEM_JSON, PROBLEM_RESPONSES, WRITE_RESPONSES, Problem
-from api.responses import PhotoDetail, entry_url, photo_urls
+from api.responses import MatchedPhoto, PhotoDetail, entry_url
 from weaponsdb import editing, models
-from weaponsdb.config import Settings
 from weaponsdb.errors import FieldError, NotFoundError, PreconditionRequiredError
 from weaponsdb.photos import ingest
-from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.processing import THUMBNAIL_TYPE
-from weaponsdb.photos.similarity import BITS
-from weaponsdb.photos.storage import FileStore
 from weaponsdb.photos.validation import ALLOWED, Limits
 
 router = APIRouter(prefix="/v1", tags=["photos"])
 
-# A photo never changes: its address is the hash of its bytes.
-IMMUTABLE = "public, max-age=31536000, immutable"
 UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
     for status, description in (
@@ -47,19 +51,10 @@ class PhotoSize(StrEnum):
     MEDIUM = "medium"
 
 
-class MatchedPhoto(PhotoMatch):
-    entry_url: str
-    url: str
-    thumb_url: str
-    medium_url: str
+class PhotoForm(ingest.PhotoDescription):
+    """The photo's description, read from the form fields beside its file."""
 
-    @classmethod
-    def with_links(cls, match: PhotoMatch, base: str) -> MatchedPhoto:
-        return cls(
-            **match.model_dump(),
-            entry_url=entry_url(base, match.entry),
-            **photo_urls(base, match.sha256),
-        )
+    model_config = ConfigDict(extra="ignore")  # the file is a form field too
 
 
 class PhotoAdded(BaseModel):
@@ -76,35 +71,16 @@ class PhotoAdded(BaseModel):
     )
 
 
-class PhotoMatches(BaseModel):
-    phash: str = Field(description="Perceptual hash of the photo sent, 16 hex digits.")
-    items: list[MatchedPhoto] = Field(description="Nearest first.")
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _limits(request: Request) -> Limits:
-    return Limits.of(_settings(request))
-
-
-def _matcher(request: Request) -> PhotoMatcher:
-    matcher: PhotoMatcher = request.app.state.photo_matcher
-    return matcher
-
-
-def _upload(file: UploadFile, limits: Limits) -> ingest.Upload:
+def upload_of(file: UploadFile, limits: Limits) -> ingest.Upload:
     # One byte past the limit is enough to refuse it, with the limit named.
     data = file.file.read(limits.max_bytes + 1)
     return ingest.Upload(data, file.filename, file.content_type)
 
 
-def _version(header: str | None, marking_index: str | None) -> int | None:
+def _version(header: str | None, marking_index: int | None) -> int | None:
     """If-Match is optional, since adding a photo overwrites nothing, except with a marking:
     positions are only meaningful at the version they were read at."""
-    if header is None and marking_index not in (None, ""):
+    if header is None and marking_index is not None:
         raise PreconditionRequiredError(
             "Send If-Match with the entry's ETag when naming a marking by its position, so "
             "the position is the one you read.",
@@ -123,19 +99,14 @@ def add_photo(
     slug: SlugPath,
     key: EditorKey,
     note: ChangeNote,
-    request: Request,
-    response: Response,
-    base: BaseUrl,
     file: PhotoFile,
-    credit: Annotated[str, Form(max_length=200, description="Who took it, as credited.")],
-    licence: Annotated[str, Form(max_length=200, description="e.g. CC BY 4.0.")],
-    caption: Annotated[str | None, Form(max_length=4000)] = None,
-    view: Annotated[str | None, Form(max_length=40, description="e.g. side.")] = None,
-    source_url: Annotated[str | None, Form(max_length=2000)] = None,
-    captured_on: Annotated[str | None, Form(max_length=10, description="YYYY[-MM[-DD]]")] = None,
-    marking_index: Annotated[
-        str | None, Form(max_length=6, description="Position of the marking shown, from 0.")
-    ] = None,
+    description: Annotated[PhotoForm, Form()],
+    session: WriteSession,
+    store: Store,
+    matcher: PhotoMatching,
+    limits: UploadLimits,
+    base: BaseUrl,
+    response: Response,
     if_match_header: Annotated[
         str | None,
         Header(
@@ -147,29 +118,12 @@ def add_photo(
     """Multipart form. The image is checked (format, size, pixel count, whole), turned
     upright, re-encoded without any metadata, stored once by its hash, with thumbnails.
     Credit and licence are required."""
-    description = ingest.PhotoDescription.parse(
-        {
-            "credit": credit,
-            "licence": licence,
-            "caption": caption,
-            "view": view,
-            "source_url": source_url,
-            "captured_on": captured_on,
-            "marking_index": marking_index,
-        }
-    )
-    change = editing.Change(slug, _version(if_match_header, marking_index), key.name, note)
-    limits = _limits(request)
+    version = _version(if_match_header, description.marking_index)
+    change = editing.Change(slug, version, key.name, note)
     attached = ingest.attach_photo(
-        get_sessions(request),
-        FileStore(_settings(request).images_dir),
-        _matcher(request),
-        change,
-        _upload(file, limits),
-        description,
-        limits,
+        session, store, matcher, change, upload_of(file, limits), description, limits
     )
-    response.headers["ETag"] = entry_etag(attached.entry_version)
+    response.headers["ETag"] = etag(attached.entry_version)
     detail = PhotoDetail.of(attached.record, base)
     response.headers["Location"] = detail.url
     return PhotoAdded(
@@ -197,11 +151,9 @@ def add_photo(
     },
 )
 def get_photo(
-    sha256: Annotated[
-        str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the stored image.")
-    ],
+    sha256: Sha256Path,
     session: DbSession,
-    request: Request,
+    store: Store,
     size: Annotated[
         PhotoSize | None,
         Query(description="A thumbnail instead: thumb (256 px long side) or medium (1024)."),
@@ -213,44 +165,12 @@ def get_photo(
     )
     if media_type is None:
         raise NotFoundError(f"No photo has the hash {sha256}.")
-    etag = f'"{sha256}"' if size is None else f'"{sha256}-{size.value}"'
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-    if if_none_match is not None and _matches_etag(if_none_match, etag):
+    tag = etag(sha256 if size is None else f"{sha256}-{size.value}")
+    headers = {"ETag": tag, "Cache-Control": IMMUTABLE}
+    if none_match(if_none_match, tag):
         return Response(status_code=304, headers=headers)
     key = ingest.file_keys(sha256, media_type)[size.value if size else None]
-    data = FileStore(_settings(request).images_dir).read(key)
+    data = store.read(key)
     if data is None:
         raise NotFoundError(f"The file of photo {sha256} is missing from the photo store.")
     return Response(data, media_type=THUMBNAIL_TYPE[0] if size else media_type, headers=headers)
-
-
-def _matches_etag(if_none_match: str, etag: str) -> bool:
-    """RFC 9110: If-None-Match compares weakly, and * matches any current representation."""
-    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-    return "*" in tags or etag in tags
-
-
-@router.post(
-    "/match/photo",
-    summary="Find the reference photos nearest a photo",
-    responses={**PROBLEM_RESPONSES, **UPLOAD_PROBLEMS},
-)
-def match_photo(
-    file: PhotoFile,
-    session: DbSession,
-    request: Request,
-    base: BaseUrl,
-    limit: Annotated[int, Form(ge=1, le=50, description="How many photos at most.")] = 10,
-    max_distance: Annotated[
-        int, Form(ge=0, le=BITS, description="Farthest pHash distance to report, in bits.")
-    ] = 20,
-) -> PhotoMatches:
-    """Multipart form with the photo in `file`. Compares its perceptual hash (pHash) with
-    those of every reference photo: resized, recompressed and slightly cropped copies come
-    out near (a few bits), unrelated photos about 32 bits apart. Nothing is stored."""
-    limits = _limits(request)
-    upload = _upload(file, limits)
-    phash, matches = _matcher(request).match_photo(
-        session, upload.data, limits, limit, max_distance, upload.filename, upload.content_type
-    )
-    return PhotoMatches(phash=phash, items=[MatchedPhoto.with_links(m, base) for m in matches])

@@ -1,23 +1,25 @@
-"""The history of entries: numbered revisions, diffs between them, and citations."""
+"""The history of entries: numbered revisions, diffs between them, and citations of them.
+(A source's revisions are listed with the sources.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.dependencies import BaseUrl, DbSession
+from api.dependencies import BaseUrl, DbSession, NumberPath, PageOf, SlugPath
+from api.etags import etag
 from api.problems import PROBLEM_RESPONSES
-from api.responses import cited_revision, entry_url, revision_url
-from weaponsdb import citing, models, revisions, schemas, to_records
+from api.responses import Page, cited_revision, entry_url, revision_url
+from weaponsdb import citing, models, revisions, schemas
+from weaponsdb.catalogue import convert
 from weaponsdb.errors import FieldError, InvalidInputError
+from weaponsdb.revisions import ENTRIES
 
 router = APIRouter(prefix="/v1", tags=["revisions"], responses=PROBLEM_RESPONSES)
 
-SlugPath = Annotated[str, Path(max_length=80, description="The entry's permanent slug.")]
-NumberPath = Annotated[int, Path(ge=1, le=10**9, description="Revision number, from 1.")]
 # A revision never changes, so whoever has it may keep it.
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -30,20 +32,21 @@ class RevisionSummary(BaseModel):
     url: str = Field(description="Permanent link to this revision.")
 
     @classmethod
-    def of(cls, revision: models.Revision, slug: str, base: str) -> RevisionSummary:
+    def of(cls, revision: models.Snapshotted, slug: str, base: str) -> RevisionSummary:
         return cls(
             number=revision.number,
-            created_at=to_records.utc(revision.created_at),
+            created_at=convert.utc(revision.created_at),
             author=revision.author,
             note=revision.note,
             url=revision_url(base, slug, revision.number),
         )
 
 
-class RevisionList(BaseModel):
+class RevisionList(Page[RevisionSummary]):
+    """An entry's revisions, oldest first."""
+
     entry: str
     entry_url: str
-    items: list[RevisionSummary] = Field(description="Oldest first.")
 
 
 class RevisionDetail(RevisionSummary):
@@ -64,12 +67,12 @@ class RevisionDiff(BaseModel):
 
 
 @router.get("/entries/{slug}/revisions", summary="An entry's revisions, oldest first")
-def list_revisions(slug: SlugPath, session: DbSession, base: BaseUrl) -> RevisionList:
-    return RevisionList(
-        entry=slug,
-        entry_url=entry_url(base, slug),
-        items=[RevisionSummary.of(r, slug, base) for r in revisions.list_revisions(session, slug)],
-    )
+def list_revisions(
+    slug: SlugPath, session: DbSession, base: BaseUrl, paging: PageOf
+) -> RevisionList:
+    page = revisions.list_revisions(session, ENTRIES, slug, paging.limit, paging.cursor)
+    items = [RevisionSummary.of(r, slug, base) for r in page.items]
+    return RevisionList.of(page, items, paging.limit, entry=slug, entry_url=entry_url(base, slug))
 
 
 @router.get(
@@ -78,14 +81,14 @@ def list_revisions(slug: SlugPath, session: DbSession, base: BaseUrl) -> Revisio
 def get_revision(
     slug: SlugPath, number: NumberPath, session: DbSession, base: BaseUrl, response: Response
 ) -> RevisionDetail:
-    revision = revisions.get_revision(session, slug, number)
+    revision = revisions.get_revision(session, ENTRIES, slug, number)
     response.headers["Cache-Control"] = IMMUTABLE
-    response.headers["ETag"] = f'"{number}"'
+    response.headers["ETag"] = etag(number)
     return RevisionDetail(
         **RevisionSummary.of(revision, slug, base).model_dump(),
         entry=slug,
         entry_url=entry_url(base, slug),
-        snapshot=revisions.snapshot(revision),
+        snapshot=revisions.snapshot(ENTRIES, revision),
     )
 
 
@@ -109,8 +112,8 @@ def diff_revisions(
             "Revision 1 has no revision before it; name one with `from`.",
             [FieldError("from", "revision 1 has nothing before it")],
         )
-    before = revisions.get_revision(session, slug, start)
-    after = revisions.get_revision(session, slug, number)
+    before = revisions.get_revision(session, ENTRIES, slug, start)
+    after = revisions.get_revision(session, ENTRIES, slug, number)
     return RevisionDiff(
         entry=slug,
         from_revision=start,
@@ -146,20 +149,9 @@ def cite(
     ] = None,
 ) -> Response:
     revision = (
-        revisions.get_revision(session, slug, number)
+        revisions.get_revision(session, ENTRIES, slug, number)
         if number is not None
-        else revisions.latest_revision(session, slug)
+        else revisions.latest_revision(session, ENTRIES, slug)
     )
     text, media_type = citing.render(cited_revision(revision, slug, base, accessed), style)
     return Response(text, media_type=media_type)
-
-
-@router.get(
-    "/sources/{key}/revisions",
-    summary="A source's revisions, oldest first, each with the source as it then stood",
-    tags=["sources"],
-)
-def list_source_revisions(
-    key: Annotated[str, Path(max_length=80)], session: DbSession
-) -> list[schemas.SourceRevisionRecord]:
-    return revisions.list_source_revisions(session, key)

@@ -19,14 +19,17 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from api import problems
-from api.dependencies import BaseUrl, DbSession, MarkingMatcher
+from api.dependencies import BaseUrl, DbSession, MarkingMatcher, PhotoMatching, UploadLimits
 from api.responses import cited_revision
 from api.web.templating import HERE, templates
-from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
+from weaponsdb import citing, models, revisions, schemas
+from weaponsdb.catalogue import convert
+from weaponsdb.catalogue import read as catalogue
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError, WeaponsdbError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.validation import Limits
+from weaponsdb.revisions import ENTRIES
 from weaponsdb.vocab import Category
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -144,10 +147,10 @@ def entry_page(request: Request, slug: str, session: DbSession, base: BaseUrl) -
         entry = catalogue.get_entry(session, slug)
     except NotFoundError as error:
         return not_found(request, error.message)
-    record = to_records.entry(entry)
+    record = convert.entry_record(entry)
     sources = catalogue.sources_by_key(session, record.cited_source_keys())
     try:
-        revision: models.Revision | None = revisions.latest_revision(session, slug)
+        revision: models.Snapshotted | None = revisions.latest_revision(session, ENTRIES, slug)
     except NotFoundError:
         revision = None
     citations: list[tuple[str, str, str]] = []
@@ -162,12 +165,12 @@ def entry_page(request: Request, slug: str, session: DbSession, base: BaseUrl) -
         "entry.html",
         title=record.name,
         entry=record,
-        producers={p.producer.key: to_records.producer(p.producer) for p in entry.producers},
+        producers={p.producer.key: convert.producer_record(p.producer) for p in entry.producers},
         targets={r.target.slug: r.target.name for r in entry.relations},
         related=catalogue.related_to(session, entry),
-        sources={s.key: to_records.source(s) for s in sources},
+        sources={s.key: convert.source_record(s) for s in sources},
         revision=revision,
-        revised=to_records.utc(revision.created_at) if revision else None,
+        revised=convert.utc(revision.created_at) if revision else None,
         citations=citations,
     )
 
@@ -278,12 +281,10 @@ PHOTO_MAX_DISTANCE = 20  # bits of 64; unrelated photos are about 32 apart
 
 
 def photo_matches(
-    request: Request, session: Session, upload: UploadFile, data: bytes
+    matcher: PhotoMatcher, limits: Limits, session: Session, upload: UploadFile, data: bytes
 ) -> list[PhotoMatch]:
     """The reference photos nearest the uploaded one, after the same checks as any upload
     (a WeaponsdbError naming the reason otherwise)."""
-    matcher: PhotoMatcher = request.app.state.photo_matcher
-    limits = Limits.of(request.app.state.settings)
     _, matches = matcher.match_photo(
         session,
         data,
@@ -297,7 +298,9 @@ def photo_matches(
 
 
 @router.post(PHOTO_SEARCH_PATH)
-async def search_by_photo(request: Request, session: DbSession) -> Response:
+async def search_by_photo(
+    request: Request, session: DbSession, matcher: PhotoMatching, limits: UploadLimits
+) -> Response:
     # Read by hand: a form without a file, or with an empty one, is the person's mistake
     # to explain on the page, not a validation problem in JSON.
     upload = (await request.form()).get("photo")
@@ -308,7 +311,7 @@ async def search_by_photo(request: Request, session: DbSession) -> Response:
             raise InvalidInputError(NO_PHOTO, [FieldError("photo", "no file")])
         # Decoding and hashing are CPU work: off the event loop, so other requests go on.
         context["photo_results"] = await run_in_threadpool(
-            photo_matches, request, session, upload, data
+            photo_matches, matcher, limits, session, upload, data
         )
     except WeaponsdbError as error:
         context["errors"] = {"photo": error.message}

@@ -22,7 +22,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import models
-from weaponsdb.catalogue import EntryFilter
+from weaponsdb.catalogue.read import EntryFilter
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.normalise import fold, key, readings
 from weaponsdb.matching.scoring import (

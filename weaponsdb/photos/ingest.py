@@ -2,8 +2,9 @@
 its row as a new revision of the entry, all or nothing.
 
 Nothing is written before the upload has passed every check. The files are written inside
-the database transaction, before it commits; if anything fails, the files this call created
-are removed again unless a row (e.g. of a concurrent upload of the same image) uses them.
+the caller's database transaction, before it commits; if it rolls back instead, the files
+this call created are removed again unless a row (e.g. of a concurrent upload of the same
+image) uses them.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import Field, ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from pydantic import Field, ValidationError, model_validator
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.orm import Session
 
-from weaponsdb import editing, models, revisions, schemas, to_records
-from weaponsdb.db import transaction
-from weaponsdb.errors import ConflictError, FieldError, NotFoundError
+from weaponsdb import editing, models, schemas
+from weaponsdb.db import on_rollback
+from weaponsdb.errors import ConflictError, FieldError, NotFoundError, invalid
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.processing import (
     EXTENSIONS,
@@ -47,14 +48,21 @@ class PhotoDescription(schemas.Record):
         default=None, description="Position in the entry's markings of the marking it shows."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unsaid(cls, values: object) -> object:
+        """A form field left empty says nothing (a required one is then missing)."""
+        if isinstance(values, dict):
+            return {name: value for name, value in values.items() if value not in (None, "")}
+        return values
+
     @classmethod
     def parse(cls, values: dict[str, object]) -> PhotoDescription:
-        """From form fields or options, empty ones left out; 422 naming each bad field."""
-        given = {name: value for name, value in values.items() if value not in (None, "")}
+        """From command-line options or form fields; 422 naming each bad field."""
         try:
-            return cls.model_validate(given)
+            return cls.model_validate(values)
         except ValidationError as error:
-            raise editing.validation_problem(error, "The photo's description is invalid.") from None
+            raise invalid(error, "The photo's description is invalid.") from None
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class Attached:
 
 
 def attach_photo(
-    sessions: sessionmaker[Session],
+    session: Session,
     store: PhotoStore,
     matcher: PhotoMatcher,
     change: editing.Change,
@@ -83,29 +91,22 @@ def attach_photo(
     description: PhotoDescription,
     limits: Limits,
 ) -> Attached:
+    """Attach the photo in the caller's transaction, as a new revision of the entry."""
     checked = check_upload(upload.data, limits, upload.filename, upload.content_type)
     processed = process(checked)
     created: list[str] = []
-    try:
-        with transaction(sessions) as session:
-            with editing.entry_change(
-                session, change.slug, change.expected_version, change.author, change.note
-            ) as entry:
-                editing.require_editable(entry)
-                row = _new_row(entry, processed, description)
-                near = matcher.near_duplicates(session, processed.phash)
-                entry.photos.append(row)
-                session.flush()
-                _store_files(store, processed, created)
-            shown = to_records.entry(revisions.load_entry(session, change.slug))
-            position = next(i for i, p in enumerate(shown.photos) if p.sha256 == processed.sha256)
-            attached = Attached(
-                change.slug, shown.photos[position], position, entry.version, bool(created), near
-            )
-    except BaseException:
-        _remove_unused(sessions, store, processed.sha256, created)
-        raise
-    return attached
+    engine = session.get_bind()
+    on_rollback(session, lambda: _remove_unused(engine, store, processed.sha256, created))
+    entry = editing.begin_change(session, change)
+    row = _new_row(entry, processed, description)
+    near = matcher.near_duplicates(session, processed.phash)
+    entry.photos.append(row)
+    _store_files(store, processed, created)
+    shown = editing.end_change(session, change, entry)
+    position = len(shown.record.photos) - 1  # photos are in the order they were added
+    return Attached(
+        change.slug, shown.record.photos[position], position, shown.number, bool(created), near
+    )
 
 
 def _new_row(
@@ -133,6 +134,7 @@ def _new_row(
         width=processed.width,
         height=processed.height,
         phash=processed.phash,
+        citations=[],  # said so, or the revision's snapshot would read them from the database
     )
 
 
@@ -155,12 +157,12 @@ def _store_files(store: PhotoStore, processed: ProcessedPhoto, created: list[str
 
 
 def _remove_unused(
-    sessions: sessionmaker[Session], store: PhotoStore, sha256: str, created: list[str]
+    engine: Engine | Connection, store: PhotoStore, sha256: str, created: list[str]
 ) -> None:
     if not created:
         return
     try:
-        with sessions() as session:
+        with Session(engine) as session:
             used = session.scalar(
                 select(models.Photo.id).where(models.Photo.sha256 == sha256).limit(1)
             )

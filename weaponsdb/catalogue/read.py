@@ -1,4 +1,4 @@
-"""Reading the catalogue: filtered, paginated listings and whole entries."""
+"""Reading the catalogue: filtered, paginated listings, whole entries, sources."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from weaponsdb import models
+from weaponsdb import models, schemas
+from weaponsdb.catalogue import convert
+from weaponsdb.catalogue.parts import CITED_BY, PARTS
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
 from weaponsdb.vocab import Category, PhotoView, Status
 
 T = TypeVar("T")
 
+DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Catalogue calibres are given to 0.01 mm; an observer's "7.62" must find "7.62".
 CALIBRE_TOLERANCE_MM = Decimal("0.05")
@@ -29,6 +32,15 @@ class Page(Generic[T]):
     items: Sequence[T]
     total: int
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot(Generic[T]):
+    """A record and the number of the revision that holds it: what a change left
+    (revisions.record_revision), or an entry as a read finds it (its version)."""
+
+    record: T
+    number: int
 
 
 @dataclass(frozen=True)
@@ -47,15 +59,27 @@ def encode_cursor(last_key: str) -> str:
     return base64.urlsafe_b64encode(last_key.encode()).decode().rstrip("=")
 
 
+def _not_a_cursor() -> InvalidInputError:
+    return InvalidInputError(
+        "The cursor is not one this service issued.",
+        [FieldError("cursor", "not a cursor from a previous page's next_cursor")],
+    )
+
+
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInputError(
-            "The cursor is not one this service issued.",
-            [FieldError("cursor", "not a cursor from a previous page's next_cursor")],
-        ) from None
+        raise _not_a_cursor() from None
+
+
+def decode_number_cursor(cursor: str) -> int:
+    """A cursor after a number (a revision's)."""
+    text = decode_cursor(cursor)
+    if not text.isdigit():
+        raise _not_a_cursor()
+    return int(text)
 
 
 def check_limit(limit: int) -> None:
@@ -67,23 +91,15 @@ def check_limit(limit: int) -> None:
 
 
 def entry_load_options() -> list[LoaderOption]:
-    """Everything an entry record shows, loaded in a fixed number of queries."""
-    cited = (
-        selectinload(models.Entry.citations),
-        selectinload(models.Entry.names).selectinload(models.EntryName.citations),
-        selectinload(models.Entry.features).selectinload(models.Feature.citations),
-        selectinload(models.Entry.markings).selectinload(models.Marking.citations),
-        selectinload(models.Entry.measurements).selectinload(models.Measurement.citations),
-        selectinload(models.Entry.producers).selectinload(models.EntryProducer.citations),
-        selectinload(models.Entry.relations).selectinload(models.Relation.citations),
-        selectinload(models.Entry.instances).selectinload(models.Instance.citations),
-        selectinload(models.Entry.photos).selectinload(models.Photo.citations),
-    )
-    return [
-        *cited,
-        selectinload(models.Entry.producers).selectinload(models.EntryProducer.producer),
-        selectinload(models.Entry.relations).selectinload(models.Relation.target),
-    ]
+    """Everything an entry record shows, loaded in a fixed number of queries: each part with
+    its citations and the objects it refers to (parts.py)."""
+    options: list[LoaderOption] = [selectinload(getattr(models.Entry, CITED_BY))]
+    for part in PARTS:
+        items = selectinload(getattr(models.Entry, part.name))
+        if part.cited:
+            options.append(items.selectinload(getattr(part.model, CITED_BY)))
+        options += [items.selectinload(getattr(part.model, r.field)) for r in part.references]
+    return options
 
 
 def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.Entry]:
@@ -122,7 +138,7 @@ def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.
 
 
 def list_entries(
-    session: Session, where: EntryFilter, limit: int = 50, cursor: str | None = None
+    session: Session, where: EntryFilter, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
 ) -> Page[models.Entry]:
     """Entries in slug order; *cursor* continues after the last slug of the previous page."""
     check_limit(limit)
@@ -139,17 +155,28 @@ def list_entries(
     return Page(rows, total, encode_cursor(rows[-1].slug) if more else None)
 
 
-def get_entry(session: Session, slug: str) -> models.Entry:
+def get_entry(session: Session, slug: str, fresh: bool = False) -> models.Entry:
+    """The entry with everything its record shows. *fresh* replaces whatever the session
+    remembers of it (after an UPDATE the session did not see, e.g. editing.begin_change)."""
     entry = session.scalar(
-        select(models.Entry).where(models.Entry.slug == slug).options(*entry_load_options())
+        select(models.Entry)
+        .where(models.Entry.slug == slug)
+        .options(*entry_load_options())
+        .execution_options(populate_existing=fresh)
     )
     if entry is None:
         raise NotFoundError(f"No entry has the slug '{slug}'.")
     return entry
 
 
+def entry_snapshot(session: Session, slug: str) -> Snapshot[schemas.EntryRecord]:
+    """The entry's record as it now stands, and its version."""
+    entry = get_entry(session, slug)
+    return Snapshot(convert.entry_record(entry), entry.version)
+
+
 def list_sources(
-    session: Session, limit: int = 50, cursor: str | None = None
+    session: Session, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
 ) -> Page[models.Source]:
     check_limit(limit)
     total = session.scalar(select(func.count(models.Source.id))) or 0
