@@ -16,7 +16,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.dependencies import Sessions
 from weaponsdb import editing, keys
-from weaponsdb.errors import FieldError, InvalidInputError, PreconditionRequiredError
+from weaponsdb.db import INTEGER_MAX
+from weaponsdb.errors import (
+    FieldError,
+    InvalidInputError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
 from weaponsdb.vocab import Role
 
 bearer = HTTPBearer(
@@ -106,7 +112,13 @@ def if_match_version(tag: Annotated[str | None, Depends(if_match)]) -> int | Non
             'If-Match must be one ETag of this entry, e.g. "3", or *.',
             [FieldError(editing.IF_MATCH, 'not an entry ETag such as "3"')],
         )
-    return int(match.group(1))
+    version = int(match.group(1))
+    if version > INTEGER_MAX:  # no entry ever reaches such a version: it cannot be current
+        raise PreconditionFailedError(
+            f"If-Match names version {version}, which is not the entry's current version.",
+            [FieldError(editing.IF_MATCH, "not the current version")],
+        )
+    return version
 
 
 def if_match_etag(tag: Annotated[str | None, Depends(if_match)]) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from pydantic import AfterValidator
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from weaponsdb.catalogue.read import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from weaponsdb.config import Settings
-from weaponsdb.db import make_sessionmaker, transaction
+from weaponsdb.db import INTEGER_MAX, make_sessionmaker, transaction
 from weaponsdb.matching.matcher import Matcher
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.storage import FileStore, PhotoStore
@@ -110,7 +110,14 @@ SlugPath = Annotated[
 ]
 KeyPath = Annotated[str, Path(max_length=80, pattern=KEY_PATTERN, description="The source's key.")]
 IndexPath = Annotated[int, Path(ge=0, le=100_000, description="Position in the list, from 0.")]
-NumberPath = Annotated[int, Path(ge=1, le=10**9, description="Revision number, from 1.")]
+NumberPath = Annotated[int, Path(ge=1, le=INTEGER_MAX, description="Revision number, from 1.")]
+
+
+def revision_query(alias: str, description: str) -> Any:
+    """A revision number in the query string, bounded as NumberPath is."""
+    return Query(alias=alias, ge=1, le=INTEGER_MAX, description=description)
+
+
 Sha256Path = Annotated[
     str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the stored image.")
 ]

@@ -26,6 +26,12 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# The largest value of an `integer` column (PostgreSQL's is 32 bits): versions, revision
+# numbers and positions a request names are bounded by it, so that none reaches the
+# database as an integer it cannot compare.
+INTEGER_MAX = 2**31 - 1
+
+
 def make_engine(url: str, statement_timeout_ms: int | None = None, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.dependencies import BaseUrl, DbSession, NumberPath, PageOf, SlugPath
+from api.dependencies import BaseUrl, DbSession, NumberPath, PageOf, SlugPath, revision_query
 from api.etags import etag
 from api.problems import PROBLEM_RESPONSES
 from api.responses import Page, cited_revision, entry_url, revision_url
@@ -103,7 +103,7 @@ def diff_revisions(
     base: BaseUrl,
     older: Annotated[
         int | None,
-        Query(alias="from", ge=1, description="The earlier revision; default: the one before."),
+        revision_query("from", "The earlier revision; default: the one before."),
     ] = None,
 ) -> RevisionDiff:
     start = older if older is not None else number - 1
@@ -142,7 +142,7 @@ def cite(
     style: Annotated[citing.CitationFormat, Query(alias="format")] = citing.CitationFormat.APA,
     number: Annotated[
         int | None,
-        Query(alias="revision", ge=1, description="Revision to cite; default: the latest."),
+        revision_query("revision", "Revision to cite; default: the latest."),
     ] = None,
     accessed: Annotated[
         dt.date | None, Query(description="When you read it, YYYY-MM-DD; default: today (UTC).")
