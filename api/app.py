@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
-from api import problems
+from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     Resources.build(settings, engine).install(app)
     problems.install(app)
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router)
     pages.mount(app)
     protect(app, settings)
+    openapi.describe(app, rate_limited_paths=MATCH_PATHS)
     return app
 
 

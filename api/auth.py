@@ -15,6 +15,7 @@ from fastapi import Depends, Header
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.dependencies import Sessions
+from api.openapi import ENFORCED
 from weaponsdb import editing, keys
 from weaponsdb.db import INTEGER_MAX
 from weaponsdb.errors import (
@@ -60,6 +61,7 @@ def change_note(
         Header(
             description="What changed and why, 3-500 characters. UTF-8; percent-encode "
             "anything outside ASCII (e.g. with encodeURIComponent).",
+            json_schema_extra=ENFORCED,
         ),
     ] = None,
 ) -> str:
@@ -88,6 +90,7 @@ def if_match(
             alias="If-Match",
             description='The ETag of the version you changed, e.g. "3"; * for whatever '
             "version is current. Required: a change without it gets 428.",
+            json_schema_extra=ENFORCED,
         ),
     ] = None,
 ) -> str | None:
