@@ -25,6 +25,7 @@ from weaponsdb.errors import (
     PayloadTooLargeError,
     PreconditionFailedError,
     PreconditionRequiredError,
+    ServiceUnavailableError,
     UnauthenticatedError,
     UnsupportedMediaTypeError,
     WeaponsdbError,
@@ -119,6 +120,7 @@ DOMAIN_STATUS: dict[type[WeaponsdbError], tuple[int, str]] = {
     PreconditionRequiredError: (428, "version_required"),
     PayloadTooLargeError: (413, "too_large"),
     UnsupportedMediaTypeError: (415, "unsupported_media_type"),
+    ServiceUnavailableError: (503, "unavailable"),
 }
 
 

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     match_rate_limit: str = "120/minute"  # per client, on each match endpoint
     statement_timeout_ms: int = 15_000  # PostgreSQL: no query may hold a connection longer
     cors_origins: list[str] = ["*"]
+    # Tesseract's language data; unset: TESSDATA_PREFIX, else where Debian installs it.
+    tessdata_dir: Path | None = None
 
 
 @lru_cache

@@ -53,3 +53,8 @@ class PayloadTooLargeError(WeaponsdbError):
 
 class UnsupportedMediaTypeError(WeaponsdbError):
     """An upload in a format the service does not take."""
+
+
+class ServiceUnavailableError(WeaponsdbError):
+    """A part of the service that needs something missing on the server (e.g. Tesseract's
+    language data); the message names what."""

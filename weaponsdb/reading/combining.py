@@ -1,0 +1,81 @@
+"""Many passes' readings of one region made into ranked hypotheses per line: readings in the
+same place of the photo are one line; the texts read there are its hypotheses, ranked by the
+confidence-weighted votes of the passes that read them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from weaponsdb.reading.preparing import Region
+
+# Two readings are of the same line when this share of the smaller box lies in the other.
+SAME_PLACE = 0.5
+MAX_ALTERNATIVES = 5
+
+
+@dataclass(frozen=True)
+class PassLine:
+    """A line one pass read, placed on the photo."""
+
+    text: str
+    confidence: float
+    region: Region
+    languages: str
+    pass_label: str
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    text: str
+    confidence: float  # 0-1: how sure the passes that read it were, and how many agreed
+    passes: int  # how many passes read exactly this
+    mean_confidence: float  # Tesseract's own, averaged over those passes
+
+
+@dataclass
+class Line:
+    region: Region
+    readings: list[PassLine] = field(default_factory=list)
+
+    def hypotheses(self) -> list[Hypothesis]:
+        """The texts read here, best first. A text's votes are the confidences of the passes
+        that read it; its confidence is the geometric mean of how sure those passes were and
+        the share of all the votes cast here that it won."""
+        votes: dict[str, list[float]] = defaultdict(list)
+        for reading in self.readings:
+            votes[reading.text].append(reading.confidence)
+        total = sum(sum(v) for v in votes.values()) or 1.0
+        ranked = []
+        for text, confidences in votes.items():
+            mean = sum(confidences) / len(confidences)
+            share = sum(confidences) / total
+            ranked.append(Hypothesis(text, (mean * share) ** 0.5, len(confidences), mean))
+        ranked.sort(key=lambda h: (-sum(votes[h.text]), -h.mean_confidence, h.text))
+        return ranked[:MAX_ALTERNATIVES]
+
+    def languages(self) -> list[str]:
+        return sorted({r.languages for r in self.readings})
+
+
+def lines(readings: list[PassLine]) -> list[Line]:
+    """Readings grouped by place, each in the line it overlaps most; the lines top to bottom
+    and left to right. Readings are taken most confident first, so that a confident pass's
+    lines are the ones others join, and each line is where its most confident pass put it."""
+    found: list[Line] = []
+    for reading in sorted(readings, key=lambda r: -r.confidence):
+        best = max(found, key=lambda line: _overlap(line.region, reading.region), default=None)
+        if best is not None and _overlap(best.region, reading.region) >= SAME_PLACE:
+            best.readings.append(reading)
+        else:
+            found.append(Line(reading.region, [reading]))
+    return sorted(found, key=lambda line: (line.region.y, line.region.x))
+
+
+def _overlap(a: Region, b: Region) -> float:
+    width = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
+    height = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min(a.width * a.height, b.width * b.height) or 1
+    return width * height / smaller

@@ -1,0 +1,228 @@
+"""The reader: a photo in, the lines of text on it out, each with where it is, how sure the
+reader is, and the other readings its passes made.
+
+A careful person reading a worn marking looks at it several ways; so does the reader, in two
+rounds per region of the photo. First it finds the text's size, slant, polarity and direction
+from the ink, and reads the region once per script (or per hinted script), upright and upside
+down, to learn which script and which way up. Then it reads again in that script with the
+other binarisations, the opposite polarity, single-line segmentation and the script's other
+language models. The passes' lines are combined into ranked hypotheses per line
+(combining.py). The number of passes is fixed, so a photo's reading time is bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from weaponsdb.reading import combining, regions
+from weaponsdb.reading.engine import Engine
+from weaponsdb.reading.preparing import (
+    Binarisation,
+    Geometry,
+    Grey,
+    Region,
+    estimate,
+    grey_region,
+    prepare,
+)
+from weaponsdb.reading.scripts import LANGUAGE_SETS, Script, script_of, tidy
+
+# Tesseract's page segmentation modes the reader uses.
+BLOCK, LINE = 6, 7
+# Script and orientation pairs looked at closely after the first round.
+LEADERS = 2
+# Lines read with less confidence than this are noise on the metal, not text.
+MIN_CONFIDENCE = 0.3
+
+
+class Box(BaseModel):
+    """A rectangle on the photo, in its pixels: left, top, width, height."""
+
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+
+    @classmethod
+    def of(cls, region: Region) -> Box:
+        return cls(x=region.x, y=region.y, width=region.width, height=region.height)
+
+    def region(self) -> Region:
+        return Region(self.x, self.y, self.width, self.height)
+
+
+class Alternative(BaseModel):
+    text: str
+    confidence: float = Field(ge=0, le=1)
+    passes: int = Field(description="How many of the reader's passes read exactly this.")
+
+
+class ReadLine(BaseModel):
+    text: str = Field(description="The best reading.")
+    box: Box = Field(description="Where the line is on the photo, in its pixels.")
+    script: Script | None = Field(description="ISO 15924 script of the best reading.")
+    languages: list[str] = Field(description="Tesseract language sets whose passes read it.")
+    confidence: float = Field(
+        ge=0, le=1, description="How sure the passes were and how many agreed; 1 is certain."
+    )
+    alternatives: list[Alternative] = Field(
+        description="The other readings the passes made here, best first."
+    )
+
+
+class Reading(BaseModel):
+    width: int = Field(description="Width of the photo, upright, in pixels.")
+    height: int
+    box: Box | None = Field(description="The crop box read, if one was given.")
+    regions: list[Box] = Field(description="The regions of the photo that were read.")
+    scripts_tried: list[Script]
+    passes: int = Field(description="Tesseract passes made.")
+    seconds: float
+    lines: list[ReadLine] = Field(description="Top to bottom, left to right.")
+
+
+@dataclass(frozen=True)
+class Pass:
+    script: Script
+    languages: str
+    quarter_turns: int
+    how: Binarisation
+    invert: bool
+    psm: int
+
+
+class Reader:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def read(
+        self, photo: Image.Image, box: Box | None = None, scripts: Sequence[Script] = ()
+    ) -> Reading:
+        """The text lines on *photo* (upright, as stored), inside *box* if given, in
+        *scripts* if given (else in any the catalogue holds)."""
+        self.engine.require()
+        started = time.perf_counter()
+        tried = list(dict.fromkeys(scripts)) or list(Script)
+        areas = (
+            [_within(box.region(), Region(0, 0, *photo.size))]
+            if box
+            else regions.text_regions(photo)
+        )
+        passes, read = 0, []
+        for area in areas:
+            region_passes, region_lines = self._read_region(photo, area, tried)
+            passes += region_passes
+            read += region_lines
+        return Reading(
+            width=photo.width,
+            height=photo.height,
+            box=Box.of(areas[0]) if box else None,
+            regions=[Box.of(area) for area in areas],
+            scripts_tried=tried,
+            passes=passes,
+            seconds=round(time.perf_counter() - started, 3),
+            lines=read,
+        )
+
+    def _read_region(
+        self, photo: Image.Image, region: Region, scripts: list[Script]
+    ) -> tuple[int, list[ReadLine]]:
+        crop = grey_region(photo, region)
+        geometry = estimate(crop)
+        first = [
+            Pass(script, LANGUAGE_SETS[script][0], turns, Binarisation.GREY, geometry.invert, BLOCK)
+            for script in scripts
+            for turns in (0, 2)
+        ]
+        found = self._run(crop, region, geometry, first)
+        # The two likeliest script and orientation pairs are looked at more closely; the
+        # one whose passes read most confidently wins.
+        leaders = sorted(first, key=lambda p: -_strength(found[p]))[:LEADERS]
+        for leader in leaders:
+            found |= self._run(crop, region, geometry, _refinements(leader))
+        best = max(leaders, key=lambda p: sum(_strength(found[q]) for q in found if _alike(p, q)))
+        chosen = [line for p, lines in found.items() if _alike(p, best) for line in lines]
+        return len(found), [_line(line) for line in combining.lines(chosen) if _kept(line)]
+
+    def _run(
+        self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
+    ) -> dict[Pass, list[combining.PassLine]]:
+        found = {}
+        for p in passes:
+            prepared = prepare(crop, region, geometry, p.quarter_turns, p.how, p.invert)
+            found[p] = [
+                combining.PassLine(
+                    tidy(raw.text),
+                    raw.confidence,
+                    _within(prepared.to_photo(raw.box), region),
+                    p.languages,
+                    f"{prepared.label}, {p.languages}, psm {p.psm}",
+                )
+                for raw in self.engine.read(prepared.image, p.languages, p.psm)
+            ]
+        return found
+
+
+def _refinements(leader: Pass) -> list[Pass]:
+    """The second round: the same script and orientation looked at the other ways."""
+    script, languages, turns, invert = (
+        leader.script,
+        leader.languages,
+        leader.quarter_turns,
+        leader.invert,
+    )
+    return [
+        Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
+        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.OTSU, invert, LINE),
+        Pass(script, languages, turns, Binarisation.ADAPTIVE, invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.GREY, not invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.OTSU, not invert, LINE),
+        *(
+            Pass(script, other, turns, Binarisation.GREY, invert, BLOCK)
+            for other in LANGUAGE_SETS[script]
+            if other != languages
+        ),
+    ]
+
+
+def _alike(a: Pass, b: Pass) -> bool:
+    """Passes of the same script, the same way up."""
+    return (a.script, a.quarter_turns) == (b.script, b.quarter_turns)
+
+
+def _strength(lines: list[combining.PassLine]) -> float:
+    """How much confident text a pass read: its confidences weighted by characters read."""
+    return sum(line.confidence**2 * len(line.text.replace(" ", "")) for line in lines)
+
+
+def _kept(line: combining.Line) -> bool:
+    best = line.hypotheses()[0]
+    return best.mean_confidence >= MIN_CONFIDENCE and any(c.isalnum() for c in best.text)
+
+
+def _line(line: combining.Line) -> ReadLine:
+    best, *others = line.hypotheses()
+    return ReadLine(
+        text=best.text,
+        box=Box.of(line.region),
+        script=script_of(best.text),
+        languages=line.languages(),
+        confidence=round(best.confidence, 3),
+        alternatives=[
+            Alternative(text=h.text, confidence=round(h.confidence, 3), passes=h.passes)
+            for h in others
+        ],
+    )
+
+
+def _within(inner: Region, outer: Region) -> Region:
+    x, y = max(outer.x, inner.x), max(outer.y, inner.y)
+    right = min(outer.x + outer.width, inner.x + inner.width)
+    bottom = min(outer.y + outer.height, inner.y + inner.height)
+    return Region(x, y, max(1, right - x), max(1, bottom - y))
