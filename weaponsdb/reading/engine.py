@@ -38,6 +38,10 @@ def default_tessdata() -> Path:
     return next((path for path in DEBIAN_TESSDATA if path.is_dir()), DEBIAN_TESSDATA[0])
 
 
+# Words read with less confidence are dropped from their line (unless all are).
+MIN_WORD_CONFIDENCE = 0.5
+
+
 @dataclass(frozen=True)
 class RawLine:
     """One text line as one Tesseract pass read it, in that pass's image coordinates."""
@@ -109,31 +113,48 @@ class Engine:
 
 
 def _lines(api: tesserocr.PyTessBaseAPI) -> Iterator[RawLine]:
-    """The lines read, each with the mean of its words' confidences weighted by their
-    lengths (Tesseract's own line confidence is unreliable with its LSTM models)."""
+    """The lines read, each with the mean of its words' confidences."""
     assert tesserocr is not None
+    ril = tesserocr.RIL
     iterator = api.GetIterator()
     if iterator is None:
         return
-    words: list[tuple[str, float]] = []
+    words: list[str] = []
+    confidences: list[list[float]] = []
     box: tuple[int, int, int, int] | None = None
-    for word in tesserocr.iterate_level(iterator, tesserocr.RIL.WORD):
-        if word.IsAtBeginningOf(tesserocr.RIL.TEXTLINE) and words and box:
-            yield _line(words, box)
-            words = []
-        if word.IsAtBeginningOf(tesserocr.RIL.TEXTLINE):
-            box = word.BoundingBox(tesserocr.RIL.TEXTLINE)
+    for symbol in tesserocr.iterate_level(iterator, ril.SYMBOL):
+        if symbol.IsAtBeginningOf(ril.TEXTLINE):
+            if words and box:
+                yield _line(words, confidences, box)
+            words, confidences = [], []
+            box = symbol.BoundingBox(ril.TEXTLINE)
         try:
-            text = word.GetUTF8Text(tesserocr.RIL.WORD).strip()
-        except RuntimeError:  # a word Tesseract found but read nothing in
+            character = symbol.GetUTF8Text(ril.SYMBOL)
+        except RuntimeError:  # a symbol Tesseract found but read nothing in
             continue
-        if text:
-            words.append((text, word.Confidence(tesserocr.RIL.WORD) / 100))
+        if symbol.IsAtBeginningOf(ril.WORD) or not words:
+            words.append("")
+            confidences.append([symbol.Confidence(ril.WORD) / 100])
+        words[-1] += character
+        confidences[-1].append(symbol.Confidence(ril.SYMBOL) / 100)
     if words and box:
-        yield _line(words, box)
+        yield _line(words, confidences, box)
 
 
-def _line(words: list[tuple[str, float]], box: tuple[int, int, int, int]) -> RawLine:
-    characters = sum(len(text) for text, _ in words)
-    confidence = sum(len(text) * conf for text, conf in words) / characters
-    return RawLine(" ".join(text for text, _ in words), max(0.0, min(1.0, confidence)), box)
+def _line(
+    words: list[str], confidences: list[list[float]], box: tuple[int, int, int, int]
+) -> RawLine:
+    """The line without the words read with little confidence: the texture and scratches
+    around a marking read as stray letters beside it."""
+    scored = [(w, _word_confidence(c)) for w, c in zip(words, confidences, strict=True)]
+    kept = [(w, c) for w, c in scored if c >= MIN_WORD_CONFIDENCE] or scored
+    confidence = sum(c for _, c in kept) / len(kept) if kept else 0.0
+    text = " ".join(" ".join(w for w, _ in kept).split())
+    return RawLine(text, max(0.0, min(1.0, confidence)), box)
+
+
+def _word_confidence(confidences: list[float]) -> float:
+    """Tesseract's confidence in a word (the first value), except where it drops to 0 on a
+    word its LSTM model read with certainty: then that of its least sure character."""
+    word, *characters = confidences
+    return word if word > 0 or not characters else min(characters)

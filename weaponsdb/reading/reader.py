@@ -12,6 +12,7 @@ language models. The passes' lines are combined into ranked hypotheses per line
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,12 +31,23 @@ from weaponsdb.reading.preparing import (
     grey_region,
     prepare,
 )
-from weaponsdb.reading.scripts import LANGUAGE_SETS, Script, script_of, tidy
+from weaponsdb.reading.scripts import (
+    LANGUAGE_SETS,
+    Script,
+    script_of,
+    script_of_character,
+    tidy,
+)
 
 # Tesseract's page segmentation modes the reader uses.
 BLOCK, LINE = 6, 7
+# Photos are taken, and boxes drawn, upright far more often than upside down; lines that
+# run up or down the photo are as likely to run either way.
+UPSIDE_DOWN = 0.75
 # Script and orientation pairs looked at closely after the first round.
 LEADERS = 2
+# What separates the parts of a marking: neither evidence for a reading nor against it.
+SEPARATORS = " -./"
 # Lines read with less confidence than this are noise on the metal, not text.
 MIN_CONFIDENCE = 0.3
 
@@ -88,12 +100,17 @@ class Reading(BaseModel):
 
 @dataclass(frozen=True)
 class Pass:
-    script: Script
+    script: Script | None  # None: several scripts' models at once
     languages: str
     quarter_turns: int
     how: Binarisation
     invert: bool
     psm: int
+
+    @property
+    def orientation(self) -> tuple[int, Binarisation, bool, int]:
+        """The first pass of another language set, this way up."""
+        return self.quarter_turns, Binarisation.GREY, self.invert, BLOCK
 
 
 class Reader:
@@ -134,19 +151,34 @@ class Reader:
     ) -> tuple[int, list[ReadLine]]:
         crop = grey_region(photo, region)
         geometry = estimate(crop)
-        first = [
-            Pass(script, LANGUAGE_SETS[script][0], turns, Binarisation.GREY, geometry.invert, BLOCK)
+        run = functools.partial(self._run, crop, region, geometry)
+        # Which way up: every script's model at once (Tesseract picks per word), upright
+        # and upside down.
+        only = scripts[0] if len(scripts) == 1 else None
+        every = "+".join(LANGUAGE_SETS[script][0] for script in scripts)
+        ways = [Pass(only, every, t, Binarisation.GREY, geometry.invert, BLOCK) for t in (0, 2)]
+        found = run(ways)
+        prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
+        way_up = max(ways, key=lambda p: prior[p.quarter_turns] * _strength(found[p]))
+        # Which script: each script's own model, that way up; the two likeliest are then
+        # looked at the other ways, and the one whose passes read most confidently wins.
+        own = {
+            script: Pass(script, LANGUAGE_SETS[script][0], *way_up.orientation)
             for script in scripts
-            for turns in (0, 2)
-        ]
-        found = self._run(crop, region, geometry, first)
-        # The two likeliest script and orientation pairs are looked at more closely; the
-        # one whose passes read most confidently wins.
-        leaders = sorted(first, key=lambda p: -_strength(found[p]))[:LEADERS]
+        }
+        if only is None:
+            found |= run(own.values())
+        votes = _script_votes(found[way_up])
+
+        def support(script: Script) -> float:
+            mine = (lines for p, lines in found.items() if p.script == script)
+            return sum(map(_strength, mine)) + votes.get(script, 0.0)
+
+        leaders = sorted(scripts, key=support, reverse=True)[:LEADERS]
         for leader in leaders:
-            found |= self._run(crop, region, geometry, _refinements(leader))
-        best = max(leaders, key=lambda p: sum(_strength(found[q]) for q in found if _alike(p, q)))
-        chosen = [line for p, lines in found.items() if _alike(p, best) for line in lines]
+            found |= run(_refinements(own[leader]))
+        best = max(leaders, key=support)
+        chosen = [line for p, lines in found.items() if p.script in (best, None) for line in lines]
         return len(found), [_line(line) for line in combining.lines(chosen) if _kept(line)]
 
     def _run(
@@ -176,6 +208,7 @@ def _refinements(leader: Pass) -> list[Pass]:
         leader.quarter_turns,
         leader.invert,
     )
+    assert script is not None
     return [
         Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
         Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
@@ -191,14 +224,28 @@ def _refinements(leader: Pass) -> list[Pass]:
     ]
 
 
-def _alike(a: Pass, b: Pass) -> bool:
-    """Passes of the same script, the same way up."""
-    return (a.script, a.quarter_turns) == (b.script, b.quarter_turns)
+def _script_votes(lines: list[combining.PassLine]) -> dict[Script, float]:
+    """A reading in several scripts' models at once, as votes for each script: its
+    strength shared out by the letters read in each script."""
+    votes: dict[Script, float] = {}
+    for line in lines:
+        letters = [s for s in map(script_of_character, line.text) if s is not None]
+        for script in letters:
+            votes[script] = votes.get(script, 0.0) + _strength([line]) / len(letters)
+    return votes
 
 
 def _strength(lines: list[combining.PassLine]) -> float:
-    """How much confident text a pass read: its confidences weighted by characters read."""
-    return sum(line.confidence**2 * len(line.text.replace(" ", "")) for line in lines)
+    """How much confident, marking-like text a pass read: confidences weighted by the
+    letters and digits read, less those of stray signs (a model reading a script it does
+    not know sees brackets and quotes in it)."""
+    return sum(line.confidence**2 * max(0, _plausible(line.text)) for line in lines)
+
+
+def _plausible(text: str) -> int:
+    """Letters and digits, less the signs no marking has (separators are neutral)."""
+    signs = sum(1 for c in text if not c.isalnum() and c not in SEPARATORS)
+    return sum(1 for c in text if c.isalnum()) - signs
 
 
 def _kept(line: combining.Line) -> bool:
