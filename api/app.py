@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from api import problems
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import BodySizeLimit, RateLimit
-from api.routes import editing, entries, health, match, photos, revisions, sources
+from api.routes import editing, entries, health, match, photos, reading, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
@@ -20,6 +20,8 @@ from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine, make_sessionmaker
 from weaponsdb.matching.matcher import Matcher
 from weaponsdb.photos.matching import PhotoMatcher
+from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.reader import Reader
 
 DESCRIPTION = """
 An open reference database for identifying weapons and munitions from what can be seen on
@@ -55,7 +57,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.state.matcher = Matcher()
     app.state.photo_matcher = PhotoMatcher()
-    for module in (health, entries, match, sources, editing, revisions, photos):
+    app.state.reader = Reader(Tesseract(settings.tessdata_dir))
+    for module in (health, entries, match, sources, editing, revisions, photos, reading):
         app.include_router(module.router)
     pages.mount(app)
     protect(app, settings)
@@ -63,7 +66,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 # The search pages run the same matchers, so they share the same limits.
-MATCH_PATHS = ("/v1/match", "/v1/match/photo", pages.SEARCH_PATH, pages.PHOTO_SEARCH_PATH)
+MATCH_PATHS = (
+    "/v1/match",
+    "/v1/match/photo",
+    pages.SEARCH_PATH,
+    pages.PHOTO_SEARCH_PATH,
+    *reading.PATHS,
+)
 # Room for the form fields and part headers beside the photo in a multipart upload, so that
 # a photo over the limit is refused by the photo checks, which say so for that file.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -74,7 +83,11 @@ def protect(app: FastAPI, settings: Settings) -> None:
     telemetry outermost so that it sees every answer, refusals included."""
 
     def body_limit(path: str) -> int:
-        uploads = path.endswith("/photos") or path in ("/v1/match/photo", pages.PHOTO_SEARCH_PATH)
+        uploads = path.endswith("/photos") or path in (
+            "/v1/match/photo",
+            pages.PHOTO_SEARCH_PATH,
+            *reading.PATHS,
+        )
         return (
             settings.max_upload_bytes + MULTIPART_ALLOWANCE if uploads else settings.max_body_bytes
         )

@@ -54,7 +54,7 @@ from weaponsdb.matching.matcher import Matcher
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.validation import Limits
 from weaponsdb.reading import identifying
-from weaponsdb.reading.engine import Engine
+from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.reader import Box, Reader
 from weaponsdb.reading.scripts import LANGUAGE_SETS, Script
 
@@ -104,7 +104,7 @@ class Baseline:
 def measure_quality(per_cell: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     all_cases = list(cases(per_cell, rng))
-    engine = Engine()
+    engine = Tesseract()
     reader, base_reader = Reader(engine), Baseline(engine.tessdata)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -175,7 +175,7 @@ def grouped(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
 def measure_speed(count: int, seed: int) -> dict[str, Any]:
     """Seconds per 12-megapixel JPEG, end to end, with a crop box and without one."""
     rng = random.Random(seed)
-    reader = Reader(Engine())
+    reader = Reader(Tesseract())
     timings: dict[str, list[float]] = {"with_box": [], "without_box": []}
     for number in range(count):
         script = SCRIPTS[number % len(SCRIPTS)]
@@ -216,9 +216,8 @@ def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
     misses = [r for r in rows if not r["top5"]][:15]
     print("\nsome misses (truth -> read / baseline):")
     for r in misses:
-        print(
-            f"  {r['script']} {r['degradation']:12} {r['truth']!r} -> {r['read']!r} / {r['baseline']!r}"
-        )
+        where = f"{r['script']} {r['degradation']:12}"
+        print(f"  {where} {r['truth']!r} -> {r['read']!r} / {r['baseline']!r}")
     return {
         "benchmark": "read",
         "synthetic": True,

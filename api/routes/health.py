@@ -12,7 +12,11 @@ router = APIRouter(tags=["service"])
 
 @router.get("/healthz", summary="Service health", response_model=Health)
 def healthz(request: Request) -> JSONResponse:
+    """The database decides whether the service is up; reading photos is reported apart,
+    since everything else works without it."""
     expected = head_revision()
+    missing = request.app.state.reader.engine.missing()
+    reading = "ok" if not missing else "unavailable: missing " + "; ".join(missing)
     try:
         revision = current_revision(request.app.state.engine)
     except SQLAlchemyError:
@@ -21,6 +25,7 @@ def healthz(request: Request) -> JSONResponse:
             database="unreachable",
             schema_revision=None,
             expected_revision=expected,
+            reading=reading,
         )
         return JSONResponse(health.model_dump(), status_code=503)
     healthy = revision == expected
@@ -29,5 +34,6 @@ def healthz(request: Request) -> JSONResponse:
         database="ok" if healthy else "not migrated to the expected revision",
         schema_revision=revision,
         expected_revision=expected,
+        reading=reading,
     )
     return JSONResponse(health.model_dump(), status_code=200 if healthy else 503)

@@ -1,11 +1,13 @@
 """Many passes' readings of one region made into ranked hypotheses per line: readings in the
-same place of the photo are one line; the texts read there are its hypotheses, ranked by the
-confidence-weighted votes of the passes that read them."""
+same place of the photo are one line; the texts read there are its hypotheses, ranked by how
+well each agrees with all the passes' readings, weighted by their confidence."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from rapidfuzz.distance import Levenshtein
 
 from weaponsdb.reading.preparing import Region
 
@@ -36,29 +38,35 @@ class Hypothesis:
 @dataclass
 class Line:
     region: Region
+    passes: int  # how many passes looked at the region the line is in
     readings: list[PassLine] = field(default_factory=list)
 
     def hypotheses(self) -> list[Hypothesis]:
-        """The texts read here, best first. A text's votes are the confidences of the passes
-        that read it; its confidence is the geometric mean of how sure those passes were and
-        the share of all the votes cast here that it won."""
-        votes: dict[str, list[float]] = defaultdict(list)
+        """The texts read here, best first, by minimum Bayes risk: each text is scored by
+        how closely it agrees with every pass's reading, weighted by that pass's confidence
+        (a reading that shares most characters with the others beats one read exactly the
+        same way twice but cut short). The score, averaged over all the passes that looked
+        here, is its confidence: 1 when every pass read exactly it and was certain; low for
+        a line only a few passes saw (texture read as letters by some binarisations)."""
+        texts: dict[str, list[float]] = defaultdict(list)
         for reading in self.readings:
-            votes[reading.text].append(reading.confidence)
-        total = sum(sum(v) for v in votes.values()) or 1.0
+            texts[reading.text].append(reading.confidence)
         ranked = []
-        for text, confidences in votes.items():
+        for text, confidences in texts.items():
+            support = sum(
+                r.confidence * Levenshtein.normalized_similarity(text, r.text)
+                for r in self.readings
+            )
             mean = sum(confidences) / len(confidences)
-            share = sum(confidences) / total
-            ranked.append(Hypothesis(text, (mean * share) ** 0.5, len(confidences), mean))
-        ranked.sort(key=lambda h: (-sum(votes[h.text]), -h.mean_confidence, h.text))
+            ranked.append(Hypothesis(text, support / self.passes, len(confidences), mean))
+        ranked.sort(key=lambda h: (-h.confidence, -h.mean_confidence, h.text))
         return ranked[:MAX_ALTERNATIVES]
 
     def languages(self) -> list[str]:
         return sorted({r.languages for r in self.readings})
 
 
-def lines(readings: list[PassLine]) -> list[Line]:
+def lines(readings: list[PassLine], passes: int) -> list[Line]:
     """Readings grouped by place, each in the line it overlaps most; the lines top to bottom
     and left to right. Readings are taken most confident first, so that a confident pass's
     lines are the ones others join, and each line is where its most confident pass put it."""
@@ -68,7 +76,7 @@ def lines(readings: list[PassLine]) -> list[Line]:
         if best is not None and _overlap(best.region, reading.region) >= SAME_PLACE:
             best.readings.append(reading)
         else:
-            found.append(Line(reading.region, [reading]))
+            found.append(Line(reading.region, passes, [reading]))
     return sorted(found, key=lambda line: (line.region.y, line.region.x))
 
 

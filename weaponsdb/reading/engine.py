@@ -51,7 +51,7 @@ class RawLine:
     box: tuple[int, int, int, int]  # left, top, right, bottom
 
 
-class Engine:
+class Tesseract:
     """The Tesseract engines over one tessdata directory."""
 
     def __init__(self, tessdata: Path | None = None) -> None:

@@ -12,7 +12,10 @@ language models. The passes' lines are combined into ranked hypotheses per line
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from weaponsdb.reading import combining, regions
-from weaponsdb.reading.engine import Engine
+from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.preparing import (
     Binarisation,
     Geometry,
@@ -41,6 +44,8 @@ from weaponsdb.reading.scripts import (
 
 # Tesseract's page segmentation modes the reader uses.
 BLOCK, LINE = 6, 7
+# Other text heights tried: thin strokes read better larger, blurred and noisy ones smaller.
+LARGER, SMALLER = 1.5, 0.7
 # Photos are taken, and boxes drawn, upright far more often than upside down; lines that
 # run up or down the photo are as likely to run either way.
 UPSIDE_DOWN = 0.75
@@ -50,6 +55,9 @@ LEADERS = 2
 SEPARATORS = " -./"
 # Lines read with less confidence than this are noise on the metal, not text.
 MIN_CONFIDENCE = 0.3
+# A line is text when the passes agree on it at least this much (its confidence); a line
+# few passes saw, or all read differently, is texture.
+AGREED = 0.25
 
 
 class Box(BaseModel):
@@ -106,6 +114,7 @@ class Pass:
     how: Binarisation
     invert: bool
     psm: int
+    zoom: float = 1.0  # times the scale that makes the text Tesseract's favourite height
 
     @property
     def orientation(self) -> tuple[int, Binarisation, bool, int]:
@@ -114,8 +123,12 @@ class Pass:
 
 
 class Reader:
-    def __init__(self, engine: Engine) -> None:
+    """Reads photos, at most *workers* at once (more would only share the same cores, and
+    each keeps Tesseract's models in memory); the others wait their turn."""
+
+    def __init__(self, engine: Tesseract, workers: int | None = None) -> None:
         self.engine = engine
+        self._turns = threading.BoundedSemaphore(workers or os.cpu_count() or 1)
 
     def read(
         self, photo: Image.Image, box: Box | None = None, scripts: Sequence[Script] = ()
@@ -123,6 +136,10 @@ class Reader:
         """The text lines on *photo* (upright, as stored), inside *box* if given, in
         *scripts* if given (else in any the catalogue holds)."""
         self.engine.require()
+        with self._turns:
+            return self._read(photo, box, scripts)
+
+    def _read(self, photo: Image.Image, box: Box | None, scripts: Sequence[Script]) -> Reading:
         started = time.perf_counter()
         tried = list(dict.fromkeys(scripts)) or list(Script)
         areas = (
@@ -161,7 +178,7 @@ class Reader:
         prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
         way_up = max(ways, key=lambda p: prior[p.quarter_turns] * _strength(found[p]))
         # Which script: each script's own model, that way up; the two likeliest are then
-        # looked at the other ways, and the one whose passes read most confidently wins.
+        # looked at the other ways.
         own = {
             script: Pass(script, LANGUAGE_SETS[script][0], *way_up.orientation)
             for script in scripts
@@ -178,15 +195,17 @@ class Reader:
         for leader in leaders:
             found |= run(_refinements(own[leader]))
         best = max(leaders, key=support)
-        chosen = [line for p, lines in found.items() if p.script in (best, None) for line in lines]
-        return len(found), [_line(line) for line in combining.lines(chosen) if _kept(line)]
+        chosen = [p for p in found if p.script in (best, None)]
+        read = combining.lines([line for p in chosen for line in found[p]], len(chosen))
+        return len(found), [_line(line) for line in _kept(read)]
 
     def _run(
         self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
     ) -> dict[Pass, list[combining.PassLine]]:
         found = {}
         for p in passes:
-            prepared = prepare(crop, region, geometry, p.quarter_turns, p.how, p.invert)
+            zoomed = dataclasses.replace(geometry, scale=geometry.scale * p.zoom)
+            prepared = prepare(crop, region, zoomed, p.quarter_turns, p.how, p.invert)
             found[p] = [
                 combining.PassLine(
                     tidy(raw.text),
@@ -212,10 +231,10 @@ def _refinements(leader: Pass) -> list[Pass]:
     return [
         Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
         Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.OTSU, invert, LINE),
         Pass(script, languages, turns, Binarisation.ADAPTIVE, invert, BLOCK),
         Pass(script, languages, turns, Binarisation.GREY, not invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.OTSU, not invert, LINE),
+        Pass(script, languages, turns, Binarisation.GREY, invert, BLOCK, zoom=LARGER),
+        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK, zoom=SMALLER),
         *(
             Pass(script, other, turns, Binarisation.GREY, invert, BLOCK)
             for other in LANGUAGE_SETS[script]
@@ -248,9 +267,18 @@ def _plausible(text: str) -> int:
     return sum(1 for c in text if c.isalnum()) - signs
 
 
-def _kept(line: combining.Line) -> bool:
-    best = line.hypotheses()[0]
-    return best.mean_confidence >= MIN_CONFIDENCE and any(c.isalnum() for c in best.text)
+def _kept(lines: list[combining.Line]) -> list[combining.Line]:
+    """The lines enough passes agree on, or the likeliest one if none is: a marking read
+    poorly is still worth showing to the person who asked."""
+    legible = [
+        line
+        for line in lines
+        if (best := line.hypotheses()[0]).mean_confidence >= MIN_CONFIDENCE
+        and any(c.isalnum() for c in best.text)
+    ]
+    agreed = [line for line in legible if line.hypotheses()[0].confidence >= AGREED]
+    likeliest = max(legible, key=lambda line: line.hypotheses()[0].confidence, default=None)
+    return agreed or ([likeliest] if likeliest else [])
 
 
 def _line(line: combining.Line) -> ReadLine:
