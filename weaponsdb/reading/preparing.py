@@ -29,7 +29,7 @@ SKEW_RANGE = 20  # degrees either way; markings beyond it are caught by the righ
 
 class Binarisation(StrEnum):
     GREY = "grey, contrast stretched"
-    OTSU = "Otsu threshold"
+    OTSU = "light evened, Otsu threshold"
     ADAPTIVE = "adaptive threshold"
 
 
@@ -113,6 +113,15 @@ def denoised(grey: Grey) -> Grey:
     return np.asarray(cv2.GaussianBlur(grey, (0, 0), TEXT_HEIGHT / 30), dtype=np.uint8)
 
 
+def evened(grey: Grey) -> Grey:
+    """Light falling unevenly across the item divided out: each pixel against the mean
+    tone of its surroundings, several letters wide, so that strokes keep their contrast and
+    the sunlit and shaded sides of a casing come out the same tone."""
+    surroundings = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 2 * TEXT_HEIGHT)
+    flat = grey.astype(np.float32) / np.maximum(surroundings, 1.0) * float(surroundings.mean())
+    return np.asarray(np.clip(flat, 0, 255), dtype=np.uint8)
+
+
 def stretched(grey: Grey) -> Grey:
     """Denoised and contrast stretched between the 1st and 99th percentiles, so faint paint
     reads as well as fresh."""
@@ -127,7 +136,7 @@ def binarised(grey: Grey, how: Binarisation, text_height: int = TEXT_HEIGHT) -> 
     if how is Binarisation.GREY:
         return smooth
     if how is Binarisation.OTSU:
-        _, binary = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        _, binary = cv2.threshold(evened(smooth), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         return np.asarray(binary, dtype=np.uint8)
     block = max(3, (2 * text_height) | 1)  # odd, about two letters wide
     return np.asarray(

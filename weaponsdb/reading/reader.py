@@ -187,9 +187,13 @@ class Reader:
             found |= run(own.values())
         votes = _script_votes(found[way_up])
 
-        def support(script: Script) -> float:
-            mine = (lines for p, lines in found.items() if p.script == script)
-            return sum(map(_strength, mine)) + votes.get(script, 0.0)
+        def support(script: Script) -> tuple[float, float]:
+            """Confident letters of the script read by its own models and by all at once;
+            then, between scripts none of whose letters were read (a marking of digits),
+            how much confident text their models read at all."""
+            mine = [line for p, lines in found.items() if p.script == script for line in lines]
+            own = sum(line.confidence**2 * _letters_in(line.text, script) for line in mine)
+            return own + votes.get(script, 0.0), _strength(mine)
 
         leaders = sorted(scripts, key=support, reverse=True)[:LEADERS]
         for leader in leaders:
@@ -243,14 +247,17 @@ def _refinements(leader: Pass) -> list[Pass]:
     ]
 
 
+def _letters_in(text: str, script: Script) -> int:
+    return sum(1 for c in text if script_of_character(c) is script)
+
+
 def _script_votes(lines: list[combining.PassLine]) -> dict[Script, float]:
     """A reading in several scripts' models at once, as votes for each script: its
-    strength shared out by the letters read in each script."""
+    confident letters in each script."""
     votes: dict[Script, float] = {}
     for line in lines:
-        letters = [s for s in map(script_of_character, line.text) if s is not None]
-        for script in letters:
-            votes[script] = votes.get(script, 0.0) + _strength([line]) / len(letters)
+        for script in filter(None, map(script_of_character, line.text)):
+            votes[script] = votes.get(script, 0.0) + line.confidence**2
     return votes
 
 
