@@ -19,7 +19,7 @@ from weaponsdb.errors import FieldError, InvalidInputError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MAX_RESULTS, ObservedMarking
 from weaponsdb.reading import identifying
 from weaponsdb.reading.reader import Box, Reader, Reading
-from weaponsdb.reading.scripts import Script
+from weaponsdb.reading.scripts import parse_scripts
 from weaponsdb.schemas import CountryCode
 from weaponsdb.vocab import Category
 
@@ -37,29 +37,6 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     }
 }
 RESPONSES = {**PROBLEM_RESPONSES, **UPLOAD_PROBLEMS, **UNAVAILABLE}
-
-
-def parse_box(text: str | None) -> Box | None:
-    """'x,y,width,height' in the photo's pixels, as it is shown upright."""
-    if text is None or not text.strip():
-        return None
-    parts = text.split(",")
-    if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
-        raise ValueError("must be four whole numbers: x,y,width,height")
-    x, y, width, height = (int(p) for p in parts)
-    if width < 1 or height < 1:
-        raise ValueError("width and height must be at least 1")
-    return Box(x=x, y=y, width=width, height=height)
-
-
-def parse_scripts(text: str | None) -> list[Script]:
-    """Comma-separated ISO 15924 codes of the scripts to try."""
-    codes = [c.strip() for c in (text or "").split(",") if c.strip()]
-    known = {s.value for s in Script}
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise ValueError(f"unknown script {unknown[0]!r}; one of {', '.join(sorted(known))}")
-    return [Script(c) for c in codes]
 
 
 def _parsed(name: str, parse: Callable[[str | None], T], value: str | None) -> T:
@@ -100,7 +77,7 @@ def _photo(
         data=upload.data,
         filename=upload.filename,
         content_type=upload.content_type,
-        box=_parsed("box", parse_box, box),
+        box=_parsed("box", Box.parse, box),
         scripts=_parsed("scripts", parse_scripts, scripts),
     )
 

@@ -75,6 +75,20 @@ class Box(BaseModel):
     def region(self) -> Region:
         return Region(self.x, self.y, self.width, self.height)
 
+    @classmethod
+    def parse(cls, text: str | None) -> Box | None:
+        """'x,y,width,height' in the photo's pixels (upright); None for nothing. A
+        ValueError says what is wrong."""
+        if text is None or not text.strip():
+            return None
+        parts = text.split(",")
+        if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+            raise ValueError("must be four whole numbers: x,y,width,height")
+        x, y, width, height = (int(p) for p in parts)
+        if width < 1 or height < 1:
+            raise ValueError("width and height must be at least 1")
+        return cls(x=x, y=y, width=width, height=height)
+
 
 class Alternative(BaseModel):
     text: str
@@ -275,17 +289,14 @@ def _plausible(text: str) -> int:
 
 
 def _kept(lines: list[combining.Line]) -> list[combining.Line]:
-    """The lines enough passes agree on, or the likeliest one if none is: a marking read
-    poorly is still worth showing to the person who asked."""
-    legible = [
+    """The lines the passes agree on enough to call them text, with a legible character."""
+    return [
         line
         for line in lines
-        if (best := line.hypotheses()[0]).mean_confidence >= MIN_CONFIDENCE
+        if (best := line.hypotheses()[0]).confidence >= AGREED
+        and best.mean_confidence >= MIN_CONFIDENCE
         and any(c.isalnum() for c in best.text)
     ]
-    agreed = [line for line in legible if line.hypotheses()[0].confidence >= AGREED]
-    likeliest = max(legible, key=lambda line: line.hypotheses()[0].confidence, default=None)
-    return agreed or ([likeliest] if likeliest else [])
 
 
 def _line(line: combining.Line) -> ReadLine:

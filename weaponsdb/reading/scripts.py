@@ -27,6 +27,17 @@ LANGUAGE_SETS: dict[Script, tuple[str, ...]] = {
     Script.LATIN: ("eng",),
 }
 
+
+def parse_scripts(text: str | None) -> list[Script]:
+    """Comma-separated ISO 15924 codes ('Hang,Cyrl'); a ValueError names an unknown one."""
+    codes = [code.strip() for code in (text or "").split(",") if code.strip()]
+    known = {script.value for script in Script}
+    for code in codes:
+        if code not in known:
+            raise ValueError(f"unknown script {code!r}; one of {', '.join(sorted(known))}")
+    return [Script(code) for code in codes]
+
+
 # The first words of the Unicode character names of each script's letters.
 _NAME_PREFIXES: dict[str, Script] = {
     "HANGUL": Script.HANGUL,
