@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from benchmarks.rendering import marking_catalogue, on_large_photo, render_marking
-from tests.photo_support import png_bomb
+from tests.photo_support import png_bomb, upload
 from weaponsdb import db, transfer
 from weaponsdb.config import Settings
 from weaponsdb.matching.normalise import How, readings
@@ -189,3 +189,25 @@ def test_the_endpoints_are_documented(client: TestClient) -> None:
         operation = spec["paths"][path]["post"]
         assert {"200", "413", "415", "422", "503"} <= set(operation["responses"])
         assert "multipart/form-data" in operation["requestBody"]["content"]
+
+
+def test_a_markings_close_up_proposes_what_it_reads_and_stores_none_of_it(
+    seeded_client: TestClient, editor: str
+) -> None:
+    before = seeded_client.get("/v1/entries/bang-122").json()["markings"]
+    photo = render_marking("ZU-23", "Latn", random.Random(21), style="paint")
+    close_up = upload(
+        seeded_client,
+        editor,
+        photo.png(),
+        filename="close-up.png",
+        content_type="image/png",
+        view="markings close-up",
+    )
+    assert close_up.status_code == 201, close_up.text
+    proposed = close_up.json()["proposed_markings"]
+    assert any(same_marking(line["text"], "ZU-23") for line in proposed), proposed
+    assert seeded_client.get("/v1/entries/bang-122").json()["markings"] == before
+    side = upload(seeded_client, editor, photo.jpeg(), view="side")
+    assert side.status_code == 201, side.text
+    assert side.json()["proposed_markings"] is None

@@ -23,6 +23,8 @@ from weaponsdb.photos.processing import THUMBNAIL_TYPE
 from weaponsdb.photos.similarity import BITS
 from weaponsdb.photos.storage import FileStore
 from weaponsdb.photos.validation import ALLOWED, Limits
+from weaponsdb.reading.identifying import proposed_markings
+from weaponsdb.reading.reader import ReadLine
 
 router = APIRouter(prefix="/v1", tags=["photos"])
 
@@ -73,6 +75,12 @@ class PhotoAdded(BaseModel):
     )
     near_duplicates: list[MatchedPhoto] = Field(
         description="Reference photos this one nearly repeats, as they stood before it."
+    )
+    proposed_markings: list[ReadLine] | None = Field(
+        default=None,
+        description="For a photo with view 'markings close-up': the markings the reader "
+        "reads on it, for an editor to confirm and add as markings; they are not stored. "
+        "null for other views, or where reading is unavailable.",
     )
 
 
@@ -160,12 +168,13 @@ def add_photo(
     )
     change = editing.Change(slug, _version(if_match_header, marking_index), key.name, note)
     limits = _limits(request)
+    upload = _upload(file, limits)
     attached = ingest.attach_photo(
         get_sessions(request),
         FileStore(_settings(request).images_dir),
         _matcher(request),
         change,
-        _upload(file, limits),
+        upload,
         description,
         limits,
     )
@@ -180,6 +189,7 @@ def add_photo(
         photo=detail,
         stored_new_file=attached.stored_new_file,
         near_duplicates=[MatchedPhoto.with_links(m, base) for m in attached.near_duplicates],
+        proposed_markings=proposed_markings(request.app.state.reader, upload.data, view),
     )
 
 

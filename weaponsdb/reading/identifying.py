@@ -27,6 +27,7 @@ from weaponsdb.photos.similarity import BITS
 from weaponsdb.photos.validation import Limits, check_upload
 from weaponsdb.reading.reader import Box, Reader, Reading, ReadLine
 from weaponsdb.reading.scripts import Script
+from weaponsdb.vocab import PhotoView
 
 # A reading the reader is unsure of still counts, at half weight when it is a mere guess.
 GUESS_WEIGHT = 0.5
@@ -99,6 +100,15 @@ class Identification(BaseModel):
 def read_upload(reader: Reader, photo: Photo, limits: Limits) -> Reading:
     """The photo checked as every upload is, turned upright, and read. Nothing is stored."""
     return reader.read(_checked_image(photo, limits), photo.box, photo.scripts)
+
+
+def proposed_markings(reader: Reader, data: bytes, view: str | None) -> list[ReadLine] | None:
+    """What the reader reads on a reference photo of an item's markings (an upload already
+    checked), for an editor to confirm: never stored as catalogue facts. None for other
+    views, and where reading is unavailable (the photo is attached all the same)."""
+    if view != PhotoView.MARKINGS.value or reader.engine.missing():
+        return None
+    return reader.read(upright(data)).lines
 
 
 def _checked_image(photo: Photo, limits: Limits) -> Image.Image:

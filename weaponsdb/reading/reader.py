@@ -289,14 +289,18 @@ def _plausible(text: str) -> int:
 
 
 def _kept(lines: list[combining.Line]) -> list[combining.Line]:
-    """The lines the passes agree on enough to call them text, with a legible character."""
-    return [
+    """The lines the passes agree on enough to call them text; failing that, the likeliest
+    line, with its low confidence: a worn marking read by a few passes only is still worth
+    showing to the person who asked (and matching, weighted by that confidence)."""
+    legible = [
         line
         for line in lines
-        if (best := line.hypotheses()[0]).confidence >= AGREED
-        and best.mean_confidence >= MIN_CONFIDENCE
+        if (best := line.hypotheses()[0]).mean_confidence >= MIN_CONFIDENCE
         and any(c.isalnum() for c in best.text)
     ]
+    agreed = [line for line in legible if line.hypotheses()[0].confidence >= AGREED]
+    likeliest = max(legible, key=lambda line: line.hypotheses()[0].confidence, default=None)
+    return agreed or ([likeliest] if likeliest else [])
 
 
 def _line(line: combining.Line) -> ReadLine:
