@@ -20,6 +20,7 @@ from starlette.responses import Response
 from api import problems
 from api.dependencies import BaseUrl, DbSession, MarkingMatcher
 from api.responses import cited_revision
+from api.web import reading
 from api.web.templating import HERE, templates
 from weaponsdb import catalogue, citing, models, revisions, schemas, to_records
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError, WeaponsdbError
@@ -175,12 +176,13 @@ def search_context(session: Session, title: str) -> dict[str, Any]:
     return {
         "title": title,
         "section": "search",
-        "form": {"markings": "", "category": "", "calibre": "", "country": ""},
+        "form": {"markings": "", "category": "", "calibre": "", "country": "", "box": ""},
         "countries": catalogue.countries(session),
         "errors": {},
         "candidates": None,
         "photos": {},
         "photo_results": None,
+        "reading": None,
     }
 
 
@@ -306,8 +308,10 @@ async def search_by_photo(request: Request, session: DbSession) -> Response:
         if not isinstance(upload, UploadFile) or not data:
             raise InvalidInputError(NO_PHOTO, [FieldError("photo", "no file")])
         context["photo_results"] = photo_matches(request, session, upload, data)
+        await reading.read_on_page(request, session, context, upload, data)
     except WeaponsdbError as error:
-        context["errors"] = {"photo": error.message}
+        field = error.errors[0].field if error.errors else "photo"
+        context["errors"] = {"box" if field == "box" else "photo": error.message}
         context["title"] = "Check the photo: identify from a photo"
         return render(request, "search.html", problems.status_of(error)[0], **context)
     return render(request, "search.html", **context)
