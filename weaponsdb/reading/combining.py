@@ -72,15 +72,16 @@ def lines(readings: list[PassLine], passes: int) -> list[Line]:
     lines are the ones others join, and each line is where its most confident pass put it."""
     found: list[Line] = []
     for reading in sorted(readings, key=lambda r: -r.confidence):
-        best = max(found, key=lambda line: _overlap(line.region, reading.region), default=None)
-        if best is not None and _overlap(best.region, reading.region) >= SAME_PLACE:
+        best = max(found, key=lambda line: overlap(line.region, reading.region), default=None)
+        if best is not None and overlap(best.region, reading.region) >= SAME_PLACE:
             best.readings.append(reading)
         else:
             found.append(Line(reading.region, passes, [reading]))
     return sorted(found, key=lambda line: (line.region.y, line.region.x))
 
 
-def _overlap(a: Region, b: Region) -> float:
+def overlap(a: Region, b: Region) -> float:
+    """The share of the smaller region that lies in the other."""
     width = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
     height = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
     if width <= 0 or height <= 0:

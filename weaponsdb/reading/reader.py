@@ -49,6 +49,8 @@ LARGER, SMALLER = 1.5, 0.7
 # Photos are taken, and boxes drawn, upright far more often than upside down; lines that
 # run up or down the photo are as likely to run either way.
 UPSIDE_DOWN = 0.75
+# Readings of the runner-up script offered per line, after the winner's own alternatives.
+RIVAL_ALTERNATIVES = 2
 # Script and orientation pairs looked at closely after the first round.
 LEADERS = 2
 # What separates the parts of a marking: neither evidence for a reading nor against it.
@@ -215,7 +217,11 @@ class Reader:
         best = max(leaders, key=support)
         chosen = [p for p in found if p.script in (best, None)]
         read = combining.lines([line for p in chosen for line in found[p]], len(chosen))
-        return len(found), [_line(line) for line in _kept(read)]
+        # The runner-up script's best readings of each line are offered as alternatives:
+        # where the vote picked the wrong script, the right reading is still matched.
+        rival = [p for p in found if p.script in leaders and p.script != best]
+        rivals = combining.lines([line for p in rival for line in found[p]], len(rival) or 1)
+        return len(found), [_line(line, rivals) for line in _kept(read)]
 
     def _run(
         self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
@@ -303,8 +309,16 @@ def _kept(lines: list[combining.Line]) -> list[combining.Line]:
     return agreed or ([likeliest] if likeliest else [])
 
 
-def _line(line: combining.Line) -> ReadLine:
+def _line(line: combining.Line, rivals: list[combining.Line]) -> ReadLine:
     best, *others = line.hypotheses()
+    known = {best.text, *(h.text for h in others)}
+    others += [
+        hypothesis
+        for rival in rivals
+        if combining.overlap(rival.region, line.region) >= combining.SAME_PLACE
+        for hypothesis in rival.hypotheses()[:RIVAL_ALTERNATIVES]
+        if hypothesis.text not in known
+    ]
     return ReadLine(
         text=best.text,
         box=Box.of(line.region),
