@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.state.matcher = Matcher()
     app.state.photo_matcher = PhotoMatcher()
-    app.state.reader = Reader(Tesseract(settings.tessdata_dir))
+    app.state.reader = Reader(Tesseract.shared(settings.tessdata_dir))
     for module in (health, entries, match, sources, editing, revisions, photos, reading):
         app.include_router(module.router)
     pages.mount(app)

@@ -469,7 +469,7 @@ def _photo_to_read(
 
 
 def _reader(settings: Settings) -> Reader:
-    return Reader(Tesseract(settings.tessdata_dir))
+    return Reader(Tesseract.shared(settings.tessdata_dir))
 
 
 def _print_reading(reading: Reading) -> None:

@@ -4,6 +4,7 @@ engine is kept and reused, by one thread at a time)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import defaultdict
@@ -58,6 +59,12 @@ class Tesseract:
         self.tessdata = tessdata or default_tessdata()
         self._lock = threading.Lock()
         self._idle: dict[str, list[tesserocr.PyTessBaseAPI]] = defaultdict(list)
+
+    @classmethod
+    def shared(cls, tessdata: Path | None = None) -> Tesseract:
+        """The process's engines over *tessdata* (default: where Debian puts it): every
+        application and command in a process reads with the same loaded models."""
+        return _shared(tessdata or default_tessdata())
 
     def languages(self) -> set[str]:
         if tesserocr is None or not self.tessdata.is_dir():
@@ -158,3 +165,8 @@ def _word_confidence(confidences: list[float]) -> float:
     word its LSTM model read with certainty: then that of its least sure character."""
     word, *characters = confidences
     return word if word > 0 or not characters else min(characters)
+
+
+@functools.cache
+def _shared(tessdata: Path) -> Tesseract:
+    return Tesseract(tessdata)
