@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser bench bench-match bench-photos bench-load
+.PHONY: serve test lint browser tesseract bench bench-match bench-photos bench-load bench-read
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -14,11 +14,11 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 ## Run the service on the embedded SQLite database: install, migrate, load the seed, serve.
-serve: $(BIN)/.installed
+serve: $(BIN)/.installed tesseract
 	$(BIN)/weaponsdb up --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run the whole test suite on SQLite and PostgreSQL.
-test: lint browser
+test: lint browser tesseract
 	$(BIN)/pytest
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser),
@@ -31,13 +31,23 @@ browser:
 		|| apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) \
 		|| (apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES))
 
+## Tesseract's language data for every script the catalogue holds (the reader loads them
+## through tesserocr, whose wheel brings the engine itself), and the engine's command.
+TESSERACT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor tesseract-ocr-rus \
+	tesseract-ocr-ukr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-fas \
+	tesseract-ocr-ara
+tesseract:
+	@dpkg -s $(TESSERACT_PACKAGES) >/dev/null 2>&1 \
+		|| apt-get install -y --no-install-recommends $(TESSERACT_PACKAGES) \
+		|| (apt-get update && apt-get install -y --no-install-recommends $(TESSERACT_PACKAGES))
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## Benchmarks: figures and ratios, last line one JSON object each.
-bench: bench-match bench-photos bench-load
+bench: bench-match bench-photos bench-load bench-read
 
 bench-match: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.match
@@ -47,3 +57,6 @@ bench-load: $(BIN)/.installed
 
 bench-photos: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.photos
+
+bench-read: $(BIN)/.installed tesseract
+	$(BIN)/python -m benchmarks.read

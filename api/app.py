@@ -13,7 +13,7 @@ from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
-from api.routes import entries, health, match, photos, revisions, sources
+from api.routes import entries, health, match, photos, reading, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         sources.editing_router,
         revisions.router,
         photos.router,
+        reading.router,
     ):
         app.include_router(router)
     pages.mount(app)
@@ -69,7 +70,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 # The search pages run the same matchers, so they share the same limits.
-MATCH_PATHS = ("/v1/match", "/v1/match/photo", pages.SEARCH_PATH, pages.PHOTO_SEARCH_PATH)
+MATCH_PATHS = (
+    "/v1/match",
+    "/v1/match/photo",
+    pages.SEARCH_PATH,
+    pages.PHOTO_SEARCH_PATH,
+    *reading.PATHS,
+)
 # Room for the form fields and part headers beside the photo in a multipart upload, so that
 # a photo over the limit is refused by the photo checks, which say so for that file.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -81,7 +88,11 @@ def protect(app: FastAPI, settings: Settings) -> None:
     included."""
 
     def body_limit(path: str) -> int:
-        uploads = path.endswith("/photos") or path in ("/v1/match/photo", pages.PHOTO_SEARCH_PATH)
+        uploads = path.endswith("/photos") or path in (
+            "/v1/match/photo",
+            pages.PHOTO_SEARCH_PATH,
+            *reading.PATHS,
+        )
         return (
             settings.max_upload_bytes + MULTIPART_ALLOWANCE if uploads else settings.max_body_bytes
         )

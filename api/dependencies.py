@@ -1,9 +1,9 @@
 """What a route is given, declared once for every route and page.
 
 The application's resources (settings, engine, sessions, matchers, photo store, upload
-limits) are built once, in create_app, and reached only through the aliases below; so are
-a read session, the write transaction, and the types of the path and query parameters that
-routes share.
+limits, the photo reader) are built once, in create_app, and reached only through the
+aliases below; so are a read session, the write transaction, and the types of the path and
+query parameters that routes share.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from weaponsdb.matching.matcher import Matcher
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.storage import FileStore, PhotoStore
 from weaponsdb.photos.validation import Limits
+from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.reader import Reader
 from weaponsdb.schemas import KEY_PATTERN, printable
 
 T = TypeVar("T")
@@ -40,6 +42,7 @@ class Resources:
     photo_matcher: PhotoMatcher
     store: PhotoStore
     limits: Limits
+    reader: Reader
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> Resources:
@@ -51,6 +54,7 @@ class Resources:
             photo_matcher=PhotoMatcher(),
             store=FileStore(settings.images_dir),
             limits=Limits.of(settings),
+            reader=Reader(Tesseract.shared(settings.tessdata_dir)),
         )
 
     def install(self, app: FastAPI) -> None:
@@ -78,6 +82,7 @@ MarkingMatcher = Annotated[Matcher, Depends(_resource(lambda r: r.matcher))]
 PhotoMatching = Annotated[PhotoMatcher, Depends(_resource(lambda r: r.photo_matcher))]
 Store = Annotated[PhotoStore, Depends(_resource(lambda r: r.store))]
 UploadLimits = Annotated[Limits, Depends(_resource(lambda r: r.limits))]
+TextReader = Annotated[Reader, Depends(_resource(lambda r: r.reader))]
 
 
 def get_session(sessions: Sessions) -> Iterator[Session]:

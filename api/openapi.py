@@ -21,8 +21,9 @@ UNSENT_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 ANY_OPERATION = {
     "500": "The service failed; quote the X-Request-ID to us",
-    "503": "The database or the photo store is out of reach; try again after Retry-After "
-    "seconds. `code` names which (`database_unavailable`, `photo_store_unavailable`).",
+    "503": "Something the service needs is out of reach; try again after Retry-After "
+    "seconds. `code` names what: `database_unavailable`, `photo_store_unavailable`, or "
+    "`reader_unavailable` (Tesseract or a language pack missing on the server).",
 }
 WITH_A_BODY = {
     "408": "The request body did not arrive whole in time; the connection is closed",

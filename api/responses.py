@@ -119,6 +119,11 @@ class Health(BaseModel):
     database: str
     schema_revision: str | None
     expected_revision: str | None
+    reading: str = Field(
+        default="ok",
+        description="Whether photos can be read (Tesseract and its language packs); else "
+        "what is missing. The rest of the service works without them.",
+    )
 
 
 def photo_urls(base: str, sha256: str) -> dict[str, str]:

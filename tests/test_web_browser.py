@@ -3,13 +3,15 @@ SQLite and on PostgreSQL. Screenshots of every page go to test-output/screenshot
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
 import httpx2
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
+from benchmarks.rendering import on_large_photo, render_marking
 from tests.browser_support import (
     PAGE_BUDGET_BYTES,
     PHONE,
@@ -273,3 +275,63 @@ def test_an_uploaded_photo_finds_the_entry_with_that_reference_photo(page, servi
         "alt", "Synthetic test picture, not a real photo"
     )
     screenshot(page, f"photo-match-{backend_name}")
+
+
+def marking_photo() -> tuple[bytes, tuple[int, int, int, int]]:
+    """A synthetic photo of the seed entry's marking (benchmarks/rendering.py), and where
+    the marking is on it."""
+    rng = random.Random(8)
+    photo = on_large_photo(render_marking("방-122", "Hang", rng, style="paint"), rng, (1600, 1200))
+    return photo.jpeg(), photo.box
+
+
+def test_a_box_dragged_on_a_photo_reads_the_marking_and_finds_the_entry(page, backend_name):
+    data, (x, y, width, height) = marking_photo()
+    page.goto("/search")
+    page.get_by_label("Photo of the item or its markings").set_input_files(
+        files=[FilePayload(name="casing.jpg", mimeType="image/jpeg", buffer=data)]
+    )
+    canvas = page.get_by_role("img", name="The chosen photo: drag a box around the marking")
+    expect(canvas).to_be_visible()
+    canvas.scroll_into_view_if_needed()
+    shown = canvas.bounding_box()
+    assert shown is not None
+    scale = shown["width"] / 1600
+    page.mouse.move(shown["x"] + (x - 40) * scale, shown["y"] + (y - 40) * scale)
+    page.mouse.down()
+    page.mouse.move(
+        shown["x"] + (x + width + 40) * scale, shown["y"] + (y + height + 40) * scale, steps=5
+    )
+    page.mouse.up()
+    box = page.get_by_label("Where the marking is (optional)").input_value()
+    dragged = [int(v) for v in box.split(",")]
+    wanted = [x - 40, y - 40, width + 80, height + 80]
+    assert all(abs(got - want) <= 8 for got, want in zip(dragged, wanted, strict=True)), box
+    page.get_by_role("button", name="Match this photo").click()
+    expect(page.get_by_role("heading", name="Read on the photo")).to_be_visible()
+    expect(page.get_by_label("Markings you read")).to_have_value("방-122")
+    first = page.locator(".results .result").first
+    expect(first.get_by_role("link", name="Bang-122 artillery ammunition")).to_be_visible()
+    screenshot(page, f"photo-read-{backend_name}")
+    # Corrected and matched again, from the keyboard.
+    page.get_by_label("Markings you read").fill("F-7")
+    page.get_by_role("button", name="Find matching entries").press("Enter")
+    expect(page.locator(".results .result").first).to_contain_text("F-7")
+
+
+def test_a_typed_box_reads_the_marking_on_a_phone(browser, base, console, backend_name):
+    data, (x, y, width, height) = marking_photo()
+    page = open_page(browser, console, base_url=base, viewport=PHONE)
+    page.goto("/search")
+    page.get_by_label("Photo of the item or its markings").set_input_files(
+        files=[FilePayload(name="casing.jpg", mimeType="image/jpeg", buffer=data)]
+    )
+    page.get_by_label("Where the marking is (optional)").fill(
+        f"{x - 40},{y - 40},{width + 80},{height + 80}"
+    )
+    page.get_by_label("Where the marking is (optional)").press("Enter")
+    expect(page.get_by_role("heading", name="Read on the photo")).to_be_visible()
+    expect(page.get_by_label("Markings you read")).to_have_value("방-122")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, f"photo-read-phone-{backend_name}")
+    page.context.close()

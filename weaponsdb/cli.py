@@ -28,6 +28,10 @@ from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.storage import FileStore
 from weaponsdb.photos.validation import Limits
+from weaponsdb.reading import identifying
+from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.reader import Box, Reader, Reading
+from weaponsdb.reading.scripts import parse_scripts
 from weaponsdb.vocab import Category, PhotoView, Role, Status
 
 app = typer.Typer(
@@ -424,6 +428,128 @@ def add_photos(
     out.print(f"Attached {len(files) - refused} of {len(files)} photos to {slug}.")
     if refused:
         raise typer.Exit(1)
+
+
+PhotoArgument = Annotated[
+    Path, typer.Argument(help="JPEG, PNG, WebP or TIFF file.", exists=True, dir_okay=False)
+]
+BoxOption = Annotated[
+    str | None,
+    typer.Option("--box", help="Where the marking is: x,y,width,height in pixels (upright)."),
+]
+ScriptOption = Annotated[
+    str | None,
+    typer.Option("--script", help="Scripts to try, ISO 15924, comma-separated: Hang,Cyrl."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="The whole answer as JSON.")]
+
+
+def _photo_to_read(
+    settings: Settings, path: Path, box: str | None, script: str | None
+) -> identifying.Photo:
+    try:
+        return identifying.Photo(
+            data=_read_photo(path, Limits.of(settings)),
+            filename=path.name,
+            box=Box.parse(box),
+            scripts=parse_scripts(script),
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def _reader(settings: Settings) -> Reader:
+    return Reader(Tesseract.shared(settings.tessdata_dir))
+
+
+def _print_reading(reading: Reading) -> None:
+    table = Table("#", "read", "where (x,y w×h)", "sure", "script", "alternatives")
+    for number, line in enumerate(reading.lines, 1):
+        box = line.box
+        table.add_row(
+            str(number),
+            escape(line.text),
+            f"{box.x},{box.y} {box.width}×{box.height}",
+            f"{line.confidence:.2f}",
+            line.script or "",
+            escape(" | ".join(a.text for a in line.alternatives)),
+        )
+    out.print(table)
+    out.print(f"{len(reading.lines)} lines, {reading.passes} passes, {reading.seconds:.2f} s")
+
+
+@app.command("read")
+def read_photo(
+    ctx: typer.Context,
+    photo: PhotoArgument,
+    box: BoxOption = None,
+    script: ScriptOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read the markings off a photo: each line, where it is, how sure, and alternatives."""
+    settings = settings_of(ctx)
+    request = _photo_to_read(settings, photo, box, script)
+    reading = identifying.read_upload(_reader(settings), request, Limits.of(settings))
+    if as_json:
+        out.print_json(reading.model_dump_json())
+        return
+    _print_reading(reading)
+
+
+@app.command("identify")
+def identify_photo(
+    ctx: typer.Context,
+    photo: PhotoArgument,
+    box: BoxOption = None,
+    script: ScriptOption = None,
+    marking: Annotated[
+        list[str] | None, typer.Option("--marking", help="A marking read by you (repeatable).")
+    ] = None,
+    category: Annotated[Category | None, typer.Option(help="Category seen.")] = None,
+    calibre: Annotated[float | None, typer.Option(help="Calibre seen, in mm.")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_RESULTS)] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Identify the item in a photo: its markings read and matched, its look compared with
+    the reference photos."""
+    settings = settings_of(ctx)
+    request = _photo_to_read(settings, photo, box, script)
+    evidence = identifying.Evidence(
+        markings=marking or [],
+        category=category.value if category else None,
+        calibre_mm=calibre,
+        country=country.upper() if country else None,
+    )
+    with unit_of_work(ctx) as session:
+        found = identifying.identify(
+            session,
+            _reader(settings),
+            Matcher(),
+            PhotoMatcher(),
+            request,
+            evidence,
+            Limits.of(settings),
+            limit,
+        )
+    if as_json:
+        out.print_json(found.model_dump_json())
+        return
+    _print_reading(found.reading)
+    table = Table("#", "entry", "score", "why", show_lines=True)
+    for candidate in found.candidates:
+        why = [
+            f"{m.reading} (read {m.reading_confidence:.2f}) → {m.matched}: {m.how} ({m.detail})"
+            for m in candidate.matches
+        ]
+        if candidate.photo:
+            why.append(
+                f"looks like reference photo {candidate.photo.sha256[:12]} "
+                f"(similarity {candidate.photo.similarity:.2f})"
+            )
+        name = f"{escape(candidate.name)}\n[dim]{candidate.slug}[/dim]"
+        table.add_row(str(candidate.rank), name, f"{candidate.score:.2f}", escape("\n".join(why)))
+    out.print(table)
 
 
 def _read_photo(path: Path, limits: Limits) -> bytes:

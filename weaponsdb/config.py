@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     request_header_timeout_seconds: float = 10.0
     request_body_timeout_seconds: float = 60.0
     cors_origins: list[str] = ["*"]
+    # Tesseract's language data; unset: TESSDATA_PREFIX, else where Debian installs it.
+    tessdata_dir: Path | None = None
 
 
 @lru_cache

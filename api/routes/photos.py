@@ -18,6 +18,7 @@ from api.dependencies import (
     Sha256Path,
     SlugPath,
     Store,
+    TextReader,
     UploadLimits,
     WriteSession,
 )
@@ -29,6 +30,8 @@ from weaponsdb.errors import FieldError, NotFoundError, PreconditionRequiredErro
 from weaponsdb.photos import ingest
 from weaponsdb.photos.processing import THUMBNAIL_TYPE
 from weaponsdb.photos.validation import ALLOWED, Limits
+from weaponsdb.reading.identifying import proposed_markings
+from weaponsdb.reading.reader import ReadLine
 
 router = APIRouter(prefix="/v1", tags=["photos"])
 
@@ -69,6 +72,12 @@ class PhotoAdded(BaseModel):
     near_duplicates: list[MatchedPhoto] = Field(
         description="Reference photos this one nearly repeats, as they stood before it."
     )
+    proposed_markings: list[ReadLine] | None = Field(
+        default=None,
+        description="For a photo with view 'markings close-up': the markings the reader "
+        "reads on it, for an editor to confirm and add as markings; they are not stored. "
+        "null for other views, or where reading is unavailable.",
+    )
 
 
 def upload_of(file: UploadFile, limits: Limits) -> ingest.Upload:
@@ -105,6 +114,7 @@ def add_photo(
     store: Store,
     matcher: PhotoMatching,
     limits: UploadLimits,
+    reader: TextReader,
     base: BaseUrl,
     response: Response,
     if_match_header: Annotated[
@@ -120,9 +130,8 @@ def add_photo(
     Credit and licence are required."""
     version = _version(if_match_header, description.marking_index)
     change = editing.Change(slug, version, key.name, note)
-    attached = ingest.attach_photo(
-        session, store, matcher, change, upload_of(file, limits), description, limits
-    )
+    upload = upload_of(file, limits)
+    attached = ingest.attach_photo(session, store, matcher, change, upload, description, limits)
     response.headers["ETag"] = etag(attached.entry_version)
     detail = PhotoDetail.of(attached.record, base)
     response.headers["Location"] = detail.url
@@ -134,6 +143,7 @@ def add_photo(
         photo=detail,
         stored_new_file=attached.stored_new_file,
         near_duplicates=[MatchedPhoto.with_links(m, base) for m in attached.near_duplicates],
+        proposed_markings=proposed_markings(reader, upload.data, description.view),
     )
 
 

@@ -19,8 +19,16 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from api import problems
-from api.dependencies import BaseUrl, DbSession, MarkingMatcher, PhotoMatching, UploadLimits
+from api.dependencies import (
+    BaseUrl,
+    DbSession,
+    MarkingMatcher,
+    PhotoMatching,
+    TextReader,
+    UploadLimits,
+)
 from api.responses import cited_revision
+from api.web import reading
 from api.web.templating import HERE, templates
 from weaponsdb import citing, models, revisions, schemas
 from weaponsdb.catalogue import convert
@@ -179,12 +187,13 @@ def search_context(session: Session, title: str) -> dict[str, Any]:
     return {
         "title": title,
         "section": "search",
-        "form": {"markings": "", "category": "", "calibre": "", "country": ""},
+        "form": {"markings": "", "category": "", "calibre": "", "country": "", "box": ""},
         "countries": catalogue.countries(session),
         "errors": {},
         "candidates": None,
         "photos": {},
         "photo_results": None,
+        "reading": None,
     }
 
 
@@ -299,7 +308,12 @@ def photo_matches(
 
 @router.post(PHOTO_SEARCH_PATH)
 async def search_by_photo(
-    request: Request, session: DbSession, matcher: PhotoMatching, limits: UploadLimits
+    request: Request,
+    session: DbSession,
+    matcher: PhotoMatching,
+    limits: UploadLimits,
+    reader: TextReader,
+    marking_matcher: MarkingMatcher,
 ) -> Response:
     # Read by hand: a form without a file, or with an empty one, is the person's mistake
     # to explain on the page, not a validation problem in JSON.
@@ -313,8 +327,11 @@ async def search_by_photo(
         context["photo_results"] = await run_in_threadpool(
             photo_matches, matcher, limits, session, upload, data
         )
+        found = reading.Readers(reader, marking_matcher, limits)
+        await reading.read_on_page(request, session, context, upload, data, found)
     except WeaponsdbError as error:
-        context["errors"] = {"photo": error.message}
+        field = error.errors[0].field if error.errors else "photo"
+        context["errors"] = {"box" if field == "box" else "photo": error.message}
         context["title"] = "Check the photo: identify from a photo"
         return render(request, "search.html", problems.status_of(error)[0], **context)
     return render(request, "search.html", **context)

@@ -1,0 +1,257 @@
+"""Reading benchmark: how well and how fast the reader reads synthetic markings, and how
+often what it reads identifies the right entry.
+
+    python -m benchmarks.read [--per-cell N] [--timed N] [--seed S]
+
+Every photo is synthetic (benchmarks/rendering.py): designation-like strings in Hangul,
+Cyrillic, Han, Persian/Arabic and Latin, as stencil, stamp or paint on metal, with each
+degradation. For each photo:
+
+- character error rate (edit distance / length of the truth, spaces ignored, since neither
+  the matcher nor a person reading a stencil counts them) of the reader's best reading of
+  each line, joined, and of the baseline: Tesseract run once with its default settings
+  (automatic page segmentation, its own binarisation) on the same photo, given the right
+  language pack (eng, kor, rus, chi_sim, fas);
+- identification against a synthetic catalogue that holds every rendered marking as an
+  entry plus three siblings per marking (one character away, as a family's variants are):
+  top-1, top-5, nothing returned, a wrong entry first.
+
+Then seconds per photo, end to end (upload checks, decoding, reading), for 12-megapixel
+JPEGs with the marking somewhere on them, with a crop box around it and without one.
+
+Prints figures per script and per degradation; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tesserocr
+from rapidfuzz.distance import Levenshtein
+
+from benchmarks.rendering import (
+    DEGRADATIONS,
+    SCRIPTS,
+    STYLES,
+    MarkingPhoto,
+    marking_catalogue,
+    on_large_photo,
+    render_marking,
+    synthetic_designation,
+)
+from weaponsdb import db, transfer
+from weaponsdb.matching.matcher import Matcher
+from weaponsdb.photos.matching import PhotoMatcher
+from weaponsdb.photos.validation import Limits
+from weaponsdb.reading import identifying
+from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.reader import Box, Reader
+from weaponsdb.reading.scripts import LANGUAGE_SETS, Script
+
+LIMITS = Limits(25 * 1024 * 1024, 50_000_000)
+PAD = 0.25  # of the marking's height, around its box, for the crop box a user would drag
+
+
+@dataclass(frozen=True)
+class Case:
+    photo: MarkingPhoto
+    slug: str
+
+
+def cases(per_cell: int, rng: random.Random) -> Iterator[Case]:
+    number = 0
+    for script in SCRIPTS:
+        for degradation in DEGRADATIONS:
+            for _ in range(per_cell):
+                text = synthetic_designation(script, rng)
+                style = STYLES[number % len(STYLES)]
+                photo = render_marking(text, script, rng, style=style, degradation=degradation)
+                yield Case(photo, f"synthetic-marking-{number}")
+                number += 1
+
+
+def cer(read: str, truth: str) -> float:
+    read, truth = "".join(read.split()), "".join(truth.split())
+    return Levenshtein.distance(read, truth) / max(1, len(truth))
+
+
+class Baseline:
+    """Tesseract once, with its defaults (automatic page segmentation, its own binarisation
+    and inversion) on the photo as it is, in the script's main language."""
+
+    def __init__(self, tessdata: Path) -> None:
+        self.engines = {
+            script: tesserocr.PyTessBaseAPI(path=f"{tessdata}/", lang=LANGUAGE_SETS[script][0])
+            for script in Script
+        }
+
+    def read(self, photo: MarkingPhoto) -> str:
+        engine = self.engines[Script(photo.script)]
+        engine.SetImage(photo.image)
+        return " ".join(str(engine.GetUTF8Text()).split())
+
+
+def measure_quality(per_cell: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    all_cases = list(cases(per_cell, rng))
+    engine = Tesseract()
+    reader, base_reader = Reader(engine), Baseline(engine.tessdata)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'read.sqlite3'}"
+        db.migrate(url)
+        sessions = db.make_sessionmaker(db.make_engine(url))
+        document = marking_catalogue(
+            [(c.slug, c.photo.text, c.photo.script) for c in all_cases], rng
+        )
+        with db.transaction(sessions) as session:
+            parsed = transfer.parse(json.dumps(document))
+            transfer.import_catalogue(session, parsed, transfer.OnConflict.FAIL)
+        matcher, photos = Matcher(), PhotoMatcher()
+        for case in all_cases:
+            started = time.perf_counter()
+            with sessions() as session:
+                found = identifying.identify(
+                    session,
+                    reader,
+                    matcher,
+                    photos,
+                    identifying.Photo(data=case.photo.png(), filename="marking.png"),
+                    identifying.Evidence(),
+                    LIMITS,
+                )
+            seconds = time.perf_counter() - started
+            read = " ".join(line.text for line in found.reading.lines)
+            slugs = [c.slug for c in found.candidates]
+            rows.append(
+                {
+                    "script": case.photo.script,
+                    "degradation": case.photo.degradation,
+                    "truth": case.photo.text,
+                    "read": read,
+                    "baseline": (base := base_reader.read(case.photo)),
+                    "cer": cer(read, case.photo.text),
+                    "baseline_cer": cer(base, case.photo.text),
+                    "top1": slugs[:1] == [case.slug],
+                    "top5": case.slug in slugs[:5],
+                    "nothing": not slugs,
+                    "wrong_first": bool(slugs) and slugs[0] != case.slug,
+                    "seconds": seconds,
+                }
+            )
+    return {"rows": rows}
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    count = len(rows)
+    return {
+        "photos": count,
+        "cer": round(statistics.fmean(r["cer"] for r in rows), 3),
+        "baseline_cer": round(statistics.fmean(r["baseline_cer"] for r in rows), 3),
+        "top1": round(sum(r["top1"] for r in rows) / count, 3),
+        "top5": round(sum(r["top5"] for r in rows) / count, 3),
+        "nothing": round(sum(r["nothing"] for r in rows) / count, 3),
+        "wrong_first": round(sum(r["wrong_first"] for r in rows) / count, 3),
+    }
+
+
+def grouped(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row[key]].append(row)
+    return {name: summary(members) for name, members in groups.items()}
+
+
+def measure_speed(count: int, seed: int) -> dict[str, Any]:
+    """Seconds per 12-megapixel JPEG, end to end, with a crop box and without one."""
+    rng = random.Random(seed)
+    reader = Reader(Tesseract())
+    timings: dict[str, list[float]] = {"with_box": [], "without_box": []}
+    for number in range(count):
+        script = SCRIPTS[number % len(SCRIPTS)]
+        text = synthetic_designation(script, rng)
+        small = render_marking(text, script, rng, style=STYLES[number % len(STYLES)])
+        large = on_large_photo(small, rng)
+        data = large.jpeg(quality=90)
+        x, y, width, height = large.box
+        pad = round(height * PAD)
+        box = Box(x=x - pad, y=y - pad, width=width + 2 * pad, height=height + 2 * pad)
+        for name, crop in (("with_box", box), ("without_box", None)):
+            photo = identifying.Photo(data=data, filename="photo.jpg", box=crop)
+            started = time.perf_counter()
+            identifying.read_upload(reader, photo, LIMITS)
+            timings[name].append(time.perf_counter() - started)
+    return {name: percentiles(seconds) for name, seconds in timings.items()}
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"p50": round(statistics.median(ordered), 3), "p99": round(p99, 3)}
+
+
+def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
+    rows = quality["rows"]
+    overall = summary(rows)
+    header = f"{'':16} {'photos':>6} {'CER':>6} {'base':>6} {'ratio':>6} {'top1':>6} {'top5':>6}"
+    header += f" {'none':>6} {'wrong1':>6}"
+    for key in ("script", "degradation"):
+        print(f"\nby {key}\n{header}")
+        for name, s in grouped(rows, key).items():
+            print(_row(name, s))
+    print(_row("all", overall))
+    print("\nseconds per 12-megapixel JPEG (checks, decoding, reading)")
+    for name, figures in speed.items():
+        print(f"  {name:12} p50 {figures['p50']:.2f} s   p99 {figures['p99']:.2f} s")
+    misses = [r for r in rows if not r["top5"]][:15]
+    print("\nsome misses (truth -> read / baseline):")
+    for r in misses:
+        where = f"{r['script']} {r['degradation']:12}"
+        print(f"  {where} {r['truth']!r} -> {r['read']!r} / {r['baseline']!r}")
+    return {
+        "benchmark": "read",
+        "synthetic": True,
+        **overall,
+        "cer_ratio": _ratio(overall),
+        "by_script": grouped(rows, "script"),
+        "by_degradation": grouped(rows, "degradation"),
+        "seconds_12mp": speed,
+    }
+
+
+def _ratio(s: dict[str, Any]) -> float | None:
+    return round(s["cer"] / s["baseline_cer"], 3) if s["baseline_cer"] else None
+
+
+def _row(name: str, s: dict[str, Any]) -> str:
+    ratio = _ratio(s)
+    return (
+        f"{name:16} {s['photos']:6d} {s['cer']:6.3f} {s['baseline_cer']:6.3f} "
+        f"{ratio if ratio is not None else float('nan'):6.2f} {s['top1']:6.2f} {s['top5']:6.2f} "
+        f"{s['nothing']:6.2f} {s['wrong_first']:6.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-cell", type=int, default=2, help="photos per script and degradation")
+    parser.add_argument("--timed", type=int, default=10, help="12-megapixel photos timed")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+    quality = measure_quality(args.per_cell, args.seed)
+    speed = measure_speed(args.timed, args.seed + 1)
+    print(json.dumps(report(quality, speed), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

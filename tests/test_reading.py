@@ -1,0 +1,133 @@
+"""The reader in the core and on the command line, with real Tesseract on synthetic marking
+photos (benchmarks/rendering.py): turned and upside-down markings read upright, boxes placed
+on the photo, text found without a box, the command's table, JSON and refusals. Few photos,
+since every one is read many times over."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from benchmarks.rendering import marking_catalogue, on_large_photo, render_marking
+from tests.factories import import_document
+from tests.test_cli import run
+from tests.test_reading_api import overlap, same_marking
+from weaponsdb import db
+from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.reader import AGREED, Box, Reader
+from weaponsdb.reading.scripts import Script, parse_scripts, script_of, tidy
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader(Tesseract())
+
+
+def test_scripts_and_tidying() -> None:
+    assert script_of("ПГ-7ВМ") is Script.CYRILLIC
+    assert script_of("방-122") is Script.HANGUL
+    assert script_of("56式") is Script.HAN
+    assert script_of("فجر-5") is Script.ARABIC
+    assert script_of("122") is None
+    assert tidy("방 -122") == "방-122"
+    assert tidy("56 式") == "56式"
+    assert tidy("KRT 12 17") == "KRT 12 17"
+    assert parse_scripts("Hang, Cyrl") == [Script.HANGUL, Script.CYRILLIC]
+    with pytest.raises(ValueError, match="Klingon"):
+        parse_scripts("Klingon")
+    with pytest.raises(ValueError, match="four whole numbers"):
+        Box.parse("1,2,3")
+
+
+def test_a_marking_turned_on_its_side_is_read_upright(reader: Reader) -> None:
+    photo = render_marking("ЕЦИ-262Х", "Cyrl", random.Random(3), degradation="rotated 90")
+    reading = reader.read(photo.image)
+    best = max(reading.lines, key=lambda line: line.confidence)
+    assert same_marking(best.text, "ЕЦИ-262Х"), best
+    assert best.script is Script.CYRILLIC
+    assert overlap(best.box.model_dump(), photo.box) > 0.6
+
+
+def test_an_upside_down_photo_is_read_the_right_way_up(reader: Reader) -> None:
+    photo = render_marking("440-2式", "Hani", random.Random(4), style="paint")
+    upside_down = photo.image.rotate(180)
+    reading = reader.read(upside_down, scripts=[Script.HAN])
+    texts = [line.text for line in reading.lines]
+    assert any(same_marking(text, "440-2式") for text in texts), texts
+    x, y, width, height = photo.box
+    flipped = (photo.image.width - x - width, photo.image.height - y - height, width, height)
+    assert overlap(reading.lines[0].box.model_dump(), flipped) > 0.6
+
+
+def test_without_a_box_the_text_is_found_on_a_large_photo(reader: Reader) -> None:
+    rng = random.Random(9)
+    photo = on_large_photo(render_marking("MT-12", "Latn", rng), rng, size=(2400, 1800))
+    reading = reader.read(photo.image)
+    assert reading.box is None
+    assert any(overlap(region.model_dump(), photo.box) > 0.9 for region in reading.regions)
+    found = [line for line in reading.lines if same_marking(line.text, "MT-12")]
+    assert found, [line.text for line in reading.lines]
+    assert overlap(found[0].box.model_dump(), photo.box) > 0.6
+
+
+def test_nothing_is_read_with_confidence_on_a_blank_surface(reader: Reader) -> None:
+    photo = render_marking(" ", "Latn", random.Random(2))
+    guesses = reader.read(photo.image).lines
+    assert len(guesses) <= 1  # at most the likeliest guess, shown as one
+    assert all(line.confidence < AGREED for line in guesses)
+
+
+@pytest.fixture
+def marking_photo(tmp_path: Path) -> Path:
+    path = tmp_path / "marking.png"
+    render_marking("ZU-23", "Latn", random.Random(21), style="paint").image.save(path)
+    return path
+
+
+def test_the_command_reads_a_photo_as_a_table_and_as_json(
+    tmp_path: Path, marking_photo: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    table = run(url, "read", str(marking_photo))
+    assert table.returncode == 0, table.stderr
+    assert "ZU-23" in table.stdout
+    as_json = run(url, "read", str(marking_photo), "--box", "40,40,260,90", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    reading = json.loads(as_json.stdout)
+    assert reading["box"] == {"x": 40, "y": 40, "width": 260, "height": 90}
+    assert any(same_marking(line["text"], "ZU-23") for line in reading["lines"])
+
+
+def test_the_command_identifies_a_photo(tmp_path: Path, marking_photo: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    db.migrate(url)
+    document = marking_catalogue([("synthetic-zu", "ZU-23", "Latn")], random.Random(1))
+    import_document(db.make_sessionmaker(db.make_engine(url)), document)
+    found = run(url, "identify", str(marking_photo), "--json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["candidates"][0]["slug"] == "synthetic-zu"
+    table = run(url, "identify", str(marking_photo))
+    assert "synthetic-zu" in table.stdout
+
+
+def test_the_command_refuses_what_it_cannot_read(
+    tmp_path: Path, marking_photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    bad_box = run(url, "read", str(marking_photo), "--box", "1,2,three,4")
+    assert bad_box.returncode == 2
+    assert "four whole numbers" in bad_box.stderr
+    not_a_photo = tmp_path / "notes.png"
+    not_a_photo.write_text("not a photo")
+    refused = run(url, "read", str(not_a_photo))
+    assert refused.returncode == 1
+    assert "not a JPEG, PNG, WebP, TIFF image" in refused.stderr
+    empty = tmp_path / "tessdata"
+    empty.mkdir()
+    monkeypatch.setenv("WEAPONSDB_TESSDATA_DIR", str(empty))
+    unavailable = run(url, "read", str(marking_photo))
+    assert unavailable.returncode == 1
+    assert "missing Tesseract language data 'eng'" in unavailable.stderr

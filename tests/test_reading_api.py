@@ -1,0 +1,206 @@
+"""Reading and identifying photos through the API, with real Tesseract on synthetic marking
+photos (benchmarks/rendering.py), on SQLite and PostgreSQL: what was read and where, the
+entry it identifies, the upload refusals, a server without language data, and the event
+loop left free while a photo is read. OCR is slow: these tests are few, on small photos."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from benchmarks.rendering import marking_catalogue, on_large_photo, render_marking
+from tests.factories import import_document, upload
+from tests.photo_support import png_bomb
+from weaponsdb.config import Settings
+from weaponsdb.matching.normalise import How, readings
+
+
+def same_marking(read: str, truth: str) -> bool:
+    """The same to a person's eye: equal but for case, spacing, punctuation and letters of
+    another alphabet that look the same (Cyrillic М and Latin M), as the matcher reads."""
+    plain = {How.NORMALISED, How.LOOK_ALIKE}
+
+    def keys(text: str) -> set[str]:
+        return {reading.key for reading in readings(text) if reading.how in plain}
+
+    return bool(keys(read) & keys(truth))
+
+
+def overlap(box: dict[str, int], truth: tuple[int, int, int, int]) -> float:
+    """The share of the true marking's box that the reported box covers."""
+    x, y, width, height = truth
+    across = min(box["x"] + box["width"], x + width) - max(box["x"], x)
+    down = min(box["y"] + box["height"], y + height) - max(box["y"], y)
+    return max(0, across) * max(0, down) / (width * height)
+
+
+def post_photo(client: TestClient, path: str, data: bytes, name: str = "m.png", **fields):
+    content_type = "image/png" if name.endswith(".png") else "image/jpeg"
+    return client.post(path, files={"file": (name, data, content_type)}, data=fields)
+
+
+def test_a_photo_is_read_with_where_and_how_sure(client: TestClient) -> None:
+    photo = render_marking("ZU-23", "Latn", random.Random(21), style="paint")
+    response = post_photo(client, "/v1/read", photo.png())
+    assert response.status_code == 200, response.text
+    reading = response.json()
+    assert (reading["width"], reading["height"]) == photo.image.size
+    best = max(reading["lines"], key=lambda line: line["confidence"])
+    assert same_marking(best["text"], "ZU-23")
+    assert best["script"] == "Latn"
+    assert overlap(best["box"], photo.box) > 0.6
+    assert 0.5 < best["confidence"] <= 1
+    assert reading["passes"] > 1
+
+
+def test_a_box_and_a_script_hint_read_a_small_marking_on_a_large_photo(
+    client: TestClient,
+) -> None:
+    rng = random.Random(8)
+    photo = on_large_photo(render_marking("방-122", "Hang", rng), rng, size=(2400, 1800))
+    x, y, width, height = photo.box
+    box = f"{x - 30},{y - 30},{width + 60},{height + 60}"
+    response = post_photo(client, "/v1/read", photo.jpeg(), "m.jpg", box=box, scripts="Hang")
+    assert response.status_code == 200, response.text
+    reading = response.json()
+    assert reading["scripts_tried"] == ["Hang"]
+    assert reading["box"] == {"x": x - 30, "y": y - 30, "width": width + 60, "height": height + 60}
+    texts = [line["text"] for line in reading["lines"]]
+    assert any(same_marking(text, "방-122") for text in texts), texts
+    assert overlap(reading["lines"][0]["box"], photo.box) > 0.6  # in the photo's pixels
+
+
+def test_a_photo_identifies_the_entry_bearing_its_marking_not_its_siblings(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    rng = random.Random(11)
+    import_document(sessions, marking_catalogue([("synthetic-ptur", "ПТУР-9", "Cyrl")], rng))
+    photo = render_marking("ПТУР-9", "Cyrl", rng, style="paint")
+    response = post_photo(client, "/v1/identify", photo.png(), category="rocket")
+    assert response.status_code == 200, response.text
+    found = response.json()
+    first = found["candidates"][0]
+    assert first["slug"] == "synthetic-ptur"
+    assert first["url"].endswith("/entries/synthetic-ptur")
+    assert first["matches"][0]["matched"] == "ПТУР-9"
+    assert first["reading_score"] > 0
+    assert all(c["score"] <= first["score"] for c in found["candidates"])
+    assert found["reading"]["lines"]
+
+
+def test_typed_markings_join_the_readings(client: TestClient, sessions) -> None:
+    rng = random.Random(12)
+    import_document(sessions, marking_catalogue([("synthetic-f9", "F-9", "Latn")], rng))
+    blank = render_marking(" ", "Latn", rng).png()  # nothing legible to read
+    response = post_photo(client, "/v1/identify", blank, markings="F-9")
+    assert response.status_code == 200, response.text
+    assert response.json()["candidates"][0]["slug"] == "synthetic-f9"
+    illegible = post_photo(client, "/v1/identify", blank, markings="???")
+    assert illegible.status_code == 422
+    assert illegible.json()["errors"][0]["field"].startswith("markings")
+
+
+@pytest.mark.parametrize("path", ["/v1/read", "/v1/identify"])
+def test_bad_uploads_and_fields_are_refused_as_photo_uploads_are(
+    client: TestClient, path: str
+) -> None:
+    not_an_image = post_photo(client, path, b"%PDF-1.4 not a photo", "m.png")
+    assert not_an_image.status_code == 415
+    assert not_an_image.headers["content-type"] == "application/problem+json"
+    assert not_an_image.json()["errors"] == [
+        {"field": "file", "reason": not_an_image.json()["errors"][0]["reason"]}
+    ]
+    bomb = post_photo(client, path, png_bomb(), "m.png")
+    assert bomb.status_code == 422
+    assert bomb.json()["errors"][0] == {"field": "file", "reason": "too many pixels"}
+    photo = render_marking("A-1", "Latn", random.Random(1)).png()
+    bad_box = post_photo(client, path, photo, box="1,2,three,4")
+    assert bad_box.status_code == 422
+    assert bad_box.json()["errors"][0]["field"] == "box"
+    bad_script = post_photo(client, path, photo, scripts="Hang,Klingon")
+    assert bad_script.status_code == 422
+    assert bad_script.json()["errors"][0]["field"] == "scripts"
+    assert "Klingon" in bad_script.json()["detail"]
+
+
+def test_without_language_data_reading_is_unavailable_and_the_rest_works(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    empty = tmp_path / "tessdata"
+    empty.mkdir()
+    without = settings.model_copy(update={"tessdata_dir": empty})
+    with TestClient(create_app(without, engine)) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        assert health.json()["reading"].startswith("unavailable: missing")
+        assert "'kor'" in health.json()["reading"]
+        photo = render_marking("A-1", "Latn", random.Random(1)).png()
+        for path in ("/v1/read", "/v1/identify"):
+            refused = post_photo(client, path, photo)
+            assert refused.status_code == 503
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "'eng'" in refused.json()["detail"]
+            assert str(empty) in refused.json()["detail"]
+        assert client.get("/v1/entries").status_code == 200
+        assert client.post("/v1/match", json={"markings": ["F-7"]}).status_code == 200
+
+
+def test_the_service_answers_while_a_photo_is_read(client: TestClient) -> None:
+    rng = random.Random(21)
+    photo = on_large_photo(render_marking("ZU-23", "Latn", rng), rng, size=(3000, 2250))
+    data = photo.jpeg()
+    finished: dict[str, float] = {}
+
+    def read() -> None:
+        response = post_photo(client, "/v1/read", data, "m.jpg")
+        assert response.status_code == 200
+        finished["read"] = time.perf_counter()
+
+    reading = threading.Thread(target=read)
+    started = time.perf_counter()
+    reading.start()
+    time.sleep(0.2)  # the read is under way
+    assert client.get("/healthz").status_code == 200
+    answered = time.perf_counter()
+    reading.join()
+    assert answered < finished["read"], "health waited for the photo to be read"
+    assert finished["read"] - started > 0.5  # the read was long enough to wait on
+
+
+def test_the_endpoints_are_documented(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/v1/read", "/v1/identify"):
+        operation = spec["paths"][path]["post"]
+        assert {"200", "413", "415", "422", "503"} <= set(operation["responses"])
+        assert "multipart/form-data" in operation["requestBody"]["content"]
+
+
+def test_a_markings_close_up_proposes_what_it_reads_and_stores_none_of_it(
+    seeded_client: TestClient, editor: str
+) -> None:
+    before = seeded_client.get("/v1/entries/bang-122").json()["markings"]
+    photo = render_marking("ZU-23", "Latn", random.Random(21), style="paint")
+    close_up = upload(
+        seeded_client,
+        editor,
+        photo.png(),
+        filename="close-up.png",
+        content_type="image/png",
+        view="markings close-up",
+    )
+    assert close_up.status_code == 201, close_up.text
+    proposed = close_up.json()["proposed_markings"]
+    assert any(same_marking(line["text"], "ZU-23") for line in proposed), proposed
+    assert seeded_client.get("/v1/entries/bang-122").json()["markings"] == before
+    side = upload(seeded_client, editor, photo.jpeg(), view="side")
+    assert side.status_code == 201, side.text
+    assert side.json()["proposed_markings"] is None

@@ -1,0 +1,275 @@
+"""From a photo to the catalogue entries it shows: what the reader read on it, each reading
+(and its alternatives) matched as an observed marking and weighted by how sure the reading
+is, combined with how near the photo is to the entries' reference photos.
+
+An entry's reading score is the noisy OR, over the lines read, of its best weighted match
+among that line's readings: an entry that explains two lines ranks above one that explains
+one. The photo score comes from the perceptual-hash distance to the entry's nearest
+reference photo. The two combine by noisy OR again; each candidate says which reading met
+which catalogue text, how, and which photo it resembles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from weaponsdb import models
+from weaponsdb.matching.matcher import Matcher, MatchQuery, load_facts
+from weaponsdb.matching.scoring import Candidate, EntryFacts, MarkingMatch
+from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
+from weaponsdb.photos.processing import perceptual_hash, upright
+from weaponsdb.photos.similarity import BITS
+from weaponsdb.photos.validation import Limits, check_upload
+from weaponsdb.reading.reader import Box, Reader, Reading, ReadLine
+from weaponsdb.reading.scripts import Script
+from weaponsdb.vocab import PhotoView
+
+# A reading the reader is unsure of still counts, at half weight when it is a mere guess.
+GUESS_WEIGHT = 0.5
+# Photos further apart than this many pHash bits are unrelated pictures (about 32 apart).
+PHOTO_DISTANCE = 20
+PHOTOS_SEARCHED = 10
+MATCHES_PER_READING = 10
+
+
+class Photo(BaseModel):
+    """An uploaded photo and how to read it."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+    box: Box | None = None
+    scripts: list[Script] = []
+
+
+class Evidence(BaseModel):
+    """What else was seen on the item, as a match query takes it."""
+
+    markings: list[str] = Field(default=[], description="Markings typed by the user.")
+    category: str | None = None
+    calibre_mm: float | None = None
+    country: str | None = None
+
+
+class ReadingMatch(BaseModel):
+    """A line read on the photo that met a catalogue text of the entry."""
+
+    line: int = Field(description="Position of the line in `reading.lines`, or -1 if typed.")
+    reading: str = Field(description="Which of its readings met the entry.")
+    reading_confidence: float
+    matched: str = Field(description="The catalogue text it met.")
+    how: str
+    detail: str
+    score: float = Field(description="The matcher's score times the reading's weight.")
+
+
+class PhotoEvidence(BaseModel):
+    sha256: str
+    similarity: float
+    distance: int
+
+
+class Identified(BaseModel):
+    rank: int
+    slug: str
+    name: str
+    score: float = Field(ge=0, le=1)
+    reading_score: float = Field(ge=0, le=1, description="From the markings read or typed.")
+    photo_score: float = Field(ge=0, le=1, description="From the nearest reference photo.")
+    category: str | None
+    calibre_mm: float | None
+    country: str | None
+    matches: list[ReadingMatch]
+    photo: PhotoEvidence | None
+
+
+class Identification(BaseModel):
+    reading: Reading
+    phash: str
+    candidates: list[Identified] = Field(description="Best first; ties in slug order.")
+    photo_matches: list[PhotoMatch] = Field(description="Nearest reference photos first.")
+
+
+def read_upload(reader: Reader, photo: Photo, limits: Limits) -> Reading:
+    """The photo checked as every upload is, turned upright, and read. Nothing is stored."""
+    return reader.read(_checked_image(photo, limits), photo.box, photo.scripts)
+
+
+def proposed_markings(reader: Reader, data: bytes, view: str | None) -> list[ReadLine] | None:
+    """What the reader reads on a reference photo of an item's markings (an upload already
+    checked), for an editor to confirm: never stored as catalogue facts. None for other
+    views, and where reading is unavailable (the photo is attached all the same)."""
+    if view != PhotoView.MARKINGS.value or reader.engine.missing():
+        return None
+    return reader.read(upright(data)).lines
+
+
+def _checked_image(photo: Photo, limits: Limits) -> Image.Image:
+    checked = check_upload(photo.data, limits, photo.filename, photo.content_type)
+    return upright(checked.data)
+
+
+@dataclass
+class _Found:
+    facts: EntryFacts
+    matches: list[ReadingMatch]
+    reading_score: float = 0.0
+    photo: PhotoMatch | None = None
+
+
+def identify(
+    session: Session,
+    reader: Reader,
+    matcher: Matcher,
+    photo_matcher: PhotoMatcher,
+    photo: Photo,
+    evidence: Evidence,
+    limits: Limits,
+    limit: int = 10,
+) -> Identification:
+    reader.engine.require()
+    image = _checked_image(photo, limits)
+    reading = reader.read(image, photo.box, photo.scripts)
+    phash = perceptual_hash(image)
+    neighbours = photo_matcher.match(session, phash, PHOTOS_SEARCHED, PHOTO_DISTANCE)
+    found: dict[str, _Found] = {}
+    for index, line in enumerate(_observed_lines(reading, evidence)):
+        for slug, (facts, best) in _line_matches(session, matcher, index, line, evidence).items():
+            entry = found.setdefault(slug, _Found(facts, []))
+            entry.matches.append(best)
+            entry.reading_score = 1 - (1 - entry.reading_score) * (1 - best.score)
+    _add_photos(session, found, neighbours)
+    ranked = sorted(found.values(), key=lambda f: (-_score(f), f.facts.slug))[:limit]
+    return Identification(
+        reading=reading,
+        phash=phash,
+        candidates=[_identified(rank, f) for rank, f in enumerate(ranked, 1)],
+        photo_matches=neighbours,
+    )
+
+
+def _add_photos(session: Session, found: dict[str, _Found], neighbours: list[PhotoMatch]) -> None:
+    """Each entry's nearest reference photo, adding the entries found by photo alone."""
+    for neighbour in neighbours:
+        if neighbour.entry not in found:
+            facts = _facts_of(session, neighbour.entry)
+            if facts is None:  # not published
+                continue
+            found[neighbour.entry] = _Found(facts, [])
+        entry = found[neighbour.entry]
+        if entry.photo is None or neighbour.distance < entry.photo.distance:
+            entry.photo = neighbour
+
+
+def _observed_lines(reading: Reading, evidence: Evidence) -> list[ReadLine]:
+    """The lines read, then the typed markings as lines read with certainty."""
+    typed = [
+        ReadLine(
+            text=text,
+            box=Box(x=0, y=0, width=1, height=1),
+            script=None,
+            languages=[],
+            confidence=1.0,
+            alternatives=[],
+        )
+        for text in evidence.markings
+    ]
+    return [*reading.lines, *typed]
+
+
+def _line_matches(
+    session: Session, matcher: Matcher, index: int, line: ReadLine, evidence: Evidence
+) -> dict[str, tuple[EntryFacts, ReadingMatch]]:
+    """Per entry, the best weighted match among the line's readings."""
+    line_number = index if line.languages else -1
+    best: dict[str, tuple[EntryFacts, ReadingMatch]] = {}
+    readings = [(line.text, line.confidence)]
+    readings += [(a.text, a.confidence) for a in line.alternatives]
+    for text, confidence in readings:
+        weight = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * confidence
+        for candidate in _candidates(session, matcher, text, evidence):
+            match = _best_match(candidate.matches)
+            if match is None:
+                continue
+            scored = ReadingMatch(
+                line=line_number,
+                reading=text,
+                reading_confidence=confidence,
+                matched=match.matched,
+                how=match.how.value,
+                detail=match.detail,
+                score=round(candidate.score * weight, 4),
+            )
+            slug = candidate.entry.slug
+            if slug not in best or scored.score > best[slug][1].score:
+                best[slug] = (candidate.entry, scored)
+    return best
+
+
+def _candidates(
+    session: Session, matcher: Matcher, text: str, evidence: Evidence
+) -> Sequence[Candidate]:
+    try:
+        query = MatchQuery(
+            markings=[text],
+            category=evidence.category,
+            calibre_mm=evidence.calibre_mm,
+            country=evidence.country,
+            limit=MATCHES_PER_READING,
+        )
+    except ValidationError:  # no legible character, or too long to be a marking
+        return []
+    return matcher.match(session, query).candidates
+
+
+def _best_match(matches: Sequence[MarkingMatch]) -> MarkingMatch | None:
+    return max(matches, key=lambda m: m.score, default=None)
+
+
+def _facts_of(session: Session, slug: str) -> EntryFacts | None:
+    """The facts of a published entry found only by its photo."""
+    entry_id = session.scalar(select(models.Entry.id).where(models.Entry.slug == slug))
+    return load_facts(session, [entry_id]).get(entry_id) if entry_id is not None else None
+
+
+def _photo_score(photo: PhotoMatch | None) -> float:
+    """1 for the same picture, 0 at the distance of unrelated pictures (half the bits)."""
+    if photo is None:
+        return 0.0
+    return max(0.0, 1 - photo.distance / (BITS / 2))
+
+
+def _score(found: _Found) -> float:
+    return round(1 - (1 - found.reading_score) * (1 - _photo_score(found.photo)), 4)
+
+
+def _identified(rank: int, found: _Found) -> Identified:
+    facts = found.facts
+    return Identified(
+        rank=rank,
+        slug=facts.slug,
+        name=facts.name,
+        score=_score(found),
+        reading_score=round(found.reading_score, 4),
+        photo_score=round(_photo_score(found.photo), 4),
+        category=facts.category,
+        calibre_mm=facts.calibre_mm,
+        country=facts.country,
+        matches=sorted(found.matches, key=lambda m: -m.score),
+        photo=(
+            PhotoEvidence(
+                sha256=found.photo.sha256,
+                similarity=found.photo.similarity,
+                distance=found.photo.distance,
+            )
+            if found.photo
+            else None
+        ),
+    )

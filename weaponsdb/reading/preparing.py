@@ -1,0 +1,258 @@
+"""Turning a photo region into the images a careful reader would try: grey with the contrast
+stretched, binarised globally and locally, dark text on light ground, the text scaled to the
+height Tesseract reads best, turned upright and straightened. Each prepared image keeps the
+affine map from the photo to it, so what is read in it is placed back on the photo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+Grey = npt.NDArray[np.uint8]
+Affine = npt.NDArray[np.float64]  # 2x3, photo coordinates to prepared image coordinates
+
+# Tesseract's LSTM models are trained on text lines about this many pixels high.
+TEXT_HEIGHT = 40
+MIN_SCALE, MAX_SCALE = 0.2, 6.0
+# Below this many pixels on its long side, text and skew are estimated on the region as is.
+ESTIMATE_SIDE = 800
+# Noise (standard deviation, in grey levels) beyond which edge-keeping denoising is worth
+# its time: a camera's grain at base ISO stays below it.
+NOISY = 6.0
+SKEW_RANGE = 20  # degrees either way; markings beyond it are caught by the right angles
+
+
+class Binarisation(StrEnum):
+    GREY = "grey, contrast stretched"
+    OTSU = "light evened, Otsu threshold"
+    ADAPTIVE = "adaptive threshold"
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the photo: left, top, width, height."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How to make the text of one region upright and the right size."""
+
+    scale: float
+    skew: float  # degrees, counter-clockwise, to straighten the lines
+    invert: bool  # the text is lighter than its ground
+    vertical: bool  # the lines run up or down the photo
+
+
+@dataclass(frozen=True)
+class Prepared:
+    image: Image.Image
+    to_image: Affine
+    label: str
+
+    def to_photo(self, box: tuple[int, int, int, int]) -> Region:
+        """A box (left, top, right, bottom) in this image as a region of the photo."""
+        left, top, right, bottom = box
+        inverse = cv2.invertAffineTransform(self.to_image)
+        corners = np.array([[left, top, 1], [right, top, 1], [left, bottom, 1], [right, bottom, 1]])
+        points = corners @ inverse.T
+        x0, y0 = np.floor(points.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(points.max(axis=0)).astype(int)
+        return Region(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def grey_region(photo: Image.Image, region: Region) -> Grey:
+    """The region's pixels in the one grey channel where paint and ground differ most: red
+    lettering on green paint is as light as its ground in luminance, not in red."""
+    crop = photo.crop((region.x, region.y, region.x + region.width, region.y + region.height))
+    colour = np.asarray(crop.convert("RGB"), dtype=np.uint8)
+    channels = [np.asarray(crop.convert("L"), dtype=np.uint8)]
+    channels += [np.ascontiguousarray(colour[:, :, c]) for c in range(3)]
+    return max(channels, key=_separability)
+
+
+def _separability(grey: Grey) -> float:
+    """Otsu's criterion: the share of the variance that splitting into two tones explains."""
+    small = grey[:: max(1, grey.shape[0] // 200), :: max(1, grey.shape[1] // 200)]
+    threshold, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark, light = small[small <= threshold], small[small > threshold]
+    total = float(small.var())
+    if not dark.size or not light.size or total == 0:
+        return 0.0
+    between = (
+        dark.size * light.size / small.size**2 * (float(dark.mean()) - float(light.mean())) ** 2
+    )
+    return between / total
+
+
+def noise_level(grey: Grey) -> float:
+    """The standard deviation of the image's noise (Immerkaer's estimate: the mean absolute
+    response to a kernel that cancels smooth shading and straight edges)."""
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+    response = cv2.filter2D(grey.astype(np.float64), -1, kernel)[1:-1, 1:-1]
+    if not response.size:
+        return 0.0
+    return float(np.sqrt(np.pi / 2) * np.abs(response).mean() / 6)
+
+
+def denoised(grey: Grey) -> Grey:
+    """Grain and sensor noise smoothed away, as far as they are finer than strokes: a
+    little blur always, non-local means when the noise is strong (it keeps edges)."""
+    sigma = noise_level(grey)
+    if sigma > NOISY:
+        grey = np.asarray(cv2.fastNlMeansDenoising(grey, None, h=1.5 * sigma), dtype=np.uint8)
+    return np.asarray(cv2.GaussianBlur(grey, (0, 0), TEXT_HEIGHT / 30), dtype=np.uint8)
+
+
+def evened(grey: Grey) -> Grey:
+    """Light falling unevenly across the item divided out: each pixel against the mean
+    tone of its surroundings, several letters wide, so that strokes keep their contrast and
+    the sunlit and shaded sides of a casing come out the same tone."""
+    surroundings = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 2 * TEXT_HEIGHT)
+    flat = grey.astype(np.float32) / np.maximum(surroundings, 1.0) * float(surroundings.mean())
+    return np.asarray(np.clip(flat, 0, 255), dtype=np.uint8)
+
+
+def stretched(grey: Grey) -> Grey:
+    """Denoised and contrast stretched between the 1st and 99th percentiles, so faint paint
+    reads as well as fresh."""
+    smooth = denoised(grey)
+    low, high = np.percentile(smooth, (1, 99))
+    spread = max(1.0, float(high - low))
+    return np.asarray(np.clip((smooth - low) * (255 / spread), 0, 255), dtype=np.uint8)
+
+
+def binarised(grey: Grey, how: Binarisation, text_height: int = TEXT_HEIGHT) -> Grey:
+    smooth = stretched(grey)
+    if how is Binarisation.GREY:
+        return smooth
+    if how is Binarisation.OTSU:
+        _, binary = cv2.threshold(evened(smooth), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        return np.asarray(binary, dtype=np.uint8)
+    block = max(3, (2 * text_height) | 1)  # odd, about two letters wide
+    return np.asarray(
+        cv2.adaptiveThreshold(
+            smooth, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 15
+        ),
+        dtype=np.uint8,
+    )
+
+
+def estimate(grey: Grey) -> Geometry:
+    """Text height, skew, polarity and direction of the lines in *grey*, from its binarised
+    letters: the height is the median height of letter-sized blobs, the skew and direction
+    those at which the rows of ink are most unequal (lines and the gaps between them)."""
+    shrink = min(1.0, ESTIMATE_SIDE / max(grey.shape))
+    small = cv2.resize(grey, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    _, binary = cv2.threshold(cv2.medianBlur(small, 5), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    invert = bool(np.count_nonzero(binary) < binary.size / 2)  # ink is the smaller part
+    ink = np.asarray(binary if invert else 255 - binary, dtype=np.uint8)
+    angle, vertical = _direction(ink)
+    height = _letter_height(ink, vertical) / shrink
+    scale = float(np.clip(TEXT_HEIGHT / height, MIN_SCALE, MAX_SCALE)) if height else 1.0
+    return Geometry(scale, angle, invert, vertical)
+
+
+def _letter_height(ink: Grey, vertical: bool) -> float:
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    widths, heights = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    if vertical:
+        widths, heights = heights, widths
+    side = max(ink.shape)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    # Letters: neither specks nor the whole region, nor long rules and scratches.
+    letters = (heights >= 6) & (heights < side / 2) & (widths < 4 * heights)
+    if count <= 1 or not letters.any():
+        return 0.0
+    # The median by ink, so that the many specks of a noisy photo do not outvote letters.
+    order = np.argsort(heights[letters])
+    ink = np.cumsum(areas[letters][order])
+    return float(heights[letters][order][np.searchsorted(ink, ink[-1] / 2)])
+
+
+def _direction(ink: Grey) -> tuple[float, bool]:
+    """The skew in degrees, and whether the lines run vertically."""
+    best = (-1.0, 0.0, False)
+    for vertical in (False, True):
+        turned = np.ascontiguousarray(np.rot90(ink)) if vertical else ink
+        for angle in np.arange(-SKEW_RANGE, SKEW_RANGE + 1, 2.0):
+            score = _row_contrast(turned, float(angle))
+            if score > best[0]:
+                best = (score, float(angle), vertical)
+    _, coarse, vertical = best
+    turned = np.ascontiguousarray(np.rot90(ink)) if vertical else ink
+    fine = max(
+        np.arange(coarse - 1.5, coarse + 1.6, 0.5),
+        key=lambda a: _row_contrast(turned, float(a)),
+    )
+    return float(fine), vertical
+
+
+def _row_contrast(ink: Grey, angle: float) -> float:
+    height, width = ink.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    rotated = cv2.warpAffine(ink, matrix, (width, height), flags=cv2.INTER_NEAREST)
+    rows = rotated.sum(axis=1, dtype=np.float64)
+    return float(np.var(rows))
+
+
+def prepare(
+    crop: Grey,
+    region: Region,
+    geometry: Geometry,
+    quarter_turns: int,
+    how: Binarisation,
+    invert: bool,
+) -> Prepared:
+    """*crop*, the grey pixels of *region* of the photo, scaled, straightened, turned by
+    *quarter_turns* x 90 degrees counter-clockwise, binarised, and inverted if asked (to
+    make light text dark on light ground, as Tesseract reads best)."""
+    matrix, size = _affine(region, geometry, quarter_turns)
+    warped = cv2.warpAffine(
+        crop,
+        _from_crop(matrix, region),
+        size,
+        flags=cv2.INTER_CUBIC if geometry.scale > 1 else cv2.INTER_AREA,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    image = binarised(np.asarray(warped, dtype=np.uint8), how)
+    if invert:
+        image = 255 - image
+    turns = f", turned {quarter_turns * 90}°" if quarter_turns else ""
+    label = f"{how.value}{', inverted' if invert else ''}{turns}"
+    return Prepared(Image.fromarray(image), matrix, label)
+
+
+def _affine(
+    region: Region, geometry: Geometry, quarter_turns: int
+) -> tuple[Affine, tuple[int, int]]:
+    """Photo coordinates to prepared image coordinates (into the region, scaled, rotated by
+    the skew and the quarter turns about its centre, moved to start at the origin), and the
+    size of the prepared image."""
+    centre = (region.x + region.width / 2, region.y + region.height / 2)
+    turn = geometry.skew + 90 * (quarter_turns + (1 if geometry.vertical else 0))
+    matrix = cv2.getRotationMatrix2D(centre, turn, geometry.scale)
+    right, bottom = region.x + region.width, region.y + region.height
+    corners = np.array(
+        [[region.x, region.y, 1], [right, region.y, 1], [region.x, bottom, 1], [right, bottom, 1]]
+    )
+    placed = corners @ matrix.T
+    matrix[:, 2] -= placed.min(axis=0)
+    width, height = np.ceil(placed.max(axis=0) - placed.min(axis=0)).astype(int)
+    return np.asarray(matrix, dtype=np.float64), (int(width), int(height))
+
+
+def _from_crop(matrix: Affine, region: Region) -> Affine:
+    """*matrix* applied to the cropped region's pixels rather than the photo's."""
+    shifted = matrix.copy()
+    shifted[:, 2] += matrix[:, :2] @ np.array([region.x, region.y], dtype=np.float64)
+    return shifted

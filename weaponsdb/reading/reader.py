@@ -1,0 +1,339 @@
+"""The reader: a photo in, the lines of text on it out, each with where it is, how sure the
+reader is, and the other readings its passes made.
+
+A careful person reading a worn marking looks at it several ways; so does the reader, in two
+rounds per region of the photo. First it finds the text's size, slant, polarity and direction
+from the ink, and reads the region once per script (or per hinted script), upright and upside
+down, to learn which script and which way up. Then it reads again in that script with the
+other binarisations, the opposite polarity, single-line segmentation and the script's other
+language models. The passes' lines are combined into ranked hypotheses per line
+(combining.py). The number of passes is fixed, so a photo's reading time is bounded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from weaponsdb.reading import combining, regions
+from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.preparing import (
+    Binarisation,
+    Geometry,
+    Grey,
+    Region,
+    estimate,
+    grey_region,
+    prepare,
+)
+from weaponsdb.reading.scripts import (
+    LANGUAGE_SETS,
+    Script,
+    script_of,
+    script_of_character,
+    tidy,
+)
+
+# Tesseract's page segmentation modes the reader uses.
+BLOCK, LINE = 6, 7
+# Other text heights tried: thin strokes read better larger, blurred and noisy ones smaller.
+LARGER, SMALLER = 1.5, 0.7
+# Photos are taken, and boxes drawn, upright far more often than upside down; lines that
+# run up or down the photo are as likely to run either way.
+UPSIDE_DOWN = 0.75
+# Readings of the runner-up script offered per line, after the winner's own alternatives.
+RIVAL_ALTERNATIVES = 2
+# Script and orientation pairs looked at closely after the first round.
+LEADERS = 2
+# What separates the parts of a marking: neither evidence for a reading nor against it.
+SEPARATORS = " -./"
+# Lines read with less confidence than this are noise on the metal, not text.
+MIN_CONFIDENCE = 0.3
+# A line is text when the passes agree on it at least this much (its confidence); a line
+# few passes saw, or all read differently, is texture.
+AGREED = 0.25
+
+
+class Box(BaseModel):
+    """A rectangle on the photo, in its pixels: left, top, width, height."""
+
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+
+    @classmethod
+    def of(cls, region: Region) -> Box:
+        return cls(x=region.x, y=region.y, width=region.width, height=region.height)
+
+    def region(self) -> Region:
+        return Region(self.x, self.y, self.width, self.height)
+
+    @classmethod
+    def parse(cls, text: str | None) -> Box | None:
+        """'x,y,width,height' in the photo's pixels (upright); None for nothing. A
+        ValueError says what is wrong."""
+        if text is None or not text.strip():
+            return None
+        parts = text.split(",")
+        if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+            raise ValueError("must be four whole numbers: x,y,width,height")
+        x, y, width, height = (int(p) for p in parts)
+        if width < 1 or height < 1:
+            raise ValueError("width and height must be at least 1")
+        return cls(x=x, y=y, width=width, height=height)
+
+
+class Alternative(BaseModel):
+    text: str
+    confidence: float = Field(ge=0, le=1)
+    passes: int = Field(description="How many of the reader's passes read exactly this.")
+
+
+class ReadLine(BaseModel):
+    text: str = Field(description="The best reading.")
+    box: Box = Field(description="Where the line is on the photo, in its pixels.")
+    script: Script | None = Field(description="ISO 15924 script of the best reading.")
+    languages: list[str] = Field(description="Tesseract language sets whose passes read it.")
+    confidence: float = Field(
+        ge=0, le=1, description="How sure the passes were and how many agreed; 1 is certain."
+    )
+    alternatives: list[Alternative] = Field(
+        description="The other readings the passes made here, best first."
+    )
+
+
+class Reading(BaseModel):
+    width: int = Field(description="Width of the photo, upright, in pixels.")
+    height: int
+    box: Box | None = Field(description="The crop box read, if one was given.")
+    regions: list[Box] = Field(description="The regions of the photo that were read.")
+    scripts_tried: list[Script]
+    passes: int = Field(description="Tesseract passes made.")
+    seconds: float
+    lines: list[ReadLine] = Field(description="Top to bottom, left to right.")
+
+
+@dataclass(frozen=True)
+class Pass:
+    script: Script | None  # None: several scripts' models at once
+    languages: str
+    quarter_turns: int
+    how: Binarisation
+    invert: bool
+    psm: int
+    zoom: float = 1.0  # times the scale that makes the text Tesseract's favourite height
+
+    @property
+    def orientation(self) -> tuple[int, Binarisation, bool, int]:
+        """The first pass of another language set, this way up."""
+        return self.quarter_turns, Binarisation.GREY, self.invert, BLOCK
+
+
+class Reader:
+    """Reads photos, at most *workers* at once (more would only share the same cores, and
+    each keeps Tesseract's models in memory); the others wait their turn."""
+
+    def __init__(self, engine: Tesseract, workers: int | None = None) -> None:
+        self.engine = engine
+        self._turns = threading.BoundedSemaphore(workers or os.cpu_count() or 1)
+
+    def read(
+        self, photo: Image.Image, box: Box | None = None, scripts: Sequence[Script] = ()
+    ) -> Reading:
+        """The text lines on *photo* (upright, as stored), inside *box* if given, in
+        *scripts* if given (else in any the catalogue holds)."""
+        self.engine.require()
+        with self._turns:
+            return self._read(photo, box, scripts)
+
+    def _read(self, photo: Image.Image, box: Box | None, scripts: Sequence[Script]) -> Reading:
+        started = time.perf_counter()
+        tried = list(dict.fromkeys(scripts)) or list(Script)
+        areas = (
+            [_within(box.region(), Region(0, 0, *photo.size))]
+            if box
+            else regions.text_regions(photo)
+        )
+        passes, read = 0, []
+        for area in areas:
+            region_passes, region_lines = self._read_region(photo, area, tried)
+            passes += region_passes
+            read += region_lines
+        return Reading(
+            width=photo.width,
+            height=photo.height,
+            box=Box.of(areas[0]) if box else None,
+            regions=[Box.of(area) for area in areas],
+            scripts_tried=tried,
+            passes=passes,
+            seconds=round(time.perf_counter() - started, 3),
+            lines=read,
+        )
+
+    def _read_region(
+        self, photo: Image.Image, region: Region, scripts: list[Script]
+    ) -> tuple[int, list[ReadLine]]:
+        crop = grey_region(photo, region)
+        geometry = estimate(crop)
+        run = functools.partial(self._run, crop, region, geometry)
+        # Which way up: every script's model at once (Tesseract picks per word), upright
+        # and upside down.
+        only = scripts[0] if len(scripts) == 1 else None
+        every = "+".join(LANGUAGE_SETS[script][0] for script in scripts)
+        ways = [Pass(only, every, t, Binarisation.GREY, geometry.invert, BLOCK) for t in (0, 2)]
+        found = run(ways)
+        prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
+        way_up = max(ways, key=lambda p: prior[p.quarter_turns] * _strength(found[p]))
+        # Which script: each script's own model, that way up; the two likeliest are then
+        # looked at the other ways.
+        own = {
+            script: Pass(script, LANGUAGE_SETS[script][0], *way_up.orientation)
+            for script in scripts
+        }
+        if only is None:
+            found |= run(own.values())
+        votes = _script_votes(found[way_up])
+
+        def support(script: Script) -> tuple[float, float]:
+            """Confident letters of the script read by its own models and by all at once;
+            then, between scripts none of whose letters were read (a marking of digits),
+            how much confident text their models read at all."""
+            mine = [line for p, lines in found.items() if p.script == script for line in lines]
+            own = sum(line.confidence**2 * _letters_in(line.text, script) for line in mine)
+            return own + votes.get(script, 0.0), _strength(mine)
+
+        leaders = sorted(scripts, key=support, reverse=True)[:LEADERS]
+        for leader in leaders:
+            found |= run(_refinements(own[leader]))
+        best = max(leaders, key=support)
+        chosen = [p for p in found if p.script in (best, None)]
+        read = combining.lines([line for p in chosen for line in found[p]], len(chosen))
+        # The runner-up script's best readings of each line are offered as alternatives:
+        # where the vote picked the wrong script, the right reading is still matched.
+        rival = [p for p in found if p.script in leaders and p.script != best]
+        rivals = combining.lines([line for p in rival for line in found[p]], len(rival) or 1)
+        return len(found), [_line(line, rivals) for line in _kept(read)]
+
+    def _run(
+        self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
+    ) -> dict[Pass, list[combining.PassLine]]:
+        found = {}
+        for p in passes:
+            zoomed = dataclasses.replace(geometry, scale=geometry.scale * p.zoom)
+            prepared = prepare(crop, region, zoomed, p.quarter_turns, p.how, p.invert)
+            found[p] = [
+                combining.PassLine(
+                    tidy(raw.text),
+                    raw.confidence,
+                    _within(prepared.to_photo(raw.box), region),
+                    p.languages,
+                    f"{prepared.label}, {p.languages}, psm {p.psm}",
+                )
+                for raw in self.engine.read(prepared.image, p.languages, p.psm)
+            ]
+        return found
+
+
+def _refinements(leader: Pass) -> list[Pass]:
+    """The second round: the same script and orientation looked at the other ways."""
+    script, languages, turns, invert = (
+        leader.script,
+        leader.languages,
+        leader.quarter_turns,
+        leader.invert,
+    )
+    assert script is not None
+    return [
+        Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
+        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.ADAPTIVE, invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.GREY, not invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.GREY, invert, BLOCK, zoom=LARGER),
+        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK, zoom=SMALLER),
+        *(
+            Pass(script, other, turns, Binarisation.GREY, invert, BLOCK)
+            for other in LANGUAGE_SETS[script]
+            if other != languages
+        ),
+    ]
+
+
+def _letters_in(text: str, script: Script) -> int:
+    return sum(1 for c in text if script_of_character(c) is script)
+
+
+def _script_votes(lines: list[combining.PassLine]) -> dict[Script, float]:
+    """A reading in several scripts' models at once, as votes for each script: its
+    confident letters in each script."""
+    votes: dict[Script, float] = {}
+    for line in lines:
+        for script in filter(None, map(script_of_character, line.text)):
+            votes[script] = votes.get(script, 0.0) + line.confidence**2
+    return votes
+
+
+def _strength(lines: list[combining.PassLine]) -> float:
+    """How much confident, marking-like text a pass read: confidences weighted by the
+    letters and digits read, less those of stray signs (a model reading a script it does
+    not know sees brackets and quotes in it)."""
+    return sum(line.confidence**2 * max(0, _plausible(line.text)) for line in lines)
+
+
+def _plausible(text: str) -> int:
+    """Letters and digits, less the signs no marking has (separators are neutral)."""
+    signs = sum(1 for c in text if not c.isalnum() and c not in SEPARATORS)
+    return sum(1 for c in text if c.isalnum()) - signs
+
+
+def _kept(lines: list[combining.Line]) -> list[combining.Line]:
+    """The lines the passes agree on enough to call them text; failing that, the likeliest
+    line, with its low confidence: a worn marking read by a few passes only is still worth
+    showing to the person who asked (and matching, weighted by that confidence)."""
+    legible = [
+        line
+        for line in lines
+        if (best := line.hypotheses()[0]).mean_confidence >= MIN_CONFIDENCE
+        and any(c.isalnum() for c in best.text)
+    ]
+    agreed = [line for line in legible if line.hypotheses()[0].confidence >= AGREED]
+    likeliest = max(legible, key=lambda line: line.hypotheses()[0].confidence, default=None)
+    return agreed or ([likeliest] if likeliest else [])
+
+
+def _line(line: combining.Line, rivals: list[combining.Line]) -> ReadLine:
+    best, *others = line.hypotheses()
+    known = {best.text, *(h.text for h in others)}
+    others += [
+        hypothesis
+        for rival in rivals
+        if combining.overlap(rival.region, line.region) >= combining.SAME_PLACE
+        for hypothesis in rival.hypotheses()[:RIVAL_ALTERNATIVES]
+        if hypothesis.text not in known
+    ]
+    return ReadLine(
+        text=best.text,
+        box=Box.of(line.region),
+        script=script_of(best.text),
+        languages=line.languages(),
+        confidence=round(best.confidence, 3),
+        alternatives=[
+            Alternative(text=h.text, confidence=round(h.confidence, 3), passes=h.passes)
+            for h in others
+        ],
+    )
+
+
+def _within(inner: Region, outer: Region) -> Region:
+    x, y = max(outer.x, inner.x), max(outer.y, inner.y)
+    right = min(outer.x + outer.width, inner.x + inner.width)
+    bottom = min(outer.y + outer.height, inner.y + inner.height)
+    return Region(x, y, max(1, right - x), max(1, bottom - y))

@@ -1,0 +1,74 @@
+"""The scripts the catalogue's markings are written in (ISO 15924), the Tesseract language
+sets that read each, and the script a read text is in."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from enum import StrEnum
+
+
+class Script(StrEnum):
+    HANGUL = "Hang"
+    CYRILLIC = "Cyrl"
+    HAN = "Hani"
+    ARABIC = "Arab"
+    LATIN = "Latn"
+
+
+# Language sets, best first. Markings mix their script with Latin letters and digits; the
+# script's own model reads those too, and English alone reads Latin designations best.
+LANGUAGE_SETS: dict[Script, tuple[str, ...]] = {
+    Script.HANGUL: ("kor", "kor+eng"),
+    Script.CYRILLIC: ("rus", "ukr"),
+    Script.HAN: ("chi_sim", "chi_tra"),
+    Script.ARABIC: ("fas", "ara"),
+    Script.LATIN: ("eng",),
+}
+
+
+def parse_scripts(text: str | None) -> list[Script]:
+    """Comma-separated ISO 15924 codes ('Hang,Cyrl'); a ValueError names an unknown one."""
+    codes = [code.strip() for code in (text or "").split(",") if code.strip()]
+    known = {script.value for script in Script}
+    for code in codes:
+        if code not in known:
+            raise ValueError(f"unknown script {code!r}; one of {', '.join(sorted(known))}")
+    return [Script(code) for code in codes]
+
+
+# The first words of the Unicode character names of each script's letters.
+_NAME_PREFIXES: dict[str, Script] = {
+    "HANGUL": Script.HANGUL,
+    "CYRILLIC": Script.CYRILLIC,
+    "CJK": Script.HAN,
+    "ARABIC": Script.ARABIC,
+    "LATIN": Script.LATIN,
+}
+
+
+def script_of_character(character: str) -> Script | None:
+    if not character.isalpha():
+        return None
+    first = unicodedata.name(character, "").split(" ")[0]
+    return _NAME_PREFIXES.get(first)
+
+
+def script_of(text: str) -> Script | None:
+    """The script most of *text*'s letters are in (Latin when it has only digits and signs
+    is not assumed: None)."""
+    counts = Counter(s for s in map(script_of_character, text) if s is not None)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+# Tesseract puts a space between CJK characters, and often around a designation's hyphen;
+# neither is in the marking.
+_CJK = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3400-\u4dbf\u4e00-\u9fff"
+_CLOSE_UP = re.compile(rf"(?<=[{_CJK}]) (?=\S)|(?<=\S) (?=[{_CJK}])|\s+(?=-)|(?<=-)\s+")
+
+
+def tidy(text: str) -> str:
+    """*text* as Tesseract read it without the spaces it adds inside CJK text and around
+    hyphens."""
+    return _CLOSE_UP.sub("", " ".join(text.split()))
