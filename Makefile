@@ -22,10 +22,12 @@ test: lint browser
 	$(BIN)/pytest
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser),
-## and CJK fonts so that screenshots show Hangul and Han markings, not empty boxes.
-BROWSER_PACKAGES := chromium fonts-noto-cjk
+## CJK fonts so that screenshots show Hangul and Han markings, not empty boxes, and the Noto
+## and DejaVu faces that benchmarks/rendering.py draws synthetic markings with.
+FONT_PACKAGES := fonts-noto-cjk fonts-noto-core fonts-dejavu-core
+BROWSER_PACKAGES := chromium $(FONT_PACKAGES)
 browser:
-	@(test -x /usr/bin/chromium && dpkg -s fonts-noto-cjk >/dev/null 2>&1) \
+	@(test -x /usr/bin/chromium && dpkg -s $(FONT_PACKAGES) >/dev/null 2>&1) \
 		|| apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) \
 		|| (apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES))
 
