@@ -75,7 +75,7 @@ def confusions() -> dict[tuple[str, str], Confusion]:
                     add(meant, read, ERRORS["arabic"]["cost"], "dots lost or added")
     for read, meant in _ocr_rule_pairs():
         add(meant, read, 0.3, "OCR confusion")
-    for meant, read, cost in learned()["ocr"]["pairs"]:
+    for meant, read, cost, _seen in learned()["ocr"]["pairs"]:
         add(meant, read, cost, "OCR confusion, measured")
     return table
 
@@ -189,7 +189,7 @@ class Alignment:
 def align(read: str, meant: str) -> Alignment:
     """The cost of having read *meant* as *read*: the unit alignment that rapidfuzz finds,
     each step priced by the error model, neighbours swapped counted as one transposition."""
-    ops = Levenshtein.editops(read, meant)
+    ops = [(op.tag, op.src_pos, op.dest_pos) for op in Levenshtein.editops(read, meant)]
     steps: list[Step] = []
     position = 0
     while position < len(ops):

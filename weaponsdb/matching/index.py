@@ -25,7 +25,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from weaponsdb.matching.error_model import COSTS, PATH_COST, Alignment, align, budget, shape_key
-from weaponsdb.matching.grams import GramIndex, Ids, qgrams
+from weaponsdb.matching.grams import GramIndex, qgrams
 from weaponsdb.matching.normalise import How, Reading, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 from weaponsdb.matching.segments import SegmentIndex

@@ -134,9 +134,7 @@ def ocr_key(text_key: str) -> str:
     return text_key.translate(_OCR_TABLE)
 
 
-_UNREADABLE = re.compile(
-    rf"(?<=\S)[{re.escape(RULES['unreadable']['characters'])}](?=\S)"
-)
+_UNREADABLE = re.compile(rf"(?<=\S)[{re.escape(RULES['unreadable']['characters'])}](?=\S)")
 
 
 def unreadable_as_wildcards(text: str) -> str:
