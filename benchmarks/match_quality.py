@@ -39,9 +39,15 @@ def build_index(markings: Sequence[SyntheticMarking]) -> MatchIndex:
     return MatchIndex([Target(m.entry_id, "marking", m.text, m.pattern) for m in markings])
 
 
+def slug(entry_id: int) -> str:
+    """A slug in no relation to the order entries were made in: a query's own entry is made
+    before its siblings, and must not win ties by that."""
+    return f"synthetic-{entry_id * 2654435761 % 2**32:010d}"
+
+
 def matcher_outcome(index: MatchIndex, text: str) -> Outcome:
     best = best_per_entry(index, text)
-    facts = {e: EntryFacts(e, f"synthetic-{e:07d}", "synthetic", None, None, None) for e in best}
+    facts = {e: EntryFacts(e, slug(e), "synthetic", None, None, None) for e in best}
     candidates = rank([text], {e: [m] for e, m in best.items()}, facts, Evidence(), TOP)
     if not candidates:
         return Outcome([], 0.0, False)

@@ -194,19 +194,12 @@ def align(read: str, meant: str) -> Alignment:
     position = 0
     while position < len(ops):
         tag, i, j = ops[position]
+        if position + 1 < len(ops) and _swapped(read, meant, ops[position], ops[position + 1]):
+            swap = Confusion(COSTS["transposition"], "neighbours swapped")
+            steps.append(Step(read[i : i + 2], meant[j : j + 2], swap))
+            position += 2
+            continue
         if tag == "replace":
-            nxt = ops[position + 1] if position + 1 < len(ops) else None
-            if (
-                nxt is not None
-                and nxt[0] == "replace"
-                and (nxt[1], nxt[2]) == (i + 1, j + 1)
-                and read[i] == meant[j + 1]
-                and read[i + 1] == meant[j]
-            ):
-                swap = Confusion(COSTS["transposition"], "neighbours swapped")
-                steps.append(Step(read[i : i + 2], meant[j : j + 2], swap))
-                position += 2
-                continue
             steps.append(Step(read[i], meant[j], substitution(read[i], meant[j])))
         elif tag == "delete":
             steps.append(Step(read[i], "", extra(read[i])))
@@ -216,6 +209,20 @@ def align(read: str, meant: str) -> Alignment:
     return Alignment(sum(step.confusion.cost for step in steps), tuple(steps))
 
 
+def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: tuple[str, int, int]) -> bool:
+    """Whether two neighbouring edit operations are one swap of neighbouring characters
+    (rapidfuzz gives a swap as two replacements, or as an insertion and a deletion)."""
+    _, i, j = op
+    pair, swapped = read[i : i + 2], meant[j : j + 2][::-1]
+    return (
+        len(pair) == 2
+        and pair == swapped
+        and pair[0] != pair[1]
+        and i <= nxt[1] <= i + 2
+        and j <= nxt[2] <= j + 2
+    )
+
+
 def budget(legible: int) -> float:
     """The most a reading of this many legible characters may cost and still be offered."""
     rules = ERRORS["budget"]
@@ -223,9 +230,9 @@ def budget(legible: int) -> float:
 
 
 @cache
-def shape_classes() -> dict[str, str]:
-    """Each character misread cheaply as another, mapped to one representative of its class
-    (single characters only; classes joined through any cheap pair)."""
+def shape_classes(below: float) -> dict[str, str]:
+    """Each character misread as another for less than *below*, mapped to one representative
+    of its class (single characters only; classes joined through any such pair)."""
     parent: dict[str, str] = {}
 
     def root(ch: str) -> str:
@@ -234,7 +241,7 @@ def shape_classes() -> dict[str, str]:
         return ch
 
     for (read, meant), confusion in confusions().items():
-        if len(read) == 1 and len(meant) == 1 and confusion.cost < COSTS["shape_class_below"]:
+        if len(read) == 1 and len(meant) == 1 and confusion.cost < below:
             a, b = root(read), root(meant)
             if a != b:
                 parent[max(a, b)] = min(a, b)
@@ -242,15 +249,17 @@ def shape_classes() -> dict[str, str]:
 
 
 def shape_key(text_key: str) -> str:
-    classes = shape_classes()
+    """The key with each character replaced by its class of likely misreadings: keys that
+    differ only by likely misreadings, however many, share it."""
+    classes = shape_classes(COSTS["shape_class_below"])
     return "".join(classes.get(ch, ch) for ch in text_key)
 
 
-def class_sizes() -> dict[str, int]:
-    sizes: dict[str, int] = {}
-    for representative in shape_classes().values():
-        sizes[representative] = sizes.get(representative, 1) + 1
-    return sizes
+def coarse_key(text_key: str) -> str:
+    """The same with less likely misreadings too (a letter typed by its shape in another
+    script, as П for n or Ж for K): larger classes, only looked up as they are."""
+    classes = shape_classes(COSTS["coarse_class_below"])
+    return "".join(classes.get(ch, ch) for ch in text_key)
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,19 @@
 Exact readings are found by dictionary look-up. Misread text is found through shape keys
 (error_model.py): every character replaced by the class of characters it is cheaply misread
 as, so that keys differing only by likely misreadings share one shape key, however many
-there are. For arbitrary misreadings, a partition index over shape keys (segments.py) narrows
-a catalogue of any size to the few within the allowed edits, measured with rapidfuzz (optimal
-string alignment: a swap of two neighbouring characters is one edit). Every candidate is then
-priced by the error model's weighted edit distance and kept if within the budget its length
-allows. Wildcards and patterns are narrowed by q-gram indexes (grams.py).
+there are (and a coarse shape key, with less likely misreadings too, looked up as it is).
+For arbitrary misreadings, a partition index over shape keys (segments.py) narrows a
+catalogue of any size to the few within the allowed edits, measured with rapidfuzz (optimal
+string alignment: a swap of two neighbouring characters is one edit). Every candidate is
+then priced by the error model's weighted edit distance and kept if within the budget its
+length allows. Wildcards and patterns are narrowed by q-gram indexes (grams.py).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,7 +25,15 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from weaponsdb.matching.error_model import COSTS, PATH_COST, Alignment, align, budget, shape_key
+from weaponsdb.matching.error_model import (
+    COSTS,
+    PATH_COST,
+    Alignment,
+    align,
+    budget,
+    coarse_key,
+    shape_key,
+)
 from weaponsdb.matching.grams import GramIndex, qgrams
 from weaponsdb.matching.normalise import How, Reading, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
@@ -88,6 +97,7 @@ class MatchIndex:
         self.shapes: list[str] = []
         self._shape_ids: dict[str, int] = {}
         self._shape_keys: list[list[int]] = []
+        self._coarse: dict[str, list[int]] = defaultdict(list)
         patterned: list[tuple[int, str]] = []
         for number, target in enumerate(self.targets):
             for reading in catalogue_readings(target.text):
@@ -114,6 +124,7 @@ class MatchIndex:
                 self.shapes.append(shape)
                 self._shape_keys.append([])
             self._shape_keys[shape_id].append(key_id)
+            self._coarse[coarse_key(text_key)].append(key_id)
         return self._key_hits[key_id]
 
     def search(self, observed: str, query: Reading) -> dict[int, Hit]:
@@ -150,12 +161,13 @@ class MatchIndex:
                 _keep(hits, _misread_hit(target, query, reading, catalogue_key, alignment))
 
     def _near_keys(self, query: Reading) -> Iterator[int]:
-        """Keys of the query's shape, then keys whose shape is within the allowed edits of
-        it (the nearest first, at most MAX_PRICED shapes)."""
+        """Keys of the query's shape and of its coarse shape, then keys whose shape is
+        within the allowed edits of it (the nearest first, at most MAX_PRICED shapes)."""
         shape = shape_key(query.key)
         own = self._shape_ids.get(shape)
         if own is not None:
             yield from self._shape_keys[own]
+        yield from self._coarse.get(coarse_key(query.key), ())
         edits = allowed_edits(query.key) if query.fuzzy else 0
         if edits == 0:
             return
