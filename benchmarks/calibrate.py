@@ -5,8 +5,8 @@
 The matcher's score is a posterior: each entry hit weighs exp(-temperature * cost) against
 "none of them", which weighs exp(-temperature * (none_base + none_per_character * n)) for an
 observed text of n legible characters (scoring.py). The three numbers are chosen here to
-maximise the likelihood of the right answer (the true entry, or "none" when it was not hit
-or the query is a random string) over queries of every kind and script (reading_queries.py,
+minimise the log loss of the first candidate's score (the probability that it is the right
+entry; a random string has none) over queries of every kind and script (reading_queries.py,
 this seed); the benchmark measures the calibration error on another seed's catalogue and
 queries. Writes the "calibration" part of weaponsdb/matching/learned.json.
 """
@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from benchmarks.match_quality import build_index
+from benchmarks.match_quality import build_index, slug
 from benchmarks.reading_queries import quality_set
 from weaponsdb.matching.error_model import LEARNED_FILE
 from weaponsdb.matching.matcher import best_per_entry
@@ -39,8 +39,9 @@ def observations(seed: int, per_script: int, background: int) -> dict[str, np.nd
     truth = np.full(len(data.queries), -1)
     size = np.zeros(len(data.queries))
     for row, query in enumerate(data.queries):
-        best = sorted((m.cost, entry) for entry, m in best_per_entry(index, query.text).items())
-        for column, (cost, entry) in enumerate(best[:CANDIDATES]):
+        hits = best_per_entry(index, query.text).items()
+        best = sorted((m.cost, slug(entry), entry) for entry, m in hits)
+        for column, (cost, _, entry) in enumerate(best[:CANDIDATES]):
             costs[row, column] = cost
             if entry == query.entry_id:
                 truth[row] = column
@@ -49,20 +50,19 @@ def observations(seed: int, per_script: int, background: int) -> dict[str, np.nd
 
 
 def fit(seen: dict[str, np.ndarray]) -> dict[str, float]:
-    """The grid point with the least negative log-likelihood of what was right."""
+    """The grid point with the least log loss of the first candidate's score: the score the
+    answer stands on, as the probability that the first candidate is right."""
     costs, truth, size = seen["costs"], seen["truth"], seen["size"]
-    hit = truth >= 0
+    first_right = truth == 0
     best: tuple[float, dict[str, float]] = (np.inf, {})
     base, per = np.meshgrid(BASES, PER_CHARACTER, indexing="ij")
     none_cost = base.reshape(-1, 1) + per.reshape(-1, 1) * size  # (grid, queries)
     for temperature in TEMPERATURES:
         logs = -temperature * costs
         entries = np.logaddexp.reduce(np.where(np.isfinite(costs), logs, -np.inf), axis=1)
-        none = -temperature * none_cost
-        total = np.logaddexp(entries, none)
-        true_log = np.where(hit, logs[np.arange(len(truth)), np.maximum(truth, 0)], 0.0)
-        chosen = np.where(hit, true_log, none)
-        loss = -(chosen - total).sum(axis=1)
+        total = np.logaddexp(entries, -temperature * none_cost)
+        first = np.clip(np.exp(logs[:, 0] - total), 1e-9, 1 - 1e-9)
+        loss = -np.where(first_right, np.log(first), np.log1p(-first)).sum(axis=1)
         at = int(np.argmin(loss))
         if loss[at] < best[0]:
             best = (
