@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from benchmarks.ocr_readings import ocr_readings
-from benchmarks.rendering import sibling_designations, synthetic_designation
+from benchmarks.rendering import PERSIAN_DIGITS, sibling_designations, synthetic_designation
 from benchmarks.synthetic import PERTURBATIONS, SyntheticMarking, synthetic_markings
 from weaponsdb.matching.normalise import fold, key
 
@@ -111,6 +111,14 @@ def cer(read: str, truth: str) -> float:
     return Levenshtein.distance(read, truth) / max(len(truth), 1)
 
 
+def _in_digits_of(text: str, sibling: str) -> str:
+    """The sibling in the digits the designation is written in: a family's variants differ by
+    a digit's value, not by its script (which the matcher folds, and rapidfuzz would not)."""
+    if any(ch in PERSIAN_DIGITS for ch in text):
+        return sibling.translate(str.maketrans("0123456789", PERSIAN_DIGITS))
+    return sibling
+
+
 class _Catalogue:
     """Markings of distinct keys, one entry each."""
 
@@ -123,7 +131,7 @@ class _Catalogue:
         entry_id = self._add(text, None)
         if entry_id is not None and script in ("Latn", "Cyrl", "Hang", "Hani", "Arab"):
             for sibling in sibling_designations(text, script, rng, 2):
-                self._add(sibling, None)
+                self._add(_in_digits_of(text, sibling), None)
         return entry_id
 
     def add_background(self, text: str, pattern: str | None) -> None:

@@ -155,7 +155,8 @@ def _designator_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     )
     # The number before the word may carry a suffix, illegible characters included:
     # '95-1式' is Type 95-1 and '56-?式' Type 56-? (never Type 56).
-    number = rf"(\d+(?:{separator}[\d?*]+)*)"
+    # Each suffix starts with a separator, so digits split between parts in one way only.
+    number = rf"(\d+(?:[{re.escape(rules['separators'])}]+[\d?*]+)*)"
     return (
         re.compile(rf"(?<![^\W\d_])(?:{before}){separator}(\d+)"),
         re.compile(rf"{number}{separator}(?:{after})"),
