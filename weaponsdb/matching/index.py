@@ -107,7 +107,10 @@ class MatchIndex:
         self._key_array = np.array(self.keys, dtype=object)
         self._shape_array = np.array(self.shapes, dtype=object)
         self._lengths = np.array([len(k) for k in self.keys], dtype=np.int32)
-        self._segments = SegmentIndex(self.shapes)
+        # One arbitrary edit is searched among shape keys (any number of likely misreadings
+        # besides); two among the keys themselves, which narrows better in a big catalogue.
+        self._shape_segments = SegmentIndex(self.shapes, levels=(1,))
+        self._key_segments = SegmentIndex(self.keys, levels=(2,))
         self._bigrams = GramIndex(qgrams(k, 2) for k in self.keys)
         self._patterns = PatternIndex(patterned)
 
@@ -161,29 +164,20 @@ class MatchIndex:
                 _keep(hits, _misread_hit(target, query, reading, catalogue_key, alignment))
 
     def _near_keys(self, query: Reading) -> Iterator[int]:
-        """Keys of the query's shape and of its coarse shape, then keys whose shape is
-        within the allowed edits of it (the nearest first, at most MAX_PRICED shapes)."""
+        """Keys of the query's shape and of its coarse shape, then keys within the allowed
+        edits: one edit from the query's shape, or two from the query's key (the nearest
+        first, at most MAX_PRICED)."""
         shape = shape_key(query.key)
         own = self._shape_ids.get(shape)
         if own is not None:
             yield from self._shape_keys[own]
         yield from self._coarse.get(coarse_key(query.key), ())
         edits = allowed_edits(query.key) if query.fuzzy else 0
-        if edits == 0:
-            return
-        candidates = self._segments.candidates(shape, edits)
-        if not len(candidates):
-            return
-        found = process.extract(
-            shape,
-            self._shape_array[candidates].tolist(),
-            scorer=OSA.distance,
-            score_cutoff=edits,
-            limit=MAX_PRICED,
-        )
-        for _, distance, position in found:
-            if distance:
-                yield from self._shape_keys[int(candidates[position])]
+        if edits == 1:
+            for shape_id in _within(shape, self._shape_segments, self._shape_array, edits):
+                yield from self._shape_keys[shape_id]
+        elif edits == 2:
+            yield from _within(query.key, self._key_segments, self._key_array, edits)
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
@@ -222,6 +216,17 @@ class MatchIndex:
         if "*" not in query_key:
             ids = ids[self._lengths[ids] == len(query_key)]
         return ids.tolist()
+
+
+def _within(text: str, segments: SegmentIndex, texts: np.ndarray, edits: int) -> list[int]:
+    """Positions in *texts* of those 1 to *edits* edits from *text*, the nearest first."""
+    candidates = segments.candidates(text, edits)
+    if not len(candidates):
+        return []
+    found = process.extract(
+        text, texts[candidates].tolist(), scorer=OSA.distance, score_cutoff=edits, limit=MAX_PRICED
+    )
+    return [int(candidates[position]) for _, distance, position in found if distance]
 
 
 class PatternIndex:
