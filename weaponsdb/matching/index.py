@@ -109,8 +109,9 @@ class MatchIndex:
         self._lengths = np.array([len(k) for k in self.keys], dtype=np.int32)
         # One arbitrary edit is searched among shape keys (any number of likely misreadings
         # besides); two among the keys themselves, which narrows better in a big catalogue.
-        self._shape_segments = SegmentIndex(self.shapes, levels=(1,))
-        self._key_segments = SegmentIndex(self.keys, levels=(2,))
+        # (A swap of neighbours is looked up with one edit fewer: see segments.py.)
+        self._shape_segments = SegmentIndex(self.shapes, levels=(0, 1))
+        self._key_segments = SegmentIndex(self.keys, levels=(1, 2))
         self._bigrams = GramIndex(qgrams(k, 2) for k in self.keys)
         self._patterns = PatternIndex(patterned)
 
