@@ -32,13 +32,14 @@ FEATURE_AGREEMENT = 75  # rapidfuzz token_set_ratio, 0–100, for a seen feature
 # Below this score the first candidate is no confident match: still listed, but the answer
 # says so. Scores are calibrated probabilities, so this is "right at least 4 times in 5".
 CONFIDENT_SCORE = 0.8
-# (raise, lower) weights as likelihood ratios: a raise multiplies an entry's likelihood by
-# 1 / (1 - raise), a lower by (1 - lower).
-EVIDENCE_WEIGHTS = {
-    "category": (0.3, 0.4),
-    "calibre_mm": (0.3, 0.5),
-    "country": (0.2, 0.3),
-    "features": (0.15, 0.0),
+# (raise, lower) costs, hand-tuned, in the error model's units (about -ln of a likelihood
+# ratio): a raise takes its cost off an entry's, a lower adds its cost. A calibre that agrees
+# weighs about as much as a likely misreading and a half: few entries share one.
+EVIDENCE_COSTS = {
+    "category": (1.0, 1.0),
+    "calibre_mm": (1.5, 1.5),
+    "country": (0.7, 0.7),
+    "features": (0.5, 0.0),
 }
 
 
@@ -159,7 +160,7 @@ def rank(
             evidence=notes,
             cost=round(cost, 6),
         )
-        scored.append((candidate, -model.temperature * cost + evidence_log_ratio(notes)))
+        scored.append((candidate, -model.temperature * (cost + evidence_cost(notes))))
     none = -model.temperature * sum(model.none_cost(text) for text in observed)
     probabilities = posterior([log for _, log in scored], none)
     candidates = [
@@ -191,15 +192,15 @@ def posterior(log_likelihoods: Sequence[float], none: float) -> list[float]:
     return [weight / total for weight in weights]
 
 
-def evidence_log_ratio(notes: Iterable[EvidenceNote]) -> float:
-    log = 0.0
+def evidence_cost(notes: Iterable[EvidenceNote]) -> float:
+    cost = 0.0
     for note in notes:
-        raise_by, lower_by = EVIDENCE_WEIGHTS[note.field]
+        raised, lowered = EVIDENCE_COSTS[note.field]
         if note.effect is Effect.RAISED:
-            log -= math.log(1.0 - raise_by)
-        elif note.effect is Effect.LOWERED and lower_by:
-            log += math.log(1.0 - lower_by)
-    return log
+            cost -= raised
+        elif note.effect is Effect.LOWERED:
+            cost += lowered
+    return cost
 
 
 def evidence_notes(entry: EntryFacts, evidence: Evidence) -> Iterable[EvidenceNote]:
