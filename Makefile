@@ -4,7 +4,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser tesseract bench bench-match bench-photos bench-load bench-read
+.PHONY: serve test lint browser tesseract bench bench-match bench-photos bench-load bench-read \
+	learn-error-model
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -51,6 +52,12 @@ bench: bench-match bench-photos bench-load bench-read
 
 bench-match: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.match
+
+# Regenerates weaponsdb/matching/learned.json: OCR confusions measured on rendered markings
+# read by Tesseract, then the score calibration (both seeded; see the README).
+learn-error-model: $(BIN)/.installed tesseract
+	$(BIN)/python -m benchmarks.learn_confusions
+	$(BIN)/python -m benchmarks.calibrate
 
 bench-load: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.load

@@ -14,7 +14,7 @@ from api.responses import MatchedPhoto, entry_url
 from api.routes.photos import UPLOAD_PROBLEMS, PhotoFile, upload_of
 from weaponsdb.matching.matcher import MatchQuery
 from weaponsdb.matching.normalise import How
-from weaponsdb.matching.scoring import Candidate, Effect
+from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, Effect
 from weaponsdb.photos.similarity import BITS
 
 router = APIRouter(prefix="/v1", tags=["match"], responses=PROBLEM_RESPONSES)
@@ -56,7 +56,11 @@ class CandidateOut(BaseModel):
     slug: str
     name: str
     url: str = Field(description="Permanent link to the entry.")
-    score: float = Field(ge=0, le=1, description="1 is certain; comparable within one answer.")
+    score: float = Field(
+        ge=0,
+        le=1,
+        description="The probability that this is the entry, calibrated on benchmark queries.",
+    )
     category: str | None
     calibre_mm: float | None
     country: str | None
@@ -100,7 +104,13 @@ class CandidateOut(BaseModel):
 
 class MatchResponse(BaseModel):
     query: MatchQuery
-    candidates: list[CandidateOut] = Field(description="Best first; ties in slug order.")
+    candidates: list[CandidateOut] = Field(
+        description="Best first; equal scores by the error model's cost, then in slug order."
+    )
+    confident: bool = Field(
+        description=f"Whether the first candidate's score reaches {CONFIDENT_SCORE}; if not, "
+        "there is no confident match and the candidates are only suggestions."
+    )
     catalogue_generation: int = Field(
         description="Moves whenever the catalogue's names or markings change."
     )
@@ -124,6 +134,7 @@ def match(
     return MatchResponse(
         query=query,
         candidates=[CandidateOut.of(n, c, base) for n, c in enumerate(result.candidates, 1)],
+        confident=result.confident,
         catalogue_generation=result.generation,
         indexed_texts=result.indexed_texts,
     )

@@ -24,13 +24,15 @@ from sqlalchemy.orm import Session, selectinload
 from weaponsdb import models
 from weaponsdb.catalogue.read import EntryFilter
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.normalise import fold, key, readings
+from weaponsdb.matching.normalise import Reading, fold, key
+from weaponsdb.matching.observed import query_readings, span_readings, spans
 from weaponsdb.matching.scoring import (
+    CONFIDENT_SCORE,
     Candidate,
     EntryFacts,
     Evidence,
     MarkingMatch,
-    marking_score,
+    entry_cost,
     rank,
 )
 from weaponsdb.schemas import CountryCode, Record, ShortText, printable
@@ -84,6 +86,12 @@ class MatchResult:
     generation: int  # of the catalogue the answer comes from
     indexed_texts: int
 
+    @property
+    def confident(self) -> bool:
+        """Whether the first candidate is likely enough to be the one (see CONFIDENT_SCORE);
+        the candidates are listed either way."""
+        return bool(self.candidates) and self.candidates[0].score >= CONFIDENT_SCORE
+
 
 @dataclass(frozen=True)
 class CatalogueIndex:
@@ -133,9 +141,7 @@ class Matcher:
         for text in observed:
             for entry_id, match in index.best_per_entry(text).items():
                 matches[entry_id].append(match)
-        shortlist = sorted(
-            matches, key=lambda e: marking_score(matches[e], len(observed)), reverse=True
-        )[:RERANKED]
+        shortlist = sorted(matches, key=lambda e: entry_cost(matches[e], observed))[:RERANKED]
         evidence = Evidence(query.category, query.calibre_mm, query.country, query.features)
         facts = load_facts(session, shortlist)
         chosen = {entry_id: matches[entry_id] for entry_id in shortlist}
@@ -186,17 +192,30 @@ def changed_entries(session: Session, since: int) -> frozenset[int] | None:
 
 
 def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
-    """The best hit on each entry over every reading of one observed marking."""
+    """The best hit on each entry over every reading of one observed marking; a line of
+    several tokens is also tried as its spans, while leaving tokens out could still beat the
+    best hit of the whole."""
     best: dict[int, MarkingMatch] = {}
-    for reading in readings(observed, wildcards=True):
+    _search(index, observed, query_readings(observed), best)
+    for span in spans(observed):
+        cheapest = min((m.cost for m in best.values()), default=float("inf"))
+        if span.cost >= cheapest:
+            break
+        _search(index, observed, span_readings(span), best)
+    return best
+
+
+def _search(
+    index: MatchIndex, observed: str, found: list[Reading], best: dict[int, MarkingMatch]
+) -> None:
+    for reading in found:
         for hit in index.search(observed, reading).values():
             target = index.targets[hit.target]
             current = best.get(target.entry_id)
-            if current is None or hit.score > current.score:
+            if current is None or hit.cost < current.cost:
                 best[target.entry_id] = MarkingMatch(
-                    observed, target.text, target.kind, hit.how, hit.detail, hit.edits, hit.score
+                    observed, target.text, target.kind, hit.how, hit.detail, hit.edits, hit.cost
                 )
-    return best
 
 
 def load_targets(session: Session, entry_ids: Iterable[int] | None = None) -> list[Target]:

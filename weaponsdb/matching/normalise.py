@@ -46,11 +46,14 @@ class Reading:
     # Worth searching for misreadings too; not a key in two alphabets at once, which is a
     # misreading itself and has a cleaner reading beside it.
     fuzzy: bool = True
+    cost: float = 0.0  # what this reading assumed beyond its way of reading (error model)
 
 
 def readings(text: str, wildcards: bool = False) -> list[Reading]:
     """Every reading of *text*, the plainest first, without duplicate keys."""
     folded = fold(text)
+    if wildcards:
+        folded = unreadable_as_wildcards(folded)
     designated = designators(folded.casefold())
     plain = (
         f"type designator read as '{designated}'"
@@ -131,18 +134,32 @@ def ocr_key(text_key: str) -> str:
     return text_key.translate(_OCR_TABLE)
 
 
+_UNREADABLE = re.compile(rf"(?<=\S)[{re.escape(RULES['unreadable']['characters'])}](?=\S)")
+
+
+def unreadable_as_wildcards(text: str) -> str:
+    """OCR's marks for a character it could not read ('56-]式'), inside a word, as '?'."""
+    return _UNREADABLE.sub("?", text)
+
+
 @cache
 def _designator_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     rules = RULES["designators"]
+    separator = f"[{re.escape(rules['separators'])}]*"
     before = "|".join(re.escape(word) for word in rules["before_number"])
-    # A word in an alphabet must end there ('shi', not 'ship'); 式 needs no such boundary.
+    # Longest first ('shiki' before 'shi'); a word in an alphabet must end there ('shi', not
+    # 'ship'); 式 needs no such boundary.
     after = "|".join(
         re.escape(word) + (r"(?![^\W\d_])" if word[-1].isascii() else "")
-        for word in rules["after_number"]
+        for word in sorted(rules["after_number"], key=len, reverse=True)
     )
+    # The number before the word may carry a suffix, illegible characters included:
+    # '95-1式' is Type 95-1 and '56-?式' Type 56-? (never Type 56).
+    # Each suffix starts with a separator, so digits split between parts in one way only.
+    number = rf"(\d+(?:[{re.escape(rules['separators'])}]+[\d?*]+)*)"
     return (
-        re.compile(rf"(?<![^\W\d_])(?:{before})[\W_]*(\d+)"),
-        re.compile(rf"(\d+)[\W_]*(?:{after})"),
+        re.compile(rf"(?<![^\W\d_])(?:{before}){separator}(\d+)"),
+        re.compile(rf"{number}{separator}(?:{after})"),
     )
 
 

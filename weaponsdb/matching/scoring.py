@@ -1,31 +1,45 @@
-"""Ranking entries: the hits of several observed markings combined, then the other evidence.
+"""Ranking entries: the hits of several observed markings combined, then the other evidence,
+then scores that are probabilities.
 
-Each observed marking contributes its best hit on an entry; independent hits combine as a
-noisy OR (two markings that each fit an entry make it likelier than either alone), and an
-entry that explains only some of the observed markings is held back a little. Category,
-calibre, country and features seen then raise or lower the score, each saying why. Nothing
-here touches the database: the matcher hands in the hits and the entries' facts.
+Each observed marking contributes its best hit on an entry, as a cost from the error model
+(about -ln of how likely the marking is a reading of the entry's text); the costs of several
+markings add up, and a marking the entry does not explain costs what the marking would cost
+as no entry's at all, and a little more. Category, calibre, country and features seen then
+raise or lower an entry's likelihood, each saying why. The score of each candidate is its
+posterior probability among every entry that was hit and "none of them" (the observed text
+being something the catalogue does not hold, whose likelihood grows as the text holds less to
+go on), with a temperature and the "none" cost fitted on held-out benchmark queries
+(benchmarks/calibrate.py, stored in learned.json). Nothing here touches the database: the
+matcher hands in the hits and the entries' facts.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from weaponsdb.matching.normalise import How
+from weaponsdb.matching.error_model import COSTS, learned
+from weaponsdb.matching.index import legible
+from weaponsdb.matching.normalise import How, readings
 
 CALIBRE_TOLERANCE_MM = 0.5
 FEATURE_AGREEMENT = 75  # rapidfuzz token_set_ratio, 0–100, for a seen feature to count
-UNEXPLAINED_PENALTY = 0.15  # the share of the score lost if no observed marking is explained
-# (raise, lower) weights: a raise closes that share of the gap to 1, a lower removes that share.
-EVIDENCE_WEIGHTS = {
-    "category": (0.3, 0.4),
-    "calibre_mm": (0.3, 0.5),
-    "country": (0.2, 0.3),
-    "features": (0.15, 0.0),
+# Below this score the first candidate is no confident match: still listed, but the answer
+# says so. Scores are calibrated probabilities, so this is "right at least 4 times in 5".
+CONFIDENT_SCORE = 0.8
+# (raise, lower) costs, hand-tuned, in the error model's units (about -ln of a likelihood
+# ratio): a raise takes its cost off an entry's, a lower adds its cost. A calibre that agrees
+# weighs about as much as a likely misreading and a half: few entries share one.
+EVIDENCE_COSTS = {
+    "category": (1.0, 1.0),
+    "calibre_mm": (1.5, 1.5),
+    "country": (0.7, 0.7),
+    "features": (0.5, 0.0),
 }
 
 
@@ -45,7 +59,12 @@ class MarkingMatch:
     how: How
     detail: str
     edits: int
-    score: float
+    cost: float  # error model: about -ln of how likely the marking reads as the text
+
+    @property
+    def score(self) -> float:
+        """How well this marking alone fits the text: 1 as written, less for each assumption."""
+        return math.exp(-self.cost)
 
 
 @dataclass(frozen=True)
@@ -80,10 +99,40 @@ class EntryFacts:
 @dataclass(frozen=True)
 class Candidate:
     entry: EntryFacts
-    score: float
+    score: float  # the probability that this is the entry, given what was observed
     matches: list[MarkingMatch]
     unmatched: list[str]
     evidence: list[EvidenceNote] = field(default_factory=list)
+    cost: float = 0.0  # of its markings by the error model; breaks ties in score
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fitted on held-out benchmark queries by benchmarks/calibrate.py."""
+
+    temperature: float
+    none_base: float
+    none_per_character: float
+
+    def none_cost(self, observed: str) -> float:
+        """The cost at which an observed marking is as likely to be no entry's at all: the
+        more legible characters, the less likely a chance match (a Hangul syllable counts as
+        the letters of its romanisation)."""
+        return self.none_base + self.none_per_character * information(observed)
+
+
+@lru_cache(maxsize=4096)
+def information(observed: str) -> int:
+    return max((legible(r.key) for r in readings(observed, wildcards=True)), default=0)
+
+
+def calibration() -> Calibration:
+    fitted = learned().get("calibration") or {}
+    return Calibration(
+        temperature=fitted.get("temperature", 1.5),
+        none_base=fitted.get("none_base", 1.0),
+        none_per_character=fitted.get("none_per_character", 0.5),
+    )
 
 
 def rank(
@@ -93,44 +142,65 @@ def rank(
     evidence: Evidence,
     limit: int,
 ) -> list[Candidate]:
-    """The best *limit* candidates, best first; equal scores in slug order."""
-    candidates = []
+    """The best *limit* candidates, best first; equal scores by the error model's cost, then
+    in slug order."""
+    model = calibration()
+    scored: list[tuple[Candidate, float]] = []
     for entry_id, matches in matches_by_entry.items():
         entry = facts.get(entry_id)
         if entry is None:  # not published, or gone since the index was built
             continue
-        score = marking_score(matches, len(observed))
+        cost = entry_cost(matches, observed, model)
         notes = list(evidence_notes(entry, evidence))
-        candidates.append(
-            Candidate(
-                entry=entry,
-                score=round(adjusted(score, notes), 4),
-                matches=sorted(matches, key=lambda m: observed.index(m.observed)),
-                unmatched=[o for o in observed if o not in {m.observed for m in matches}],
-                evidence=notes,
-            )
+        candidate = Candidate(
+            entry=entry,
+            score=0.0,
+            matches=sorted(matches, key=lambda m: observed.index(m.observed)),
+            unmatched=[o for o in observed if o not in {m.observed for m in matches}],
+            evidence=notes,
+            cost=round(cost, 6),
         )
-    candidates.sort(key=lambda c: (-c.score, c.entry.slug))
+        scored.append((candidate, -model.temperature * (cost + evidence_cost(notes))))
+    none = -model.temperature * sum(model.none_cost(text) for text in observed)
+    probabilities = posterior([log for _, log in scored], none)
+    candidates = [
+        Candidate(c.entry, round(p, 6), c.matches, c.unmatched, c.evidence, c.cost)
+        for (c, _), p in zip(scored, probabilities, strict=True)
+    ]
+    candidates.sort(key=lambda c: (-c.score, c.cost, c.entry.slug))
     return candidates[:limit]
 
 
-def marking_score(matches: Sequence[MarkingMatch], observed_count: int) -> float:
-    """Noisy OR of the hits, scaled down by the share of observed markings left unexplained."""
-    missing = 1.0
-    for match in matches:
-        missing *= 1.0 - match.score
-    explained = len({m.observed for m in matches}) / observed_count
-    return (1.0 - missing) * (1.0 - UNEXPLAINED_PENALTY * (1.0 - explained))
+def entry_cost(
+    matches: Sequence[MarkingMatch], observed: Sequence[str], model: Calibration | None = None
+) -> float:
+    """The error model's cost of the observed markings as this entry's: each marking's best
+    hit, or, for a marking the entry does not explain, its cost as no entry's and a little
+    more."""
+    model = model or calibration()
+    best = {m.observed: m.cost for m in matches}
+    return sum(
+        best.get(text, model.none_cost(text) + COSTS["unexplained_marking"]) for text in observed
+    )
 
 
-def adjusted(score: float, notes: Iterable[EvidenceNote]) -> float:
+def posterior(log_likelihoods: Sequence[float], none: float) -> list[float]:
+    """Each likelihood's share of all of them and of "none of them"."""
+    top = max([none, *log_likelihoods])
+    weights = [math.exp(log - top) for log in log_likelihoods]
+    total = sum(weights) + math.exp(none - top)
+    return [weight / total for weight in weights]
+
+
+def evidence_cost(notes: Iterable[EvidenceNote]) -> float:
+    cost = 0.0
     for note in notes:
-        raise_by, lower_by = EVIDENCE_WEIGHTS[note.field]
+        raised, lowered = EVIDENCE_COSTS[note.field]
         if note.effect is Effect.RAISED:
-            score += (1.0 - score) * raise_by
+            cost -= raised
         elif note.effect is Effect.LOWERED:
-            score *= 1.0 - lower_by
-    return min(max(score, 0.0), 1.0)
+            cost += lowered
+    return cost
 
 
 def evidence_notes(entry: EntryFacts, evidence: Evidence) -> Iterable[EvidenceNote]:

@@ -34,10 +34,12 @@ def segments(length: int, edits: int) -> Iterator[tuple[int, int, int]]:
 
 
 class SegmentIndex:
-    def __init__(self, keys: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[str], levels: Sequence[int] = range(MAX_EDITS + 1)) -> None:
+        """*levels*: the numbers of edits the index will be asked for, and one fewer (a
+        swap of neighbours is looked up with one edit fewer)."""
         hashes, owners = array("q"), array("i")
         for key_id, key in enumerate(keys):
-            for edits in range(MAX_EDITS + 1):
+            for edits in levels:
                 if edits and len(key) <= edits:
                     continue  # nothing is left of a key that short after that many edits
                 for number, start, size in segments(len(key), edits):

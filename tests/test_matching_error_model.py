@@ -1,0 +1,147 @@
+"""The error model at work: markings as OCR and people really misread them find their entry,
+with scores that say how likely the first candidate is right. Catalogues here are synthetic
+designations held in memory (test data, not real weapons), plus the seed catalogue over HTTP.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import headers, issue_key
+from weaponsdb.matching.error_model import align, coarse_key, shape_key
+from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.matcher import best_per_entry
+from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, Evidence, rank
+
+# Synthetic designations shaped like real ones (test data).
+TEXTS = [
+    "ПГ-7ВМ",
+    "ПГ-7В",
+    "ОГ-7",
+    "9М22У",
+    "9М14",
+    "3ОФ39",
+    "РПК",
+    "M16A2",
+    "M933",
+    "M982",
+    "Type 56",
+    "Type 56-1",
+    "Type 95-1",
+    "58식",
+    "F-7",
+    "Bang-122",
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> MatchIndex:
+    return MatchIndex([Target(n, "marking", text) for n, text in enumerate(TEXTS)])
+
+
+def ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+    best = best_per_entry(index, observed)
+    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", TEXTS[n], None, None, None) for n in best}
+    return rank([observed], {n: [m] for n, m in best.items()}, facts, Evidence(), 5)
+
+
+def first(index: MatchIndex, observed: str) -> Candidate:
+    candidates = ranked(index, observed)
+    assert candidates, f"{observed!r} found nothing"
+    return candidates[0]
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant"),
+    [
+        ("nr-7BM", "ПГ-7ВМ"),  # П typed as n, Г as r: letters Unicode's confusables lack
+        ("IIГ-7ВМ", "ПГ-7ВМ"),  # П read as II
+        ("nГ-7ВМ", "ПГ-7ВМ"),
+        ("9M22Y", "9М22У"),
+        ("30039", "3ОФ39"),  # О read as 0 and Ф as 0: two likely misreadings, one fold
+        ("MIGA2", "M16A2"),  # two likely OCR misreadings in five characters
+        ("M1GA2", "M16A2"),
+        ("ie РПК", "РПК"),  # a stray token from the background
+        ("| РПК _", "РПК"),
+        ("95-1式", "Type 95-1"),  # N-M式 meets Type N-M
+        ("58 shik", "58식"),
+        ("58shiki", "58식"),
+        ("58 sik", "58식"),
+        ("58shi", "58식"),
+    ],
+)
+def test_likely_misreadings_find_their_entry_first(index, observed, meant):
+    assert first(index, observed).entry.name == meant
+
+
+def test_an_unreadable_character_is_never_absorbed_by_the_designator(index):
+    for observed in ("56-?式", "56-]式"):
+        candidates = ranked(index, observed)
+        assert "Type 56" not in [c.entry.name for c in candidates]
+        assert candidates[0].entry.name == "Type 56-1"
+        assert candidates[0].matches[0].how.value == "wildcard"
+
+
+def test_a_plausible_misreading_beats_an_implausible_one_of_as_many_edits(index):
+    # 8 read as 3 is a confusion Tesseract makes; 3 read as 2 is not.
+    candidates = ranked(index, "M932")
+    assert [c.entry.name for c in candidates[:2]] == ["M982", "M933"]
+    assert candidates[0].score > candidates[1].score
+
+
+def test_explanations_say_which_character_was_taken_as_which_and_why(index):
+    match = first(index, "nr-7BM").matches[0]
+    assert match.how.value == "look-alike letters"
+    assert "'n' taken as 'п' (look-alike shape)" in match.detail
+    assert "'r' taken as 'г' (look-alike shape)" in match.detail
+    spans = first(index, "ie РПК").matches[0]
+    assert "'ie' left out as not part of the marking" in spans.detail
+
+
+def test_a_random_string_is_no_confident_match(index):
+    for observed in ("QZXW-71", "HKT-4408", "X9"):
+        candidates = ranked(index, observed)
+        assert not candidates or candidates[0].score < CONFIDENT_SCORE
+
+
+def test_scores_are_probabilities_that_share_what_a_tie_leaves(index):
+    alone = first(index, "ПГ-7ВМ")
+    assert alone.score > 0.99
+    tied = ranked(index, "Type 5?")  # Type 56 only: '?' fits one character
+    assert tied[0].entry.name == "Type 56"
+    shared = ranked(index, "ПГ-7В*")
+    assert sum(c.score for c in shared) <= 1.0
+    assert {c.entry.name for c in shared[:2]} == {"ПГ-7ВМ", "ПГ-7В"}
+
+
+def test_weighted_distance_prices_likely_confusions_below_arbitrary_ones():
+    assert align("0", "о").cost < align("x", "о").cost
+    assert align("n", "п").cost < 1.0
+    assert align("ab", "ba").edits == 1  # neighbours swapped: one transposition
+    assert coarse_key("30039") == coarse_key("3оф39")
+    assert shape_key("m1ga2") == shape_key("m16a2")
+
+
+SYNTHETIC = {
+    "name": "Synthetic test rocket (test data, not a real weapon)",
+    "category": "rocket",
+    "status": "published",
+}
+
+
+def test_the_answer_says_whether_the_first_candidate_is_a_confident_match(seeded_client, seeded):
+    sure = seeded_client.post("/v1/match", json={"markings": ["Bang-122"]}).json()
+    assert sure["confident"] is True
+    assert sure["candidates"][0]["score"] >= CONFIDENT_SCORE
+    key = issue_key(seeded, "tester")
+    for slug in ("synthetic-twin-a", "synthetic-twin-b"):
+        body = {**SYNTHETIC, "slug": slug, "markings": [{"text": "TWN-41"}]}
+        response = seeded_client.post("/v1/entries", json=body, headers=headers(key))
+        assert response.status_code == 201, response.text
+    unsure = seeded_client.post("/v1/match", json={"markings": ["TWN-41"]}).json()
+    assert unsure["confident"] is False
+    assert [c["slug"] for c in unsure["candidates"]] == ["synthetic-twin-a", "synthetic-twin-b"]
+    assert unsure["candidates"][0]["score"] == pytest.approx(0.5, abs=0.01)
+    nothing = seeded_client.post("/v1/match", json={"markings": ["Q-999 ZZTOP"]}).json()
+    assert nothing["candidates"] == []
+    assert nothing["confident"] is False

@@ -1,0 +1,294 @@
+"""The error model: how likely each misreading is, as a cost, and the weighted edit distance
+built on it.
+
+A marking reaches the matcher through a way of reading (OCR, a person copying shapes, a
+transliteration), and each way gets some characters wrong more often than others: OCR reads
+О as 0, a person who does not know Cyrillic types П as n. The costs (about -ln of how likely
+an error is, 1.0 for an arbitrary misread character) come from two data files beside
+rules.json: errors.json, hand-tuned where data is silent, and learned.json, measured on
+rendered markings read by Tesseract (benchmarks/learn_confusions.py). Characters that are
+misread as one another cheaply fall in one *shape class*; a key with every character replaced
+by its class (its shape key) lets the index find candidates that differ only by likely
+misreadings, however many, and the weighted distance then ranks them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import hangul_jamo
+from rapidfuzz.distance import Levenshtein
+
+from weaponsdb.matching.normalise import RULES, How, ocr_key
+
+HERE = Path(__file__).parent
+ERRORS: dict[str, Any] = json.loads((HERE / "errors.json").read_text("utf-8"))
+LEARNED_FILE = HERE / "learned.json"
+COSTS: dict[str, float] = {k: v for k, v in ERRORS["costs"].items() if not k.startswith("_")}
+PATH_COST = {
+    How(how): -math.log(score)
+    for how, score in ERRORS["path_scores"].items()
+    if not how.startswith("_")
+}
+
+
+@cache
+def learned() -> dict[str, Any]:
+    """The measured part of the model; empty tables until `make learn-error-model` ran."""
+    if not LEARNED_FILE.exists():
+        return {"ocr": {"pairs": [], "extra": {}, "missing": {}}}
+    return dict(json.loads(LEARNED_FILE.read_text("utf-8")))
+
+
+@dataclass(frozen=True)
+class Confusion:
+    cost: float
+    why: str  # the way of reading that makes this error
+
+
+@cache
+def confusions() -> dict[tuple[str, str], Confusion]:
+    """(read as, meant) -> the cheapest known way that reading happens."""
+    table: dict[tuple[str, str], Confusion] = {}
+
+    def add(meant: str, read: str, cost: float, why: str) -> None:
+        pair = (read, meant)
+        if pair not in table or cost < table[pair].cost:
+            table[pair] = Confusion(cost, why)
+
+    for meant, read, cost in ERRORS["shapes"]["pairs"]:
+        add(meant, read, cost, "look-alike shape")
+        if len(read) == 1:  # a shape misread either way: typed by sight, or OCR'd back
+            add(read, meant, cost + 0.1, "look-alike shape")
+    for meant, read, cost in ERRORS["han"]["pairs"]:
+        add(meant, read, cost, "Han character of similar shape")
+    for group in ERRORS["arabic"]["groups"]:
+        for meant in group:
+            for read in group:
+                if read != meant:
+                    add(meant, read, ERRORS["arabic"]["cost"], "dots lost or added")
+    for read, meant in _ocr_rule_pairs():
+        add(meant, read, 0.3, "OCR confusion")
+    for meant, read, cost, _seen in learned()["ocr"]["pairs"]:
+        add(meant, read, cost, "OCR confusion, measured")
+    return table
+
+
+def _ocr_rule_pairs() -> Iterator[tuple[str, str]]:
+    """Pairs that rules.json's OCR table makes one (the classic 0/O, 1/I/l, 5/S, 8/B, 2/Z)."""
+    classes: dict[str, set[str]] = {}
+    for ch, representative in RULES["ocr_confusions"].items():
+        if len(ch) == 1:
+            classes.setdefault(representative, {representative}).add(ch)
+    for members in classes.values():
+        for a in members:
+            for b in members:
+                if a != b:
+                    yield a, b
+
+
+@cache
+def multi_character_readings() -> dict[str, tuple[str, float, str]]:
+    """Runs of characters read for one character ('ji' for л): run -> (meant, cost, why)."""
+    found: dict[str, tuple[str, float, str]] = {}
+    for (read, meant), confusion in confusions().items():
+        if len(read) > 1 and len(meant) == 1:
+            current = found.get(read)
+            if current is None or confusion.cost < current[1]:
+                found[read] = (meant, confusion.cost, confusion.why)
+    return found
+
+
+def substitution(read: str, meant: str) -> Confusion:
+    """What it costs to have read *meant* as *read* (single characters)."""
+    known = confusions().get((read, meant))
+    if known is not None:
+        return known
+    if hangul_jamo.is_syllable(read) and hangul_jamo.is_syllable(meant):
+        return _hangul(read, meant)
+    return Confusion(COSTS["substitution"], "misread")
+
+
+@lru_cache(maxsize=4096)
+def _hangul(read: str, meant: str) -> Confusion:
+    rules = ERRORS["hangul"]
+    similar = {frozenset(pair) for pair in rules["similar"]}
+    cost = 0.0
+    for a, b in zip(
+        hangul_jamo.decompose_syllable(read), hangul_jamo.decompose_syllable(meant), strict=True
+    ):
+        if a == b:
+            continue
+        if a is None or b is None:
+            cost += rules["missing_jamo"]
+        elif frozenset((a, b)) in similar:
+            cost += rules["similar_jamo"]
+        else:
+            cost += rules["other_jamo"]
+    return Confusion(min(cost, COSTS["substitution"]), "Hangul syllable with a jamo misread")
+
+
+def extra(read: str) -> Confusion:
+    """A character read that is not there (a scratch, a rivet, a stroke of the background)."""
+    cost = learned()["ocr"]["extra"].get(read)
+    if cost is not None and cost < COSTS["extra_character"]:
+        return Confusion(cost, "stray mark read as a character, measured")
+    return Confusion(COSTS["extra_character"], "extra character")
+
+
+def missing(meant: str) -> Confusion:
+    cost = learned()["ocr"]["missing"].get(meant)
+    if cost is not None and cost < COSTS["missing_character"]:
+        return Confusion(cost, "character often lost, measured")
+    return Confusion(COSTS["missing_character"], "character missing")
+
+
+@dataclass(frozen=True)
+class Step:
+    read: str  # '' for a missing character
+    meant: str  # '' for an extra one
+    confusion: Confusion
+
+    def describe(self) -> str:
+        if not self.meant:
+            return f"'{self.read}' taken as extra ({self.confusion.why})"
+        if not self.read:
+            return f"'{self.meant}' taken as missing ({self.confusion.why})"
+        return f"'{self.read}' taken as '{self.meant}' ({self.confusion.why})"
+
+
+@dataclass(frozen=True)
+class Alignment:
+    cost: float
+    steps: tuple[Step, ...]
+
+    @property
+    def edits(self) -> int:
+        return len(self.steps)
+
+    def how(self) -> How:
+        """OCR if every step is one of rules.json's classic OCR confusions, look-alike if every
+        step is a confusion of shape, fuzzy otherwise."""
+        if all(s.read and s.meant and ocr_key(s.read) == ocr_key(s.meant) for s in self.steps):
+            return How.OCR
+        if all(s.confusion.why == "look-alike shape" for s in self.steps):
+            return How.LOOK_ALIKE
+        return How.FUZZY
+
+    def describe(self) -> str:
+        return "; ".join(step.describe() for step in self.steps)
+
+
+@lru_cache(maxsize=65536)
+def align(read: str, meant: str) -> Alignment:
+    """The cost of having read *meant* as *read*: the unit alignment that rapidfuzz finds,
+    each step priced by the error model, neighbours swapped counted as one transposition."""
+    ops = [(op.tag, op.src_pos, op.dest_pos) for op in Levenshtein.editops(read, meant)]
+    steps: list[Step] = []
+    position = 0
+    while position < len(ops):
+        tag, i, j = ops[position]
+        if position + 1 < len(ops) and _swapped(read, meant, ops[position], ops[position + 1]):
+            swap = Confusion(COSTS["transposition"], "neighbours swapped")
+            steps.append(Step(read[i : i + 2], meant[j : j + 2], swap))
+            position += 2
+            continue
+        if tag == "replace":
+            steps.append(Step(read[i], meant[j], substitution(read[i], meant[j])))
+        elif tag == "delete":
+            steps.append(Step(read[i], "", extra(read[i])))
+        else:
+            steps.append(Step("", meant[j], missing(meant[j])))
+        position += 1
+    return Alignment(sum(step.confusion.cost for step in steps), tuple(steps))
+
+
+def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: tuple[str, int, int]) -> bool:
+    """Whether two neighbouring edit operations are one swap of neighbouring characters
+    (rapidfuzz gives a swap as two replacements, or as an insertion and a deletion)."""
+    _, i, j = op
+    pair, swapped = read[i : i + 2], meant[j : j + 2][::-1]
+    return (
+        len(pair) == 2
+        and pair == swapped
+        and pair[0] != pair[1]
+        and i <= nxt[1] <= i + 2
+        and j <= nxt[2] <= j + 2
+    )
+
+
+def budget(legible: int) -> float:
+    """The most a reading of this many legible characters may cost and still be offered."""
+    rules = ERRORS["budget"]
+    return float(min(rules["most"], rules["base"] + rules["per_character"] * legible))
+
+
+@cache
+def shape_classes(below: float) -> dict[str, str]:
+    """Each character misread as another for less than *below*, mapped to one representative
+    of its class (single characters only; classes joined through any such pair)."""
+    parent: dict[str, str] = {}
+
+    def root(ch: str) -> str:
+        while parent.get(ch, ch) != ch:
+            ch = parent[ch]
+        return ch
+
+    for (read, meant), confusion in confusions().items():
+        if len(read) == 1 and len(meant) == 1 and confusion.cost < below:
+            a, b = root(read), root(meant)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {ch: root(ch) for ch in parent}
+
+
+def shape_key(text_key: str) -> str:
+    """The key with each character replaced by its class of likely misreadings: keys that
+    differ only by likely misreadings, however many, share it."""
+    classes = shape_classes(COSTS["shape_class_below"])
+    return "".join(classes.get(ch, ch) for ch in text_key)
+
+
+def coarse_key(text_key: str) -> str:
+    """The same with less likely misreadings too (a letter typed by its shape in another
+    script, as П for n or Ж for K): larger classes, only looked up as they are."""
+    classes = shape_classes(COSTS["coarse_class_below"])
+    return "".join(classes.get(ch, ch) for ch in text_key)
+
+
+@dataclass(frozen=True)
+class RunReading:
+    key: str
+    cost: float
+    taken: tuple[str, ...]  # what was taken as what, and why
+
+
+def read_runs(text_key: str) -> RunReading | None:
+    """The key with runs of characters that stand for one character ('ji' for л, 'xt' for
+    式) read as that character, if there is any such run."""
+    runs = multi_character_readings()
+    longest = max((len(run) for run in runs), default=0)
+    out: list[str] = []
+    taken: list[str] = []
+    cost = 0.0
+    position = 0
+    while position < len(text_key):
+        for size in range(longest, 1, -1):
+            run = text_key[position : position + size]
+            if len(run) == size and run in runs:
+                meant, run_cost, why = runs[run]
+                out.append(meant)
+                taken.append(f"'{run}' taken as '{meant}' ({why})")
+                cost += run_cost
+                position += size
+                break
+        else:
+            out.append(text_key[position])
+            position += 1
+    return RunReading("".join(out), cost, tuple(taken)) if taken else None

@@ -1,0 +1,70 @@
+"""What an observed marking may have said: its readings (normalise.py), runs of characters
+read for one character ('JI' for Л), and, for a whole line read off a photo, its tokens and
+spans of tokens, each paying a little for the tokens it leaves out as junk."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from weaponsdb.matching.error_model import COSTS, read_runs
+from weaponsdb.matching.normalise import How, Reading, fold, key, readings
+
+# A line of more tokens than this is tried as its whole and its single tokens only.
+MAX_SPAN_TOKENS = 6
+_TOKEN = re.compile(r"[^\s|_]+")
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    cost: float  # for the tokens left out
+    left_out: tuple[str, ...]
+
+
+def query_readings(text: str) -> list[Reading]:
+    """The readings of one observed text, with runs read as one character where there are
+    any; the plainest first, without duplicate keys."""
+    found = readings(text, wildcards=True)
+    for reading in list(found):
+        run = read_runs(reading.key)
+        if run is not None:
+            detail = f"{reading.detail}; read by shape: {', '.join(run.taken)}"
+            found.append(Reading(run.key, How.LOOK_ALIKE, detail, cost=reading.cost + run.cost))
+    unique: dict[str, Reading] = {}
+    for reading in found:
+        unique.setdefault(reading.key, reading)
+    return list(unique.values())
+
+
+def spans(text: str) -> list[Span]:
+    """The line's tokens and runs of neighbouring tokens, shortest loss first; the whole
+    line is not among them."""
+    tokens = _TOKEN.findall(text)
+    if len(tokens) < 2:
+        return []
+    found: list[Span] = []
+    longest = len(tokens) - 1 if len(tokens) <= MAX_SPAN_TOKENS else 1
+    for size in range(1, longest + 1):
+        for start in range(len(tokens) - size + 1):
+            kept = tokens[start : start + size]
+            if not key(fold(" ".join(kept))):
+                continue
+            left_out = tuple(tokens[:start] + tokens[start + size :])
+            found.append(Span(" ".join(kept), junk_cost(left_out), left_out))
+    return sorted(found, key=lambda span: span.cost)
+
+
+def junk_cost(tokens: tuple[str, ...]) -> float:
+    """Tokens taken as background: cheap for a few stray characters, more for whole words,
+    never more than a bad misreading."""
+    legible = sum(len(key(fold(token))) for token in tokens)
+    return float(min(COSTS["junk_token_most"], COSTS["junk_token_character"] * legible))
+
+
+def span_readings(span: Span) -> list[Reading]:
+    note = f"; {', '.join(repr(t) for t in span.left_out)} left out as not part of the marking"
+    return [
+        replace(r, detail=r.detail + note, cost=r.cost + span.cost)
+        for r in query_readings(span.text)
+    ]
