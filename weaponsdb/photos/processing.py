@@ -105,19 +105,26 @@ def query_hash(checked: CheckedImage, limits: Limits) -> str:
     """The pHash of a photo searched with (checked by validation.check_header), decoded
     within a memory budget: a JPEG at a reduced scale, any other format only if it has at
     most limits.max_query_pixels. A file that fails to decode is refused as corrupt."""
-    width, height = checked.size
-    if checked.format.pillow != "JPEG" and width * height > limits.max_query_pixels:
-        raise InvalidInputError(
-            f"A {checked.format.pillow} image of {width}×{height} pixels is more than this "
-            f"service decodes to search with ({limits.max_query_pixels / 1e6:g} megapixels); "
-            "send a smaller copy or a JPEG.",
-            [FieldError(FIELD, "too many pixels to search with")],
-        )
+    if checked.format.pillow != "JPEG":
+        within_query_budget(checked, limits, "search with", "send a smaller copy or a JPEG")
     with _QUERY_DECODES:
         try:
             return perceptual_hash(upright(checked.data, QUERY_DRAFT_SIDE))
         except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying corrupt
             raise corrupt_image(error) from None
+
+
+def within_query_budget(checked: CheckedImage, limits: Limits, doing: str, advice: str) -> None:
+    """Refuse, before any decoding, a photo sent to be searched with or read (never stored)
+    that has more than limits.max_query_pixels."""
+    width, height = checked.size
+    if width * height > limits.max_query_pixels:
+        raise InvalidInputError(
+            f"A {checked.format.pillow} image of {width}×{height} pixels is more than this "
+            f"service decodes to {doing} ({limits.max_query_pixels / 1e6:g} megapixels); "
+            f"{advice}.",
+            [FieldError(FIELD, f"too many pixels to {doing}")],
+        )
 
 
 def _pixels_only(image: Image.Image, encoding: Encoding) -> Image.Image:

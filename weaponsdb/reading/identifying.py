@@ -22,9 +22,9 @@ from weaponsdb import models
 from weaponsdb.matching.matcher import Matcher, MatchQuery, load_facts
 from weaponsdb.matching.scoring import Candidate, EntryFacts, MarkingMatch
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
-from weaponsdb.photos.processing import perceptual_hash, upright
+from weaponsdb.photos.processing import perceptual_hash, upright, within_query_budget
 from weaponsdb.photos.similarity import BITS
-from weaponsdb.photos.validation import Limits, check_upload
+from weaponsdb.photos.validation import Limits, check_header, check_upload
 from weaponsdb.reading.reader import Box, Reader, Reading, ReadLine
 from weaponsdb.reading.scripts import Script
 from weaponsdb.vocab import PhotoView
@@ -112,6 +112,10 @@ def proposed_markings(reader: Reader, data: bytes, view: str | None) -> list[Rea
 
 
 def _checked_image(photo: Photo, limits: Limits) -> Image.Image:
+    """The photo decoded, upright, after the upload checks; reading needs every pixel, so a
+    photo over the query budget is refused before it is decoded."""
+    header = check_header(photo.data, limits, photo.filename, photo.content_type)
+    within_query_budget(header, limits, "read", "crop it to the marking, or send a smaller copy")
     checked = check_upload(photo.data, limits, photo.filename, photo.content_type)
     return upright(checked.data)
 
