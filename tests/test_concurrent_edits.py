@@ -5,35 +5,22 @@ one that landed."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from tests.factories import headers, issue_key
+from tests.serving import in_thread
 
 ROUNDS = 4
 
 
 @pytest.fixture
 def server(seeded, settings, engine) -> Iterator[str]:
-    config = uvicorn.Config(
-        create_app(settings, engine), host="127.0.0.1", port=0, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with in_thread(create_app(settings, engine), settings) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def race(server: str, editors: dict[str, str], version: int, tag: str) -> dict[str, httpx.Response]:
