@@ -125,6 +125,8 @@ DOMAIN_STATUS: dict[type[WeaponsdbError], tuple[int, str]] = {
     PreconditionRequiredError: (428, "version_required"),
     PayloadTooLargeError: (413, "too_large"),
     UnsupportedMediaTypeError: (415, "unsupported_media_type"),
+    # The API answers these by _unavailable (the code names the dependency); pages use this.
+    DependencyUnavailableError: (503, "unavailable"),
 }
 
 

@@ -16,12 +16,14 @@ from httpx2 import Response
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
+from api.problems import status_of
 from tests.conftest import fresh_postgres_schema
 from tests.factories import exported, issue_key, upload
 from tests.network_faults import TcpLink
 from tests.photo_support import jpeg
 from weaponsdb import db, seeding
 from weaponsdb.config import Settings
+from weaponsdb.errors import DependencyUnavailableError
 
 READS_AND_MATCHES = [
     ("GET", "/v1/entries/f-7", None),
@@ -133,3 +135,7 @@ def test_a_photo_store_that_cannot_be_written_answers_503(seeded_client, seeded,
         assert exported(seeded) == before
         assert seeded_client.get("/v1/entries/bang-122").status_code == 200
     assert upload(seeded_client, key, jpeg(seed=41)).status_code == 201
+
+
+def test_a_page_shows_an_unavailable_dependency_as_503_not_a_bad_request():
+    assert status_of(DependencyUnavailableError("reader", "missing data"))[0] == 503
