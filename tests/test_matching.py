@@ -169,6 +169,13 @@ def test_nothing_matching_is_an_empty_list_not_an_error(seeded_client):
     assert answer["indexed_texts"] > 0
 
 
+@pytest.mark.parametrize("marking", ["않-122", "방-122 많", "볞1"])
+def test_hangul_ending_in_nh_before_other_characters_is_matched(seeded_client, marking):
+    # A final ㄶ before a digit or hyphen once failed inside the romaniser with a 500.
+    response = seeded_client.post("/v1/match", json={"markings": [marking]})
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

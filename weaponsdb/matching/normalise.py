@@ -175,9 +175,17 @@ def _is_hangul(ch: str) -> bool:
     return bool(hangul_jamo.is_syllable(ch))
 
 
+_SYLLABLE_RUNS = re.compile("([\uac00-\ud7a3]+)")
+
+
 def revised_romanization(text: str) -> str:
-    # korean-romanizer applies the official Revised Romanization with its sound changes.
-    return str(Romanizer(text).romanize())
+    # korean-romanizer applies the official Revised Romanization with its sound changes
+    # between syllables. It is given runs of syllables only: a final ㄶ or ㅀ before
+    # anything else ('않-122') raises KeyError inside it.
+    return "".join(
+        str(Romanizer(run).romanize()) if index % 2 else run
+        for index, run in enumerate(_SYLLABLE_RUNS.split(text))
+    )
 
 
 def mccune_reischauer(text: str) -> str:
