@@ -46,6 +46,14 @@ def post_photo(client: TestClient, path: str, data: bytes, name: str = "m.png", 
     return client.post(path, files={"file": (name, data, content_type)}, data=fields)
 
 
+def test_a_box_past_the_edge_of_the_photo_reads_nothing_there(client: TestClient) -> None:
+    photo = render_marking("ZU-23", "Latn", random.Random(22), style="paint")
+    far = f"{2**40},{2**40},{2**40},{2**40}"
+    response = post_photo(client, "/v1/read", photo.png(), box=far, scripts="Latn")
+    assert response.status_code == 200, response.text
+    assert not any(same_marking(line["text"], "ZU-23") for line in response.json()["lines"])
+
+
 def test_a_photo_is_read_with_where_and_how_sure(client: TestClient) -> None:
     photo = render_marking("ZU-23", "Latn", random.Random(21), style="paint")
     response = post_photo(client, "/v1/read", photo.png())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -62,6 +63,12 @@ MIN_CONFIDENCE = 0.3
 AGREED = 0.25
 
 
+_NUMBER, _POSITIVE = " *[0-9]+ *", " *0*[1-9][0-9]* *"
+_FOUR_NUMBERS = re.compile(",".join([_NUMBER] * 4))
+# What Box.parse takes, as the API declares it: nothing, or x,y,width,height.
+BOX_PATTERN = f"^(?: *|{_NUMBER},{_NUMBER},{_POSITIVE},{_POSITIVE})$"
+
+
 class Box(BaseModel):
     """A rectangle on the photo, in its pixels: left, top, width, height."""
 
@@ -81,12 +88,11 @@ class Box(BaseModel):
     def parse(cls, text: str | None) -> Box | None:
         """'x,y,width,height' in the photo's pixels (upright); None for nothing. A
         ValueError says what is wrong."""
-        if text is None or not text.strip():
+        if text is None or not text.strip(" "):
             return None
-        parts = text.split(",")
-        if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+        if not _FOUR_NUMBERS.fullmatch(text):
             raise ValueError("must be four whole numbers: x,y,width,height")
-        x, y, width, height = (int(p) for p in parts)
+        x, y, width, height = (int(p) for p in text.split(","))
         if width < 1 or height < 1:
             raise ValueError("width and height must be at least 1")
         return cls(x=x, y=y, width=width, height=height)
@@ -333,7 +339,10 @@ def _line(line: combining.Line, rivals: list[combining.Line]) -> ReadLine:
 
 
 def _within(inner: Region, outer: Region) -> Region:
-    x, y = max(outer.x, inner.x), max(outer.y, inner.y)
+    # A box past the photo's edge keeps a one-pixel sliver inside it: Pillow cannot crop
+    # at coordinates beyond a C int, and a box is a place on this photo.
+    x = min(max(outer.x, inner.x), outer.x + outer.width - 1)
+    y = min(max(outer.y, inner.y), outer.y + outer.height - 1)
     right = min(outer.x + outer.width, inner.x + inner.width)
     bottom = min(outer.y + outer.height, inner.y + inner.height)
     return Region(x, y, max(1, right - x), max(1, bottom - y))
