@@ -26,7 +26,7 @@ from weaponsdb.photos.storage import FileStore, PhotoStore
 from weaponsdb.photos.validation import Limits
 from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.reader import Reader
-from weaponsdb.schemas import KEY_PATTERN, printable
+from weaponsdb.schemas import KEY_PATTERN, PRINTABLE_PATTERN, declared, printable
 
 T = TypeVar("T")
 
@@ -169,4 +169,5 @@ SearchText = Annotated[
     str | None,
     Query(min_length=1, max_length=200),
     AfterValidator(lambda text: printable(text) if text is not None else None),
+    declared(pattern=PRINTABLE_PATTERN),
 ]

@@ -11,10 +11,17 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api.problems import PROBLEM_JSON
+from weaponsdb.photos.validation import FORMATS
 
-# Put in a header's json_schema_extra: the header is required, whatever FastAPI says.
 ENFORCED_MARK = "x-weaponsdb-enforced"
-ENFORCED = {ENFORCED_MARK: True}
+
+
+def enforced(**schema: Any) -> dict[str, Any]:
+    """A header's json_schema_extra: the header is required, whatever FastAPI says, and
+    takes what *schema* says (the string its dependency enforces)."""
+    return {ENFORCED_MARK: {"type": "string", **schema}}
+
+
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 # FastAPI's own 422 shape, which this service never sends (its 422 is a problem).
 UNSENT_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -29,6 +36,9 @@ WITH_A_BODY = {
     "408": "The request body did not arrive whole in time; the connection is closed",
     "413": "The request body is larger than the service accepts",
 }
+FORM = "multipart/form-data"
+# Every file this API takes is a photo, checked by its content (see photos.validation).
+PHOTO_TYPES = ", ".join(f.media_type for f in FORMATS)
 RATE_LIMITED = {"429": "Too many requests from this client; try again after Retry-After seconds"}
 
 
@@ -50,6 +60,8 @@ def describe(app: FastAPI, rate_limited_paths: Iterable[str]) -> None:
                 for operation in operations.values():
                     _declare_problems(operation, path in limited)
                     _require_headers(operation)
+                    _describe_form(operation, spec["components"]["schemas"])
+                    _link(operation)
             for name in UNSENT_SCHEMAS:
                 spec["components"]["schemas"].pop(name, None)
             app.openapi_schema = spec
@@ -83,8 +95,73 @@ def _declare_problems(operation: dict[str, Any], rate_limited: bool) -> None:
 def _require_headers(operation: dict[str, Any]) -> None:
     """Headers that FastAPI takes as optional, so that their absence gets this service's own
     answer (428 for If-Match, 422 naming X-Change-Note), are required to a client: their
-    declaration marks them (see ENFORCED)."""
+    declaration marks them (see enforced)."""
     for parameter in operation.get("parameters", []):
-        if parameter.get("schema", {}).pop(ENFORCED_MARK, False):
+        schema = parameter.get("schema", {}).pop(ENFORCED_MARK, None)
+        if schema is not None:
             parameter["required"] = True
-            parameter["schema"] = {"type": "string"}  # not null: it must be sent
+            parameter["schema"] = schema  # not null: it must be sent
+
+
+def _describe_form(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A form field left out is absent, never null (a form cannot send null), and a file
+    field takes the photo types the service reads, declared as its encoding, never empty."""
+    form = operation.get("requestBody", {}).get("content", {}).get(FORM)
+    if form is None:
+        return
+    body = schemas[form["schema"]["$ref"].rsplit("/", 1)[-1]]
+    _inline_parts(body, schemas)
+    for name, field in body["properties"].items():
+        choices = field.pop("anyOf", None)
+        if choices is not None:
+            field.update(next(c for c in choices if c.get("type") != "null"))
+        if field.get("contentMediaType") == "application/octet-stream":
+            form.setdefault("encoding", {})[name] = {"contentType": PHOTO_TYPES}
+            field["minLength"] = 1  # an empty file is refused
+
+
+def _inline_parts(body: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A form made of a model and a file (`allOf` the model, plus the file) as one flat
+    object: each form field is a property, as form encoders and generators expect."""
+    for part in body.pop("allOf", []):
+        model = schemas[part["$ref"].rsplit("/", 1)[-1]]
+        body["properties"] = {**model.get("properties", {}), **body.get("properties", {})}
+        body["required"] = [*model.get("required", []), *body.get("required", [])]
+
+
+# What a client can do next with what an answer names (OpenAPI links): an entry answered
+# is read, changed (with its ETag), listed by revision and cited; a source likewise.
+_ENTRY = {"slug": "$response.body#/slug"}
+_ENTRY_LINKS = {
+    "GetEntry": ("get_entry", _ENTRY),
+    "UpdateEntry": ("update_entry", {**_ENTRY, "header.If-Match": "$response.header.ETag"}),
+    "AddName": ("add_name", {**_ENTRY, "header.If-Match": "$response.header.ETag"}),
+    "ListRevisions": ("list_revisions", _ENTRY),
+    "GetRevision": ("get_revision", {**_ENTRY, "number": "$response.body#/version"}),
+    "DiffRevision": ("diff_revisions", {**_ENTRY, "number": "$response.body#/version"}),
+    "Cite": ("cite", _ENTRY),
+}
+_SOURCE = {"key": "$response.body#/key"}
+_SOURCE_LINKS = {
+    "GetSource": ("get_source", _SOURCE),
+    "UpdateSource": ("update_source", {**_SOURCE, "header.If-Match": "$response.header.ETag"}),
+    "ListSourceRevisions": ("list_source_revisions", _SOURCE),
+}
+_FIRST_ENTRY = {"slug": "$response.body#/items/0/slug"}
+_LINKS_BY_ANSWER = {
+    "EntryDetail": _ENTRY_LINKS,
+    "SourceRecord": _SOURCE_LINKS,
+    "EntryPage": {"GetFirstEntry": ("get_entry", _FIRST_ENTRY)},
+}
+
+
+def _link(operation: dict[str, Any]) -> None:
+    for status, response in operation["responses"].items():
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        answer = schema.get("$ref", "").rsplit("/", 1)[-1]
+        links = _LINKS_BY_ANSWER.get(answer) if status.startswith("2") else None
+        if links:
+            response["links"] = {
+                name: {"operationId": target, "parameters": parameters}
+                for name, (target, parameters) in links.items()
+            }

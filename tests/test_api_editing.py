@@ -64,6 +64,26 @@ def test_refused_writes_change_nothing(seeded, seeded_client, editor, make_heade
     assert exported(seeded) == before
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "/v1/entries/f-7", b'{"family": '),
+        ("POST", "/v1/entries", b"[" * 10_000),
+        ("POST", "/v1/sources", b"not json"),
+    ],
+)
+def test_a_write_without_a_key_is_refused_before_its_body_is_read(
+    seeded, seeded_client, method, path, body
+):
+    before = exported(seeded)
+    response = seeded_client.request(
+        method, path, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert exported(seeded) == before
+
+
 def test_an_editor_cannot_retract(seeded_client, editor):
     response = seeded_client.post(
         "/v1/entries/f-7/retraction", json={"reason": "test"}, headers=headers(editor, 1)

@@ -4,19 +4,22 @@ API responses alike, so that every path validates catalogue content the same way
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -41,10 +44,26 @@ from weaponsdb.vocab import (
 FORMAT: Literal["weaponsdb-catalogue"] = "weaponsdb-catalogue"
 FORMAT_VERSION: Literal[1] = 1
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATES = re.compile("[\ud800-\udfff]")
+# Character classes written as escapes, so that the same text is both the check here and
+# the pattern the OpenAPI description declares (Python, ECMAScript and Rust read it alike).
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 # Embeddings, overrides and isolates make text display otherwise than it reads.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+_CONTROL_CHARACTERS = re.compile(f"[{_CONTROL}]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
+# Declared patterns: text with no control character; catalogue text, with no bidirectional
+# control either and something besides white space (it is stripped).
+PRINTABLE_PATTERN = f"^[^{_CONTROL}]*$"
+# Printable, with at least one letter or digit (in Python's sense, as schemathesis reads it).
+LEGIBLE_PATTERN = f"^[^{_CONTROL}]*[^\\W_][^{_CONTROL}]*$"
+STORABLE_PATTERN = f"^[^{_CONTROL}{_BIDI}]*[^\\s{_CONTROL}{_BIDI}][^{_CONTROL}{_BIDI}]*$"
+
+
+def declared(**schema: Any) -> Any:
+    """What a validator enforces (a pattern, an enum), shown in the JSON Schema without
+    pydantic-core checking it a second time (the validator's own message says what is wrong)."""
+    return Field(json_schema_extra=schema)
 
 
 def printable(value: str) -> str:
@@ -89,29 +108,78 @@ Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
     AfterValidator(storable),
+    declared(pattern=STORABLE_PATTERN),
 ]
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(storable),
+    declared(pattern=STORABLE_PATTERN),
 ]
 KEY_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"  # slugs and keys: lower-case words joined by hyphens
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=80)]
-PartialDate = Annotated[str, AfterValidator(_iso_partial_date)]
-CountryCode = Annotated[str, AfterValidator(_country_code)]
+# What _iso_partial_date takes, but for days a month lacks (2023-02-30).
+PARTIAL_DATE_PATTERN = (
+    r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+    r"(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
+)
+PartialDate = Annotated[
+    str, AfterValidator(_iso_partial_date), declared(pattern=PARTIAL_DATE_PATTERN)
+]
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+CountryCode = Annotated[str, AfterValidator(_country_code), declared(enum=COUNTRY_CODES)]
 ScriptCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]{3}$")]  # ISO 15924
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 PerceptualHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
+
 # Quantities are exact decimals inside; JSON readers expect plain numbers.
-Millimetres = Annotated[
-    Decimal, Field(gt=0, max_digits=7, decimal_places=2), PlainSerializer(float, when_used="json")
-]
-Amount = Annotated[
-    Decimal, Field(gt=0, max_digits=12, decimal_places=3), PlainSerializer(float, when_used="json")
-]
+def _positive_decimal_pattern(digits: int, places: int) -> str:
+    """Digits of a positive decimal, without a lookahead (generators filter on those)."""
+    whole = rf"[1-9][0-9]{{0,{digits - places - 1}}}(\.[0-9]{{1,{places}}})?"
+    fractions = "|".join(
+        rf"0{{{zeros}}}[1-9][0-9]{{0,{places - 1 - zeros}}}" for zeros in range(places)
+    )
+    return rf"^({whole}|0\.({fractions}))$"
+
+
+def _exact_decimal(digits: int, places: int) -> tuple[Any, ...]:
+    """A positive decimal of at most *digits* digits, *places* after the point, as a JSON
+    number (a multiple of 10^-places; a float's last-bit noise, as in 0.29000000000000004,
+    is the number meant) or a string of digits, and declared so."""
+    step = Decimal(1).scaleb(-places)
+    largest = Decimal(10) ** (digits - places) - step
+
+    def snapped(value: Any) -> Any:
+        if isinstance(value, float) and math.isfinite(value):
+            nearest = round(value, places)
+            if abs(value - nearest) <= 1e-9 * max(1.0, abs(value)):
+                return Decimal(str(nearest))
+        return value
+
+    declared_schema = {
+        "anyOf": [
+            {
+                "type": "number",
+                "minimum": float(step),
+                "maximum": float(largest),
+                "multipleOf": float(step),
+            },
+            {"type": "string", "pattern": _positive_decimal_pattern(digits, places)},
+        ]
+    }
+    return (
+        BeforeValidator(snapped),
+        Field(gt=0, max_digits=digits, decimal_places=places),
+        WithJsonSchema(declared_schema, mode="validation"),
+        PlainSerializer(float, when_used="json"),
+    )
+
+
+Millimetres = Annotated[Decimal, *_exact_decimal(7, 2)]
+Amount = Annotated[Decimal, *_exact_decimal(12, 3)]
 
 
 class Record(BaseModel):

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
-from api.auth import AdminKey, ChangeNote, EditorKey, IfMatchVersion
+from api.auth import AdminKey, ChangeNote, EditorKey, IfMatchVersion, KeyFirstRoute
 from api.dependencies import (
     BaseUrl,
     DbSession,
@@ -38,7 +38,9 @@ from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.vocab import Category, Status
 
 router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEM_RESPONSES)
-editing_router = APIRouter(prefix="/v1", tags=["editing"], responses=WRITE_RESPONSES)
+editing_router = APIRouter(
+    prefix="/v1", tags=["editing"], responses=WRITE_RESPONSES, route_class=KeyFirstRoute
+)
 
 
 @router.get("/entries", summary="List and filter entries")
@@ -53,7 +55,7 @@ def list_entries(
         Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. KP"),
     ] = None,
     calibre: Annotated[
-        Decimal | None, Query(gt=0, le=1000, description="Calibre in millimetres, e.g. 122")
+        float | None, Query(gt=0, le=1000, description="Calibre in millimetres, e.g. 122")
     ] = None,
     q: Annotated[SearchText, Query(description="Text in a name, designation or alias")] = None,
     marking: Annotated[
@@ -69,7 +71,7 @@ def list_entries(
     where = read.EntryFilter(
         category=category,
         country=country.upper() if country else None,
-        calibre_mm=calibre,
+        calibre_mm=Decimal(str(calibre)) if calibre is not None else None,
         text=q,
         marking=marking,
         status=status,

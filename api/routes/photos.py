@@ -10,7 +10,14 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api.auth import ChangeNote, EditorKey, if_match, if_match_version
+from api.auth import (
+    VERSION_TAG_PATTERN,
+    ChangeNote,
+    EditorKey,
+    KeyFirstRoute,
+    precondition,
+    version_of,
+)
 from api.dependencies import (
     BaseUrl,
     DbSession,
@@ -33,7 +40,7 @@ from weaponsdb.photos.validation import ALLOWED, Limits
 from weaponsdb.reading.identifying import proposed_markings
 from weaponsdb.reading.reader import ReadLine
 
-router = APIRouter(prefix="/v1", tags=["photos"])
+router = APIRouter(prefix="/v1", tags=["photos"], route_class=KeyFirstRoute)
 
 UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
@@ -95,7 +102,7 @@ def _version(header: str | None, marking_index: int | None) -> int | None:
             "the position is the one you read.",
             [FieldError(editing.IF_MATCH, "required with marking_index")],
         )
-    return if_match_version(if_match(header)) if header is not None else None
+    return version_of(precondition(header)) if header is not None else None
 
 
 @router.post(
@@ -122,6 +129,7 @@ def add_photo(
         Header(
             alias="If-Match",
             description='The entry\'s ETag, e.g. "3". Optional, except with marking_index.',
+            json_schema_extra={"pattern": VERSION_TAG_PATTERN},
         ),
     ] = None,
 ) -> PhotoAdded:

@@ -25,8 +25,8 @@ from api.routes.photos import UPLOAD_PROBLEMS, PhotoFile, upload_of
 from weaponsdb.errors import FieldError, InvalidInputError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MAX_RESULTS, ObservedMarking
 from weaponsdb.reading import identifying
-from weaponsdb.reading.reader import Box, Reading
-from weaponsdb.reading.scripts import parse_scripts
+from weaponsdb.reading.reader import BOX_PATTERN, Box, Reading
+from weaponsdb.reading.scripts import SCRIPTS_PATTERN, parse_scripts
 from weaponsdb.schemas import CountryCode
 from weaponsdb.vocab import Category
 
@@ -52,6 +52,7 @@ BoxForm = Annotated[
     str | None,
     Form(
         max_length=60,
+        json_schema_extra={"pattern": BOX_PATTERN},
         description="Where the marking is: x,y,width,height in the photo's pixels (upright). "
         "Without it the reader finds the text itself.",
         examples=["120,340,600,140"],
@@ -61,6 +62,7 @@ ScriptsForm = Annotated[
     str | None,
     Form(
         max_length=40,
+        json_schema_extra={"pattern": SCRIPTS_PATTERN},
         description="Scripts to try, as ISO 15924 codes separated by commas (Hang, Cyrl, "
         "Hani, Arab, Latn). Without it, all of them.",
         examples=["Hang"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.auth import ChangeNote, EditorKey, IfMatchTag
+from api.auth import ChangeNote, EditorKey, IfMatchTag, KeyFirstRoute
 from api.dependencies import BaseUrl, DbSession, KeyPath, PageOf, RevisionPageOf, WriteSession
 from api.etags import etag
 from api.problems import PROBLEM_RESPONSES, WRITE_RESPONSES
@@ -16,7 +16,9 @@ from weaponsdb.catalogue import convert, read
 from weaponsdb.revisions import SOURCES
 
 router = APIRouter(prefix="/v1", tags=["sources"], responses=PROBLEM_RESPONSES)
-editing_router = APIRouter(prefix="/v1", tags=["editing"], responses=WRITE_RESPONSES)
+editing_router = APIRouter(
+    prefix="/v1", tags=["editing"], responses=WRITE_RESPONSES, route_class=KeyFirstRoute
+)
 
 
 class SourceRevisionPage(Page[schemas.SourceRevisionRecord]):

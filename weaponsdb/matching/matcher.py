@@ -11,6 +11,7 @@ the catalogue, the whole index is rebuilt instead.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
@@ -35,7 +36,14 @@ from weaponsdb.matching.scoring import (
     entry_cost,
     rank,
 )
-from weaponsdb.schemas import CountryCode, Record, ShortText, printable
+from weaponsdb.schemas import (
+    LEGIBLE_PATTERN,
+    CountryCode,
+    Record,
+    ShortText,
+    declared,
+    printable,
+)
 from weaponsdb.vocab import Category, Status
 
 MAX_MARKINGS = 20
@@ -47,8 +55,12 @@ PHOTOS_SHOWN = 3
 OVERLAY_LIMIT = 2000
 
 
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
 def _legible(text: str) -> str:
-    if not key(fold(text)):
+    # The declared pattern's own test, so the schema says exactly what is refused.
+    if not _LETTER_OR_DIGIT.search(text):
         raise ValueError("has no legible letter or digit ('?' and '*' stand for illegible ones)")
     return text
 
@@ -58,6 +70,7 @@ ObservedMarking = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(printable),
     AfterValidator(_legible),
+    declared(pattern=LEGIBLE_PATTERN),
 ]
 
 

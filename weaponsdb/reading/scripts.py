@@ -28,9 +28,14 @@ LANGUAGE_SETS: dict[Script, tuple[str, ...]] = {
 }
 
 
+_CODE = f" *(?:{'|'.join(Script)})? *"
+# What parse_scripts takes, as the API declares it: codes separated by commas, or nothing.
+SCRIPTS_PATTERN = f"^{_CODE}(?:,{_CODE})*$"
+
+
 def parse_scripts(text: str | None) -> list[Script]:
     """Comma-separated ISO 15924 codes ('Hang,Cyrl'); a ValueError names an unknown one."""
-    codes = [code.strip() for code in (text or "").split(",") if code.strip()]
+    codes = [code.strip(" ") for code in (text or "").split(",") if code.strip(" ")]
     known = {script.value for script in Script}
     for code in codes:
         if code not in known:
