@@ -13,7 +13,17 @@ from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
-from api.routes import entries, health, match, photos, reading, revisions, sources
+from api.routes import (
+    entries,
+    health,
+    instances,
+    match,
+    observations,
+    photos,
+    reading,
+    revisions,
+    sources,
+)
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
@@ -61,6 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         revisions.router,
         photos.router,
         reading.router,
+        observations.router,
+        instances.router,
     ):
         app.include_router(router)
     pages.mount(app)
@@ -89,6 +101,7 @@ def protect(app: FastAPI, settings: Settings) -> None:
 
     def body_limit(path: str) -> int:
         uploads = path.endswith("/photos") or path in (
+            observations.PATH,
             "/v1/match/photo",
             pages.PHOTO_SEARCH_PATH,
             *reading.PATHS,

@@ -1,7 +1,7 @@
 """Who may change the catalogue, and the preconditions every change carries.
 
-Attach `key: EditorKey` (or AdminKey) to a route to require an API key with that role;
-`note: ChangeNote` for the required change note; `version: IfMatchVersion` for the
+Attach `key: EditorKey` (or ContributorKey, AdminKey) to a route to require an API key with
+that role; `note: ChangeNote` for the required change note; `version: IfMatchVersion` for the
 entry version the change is based on.
 """
 
@@ -41,6 +41,10 @@ def _holder(sessions: Sessions, credentials: Credentials, needed: Role) -> keys.
         return keys.authenticate(session, credentials.credentials if credentials else None, needed)
 
 
+def require_contributor(sessions: Sessions, credentials: Credentials) -> keys.KeyHolder:
+    return _holder(sessions, credentials, Role.CONTRIBUTOR)
+
+
 def require_editor(sessions: Sessions, credentials: Credentials) -> keys.KeyHolder:
     return _holder(sessions, credentials, Role.EDITOR)
 
@@ -49,6 +53,7 @@ def require_admin(sessions: Sessions, credentials: Credentials) -> keys.KeyHolde
     return _holder(sessions, credentials, Role.ADMIN)
 
 
+ContributorKey = Annotated[keys.KeyHolder, Depends(require_contributor)]
 EditorKey = Annotated[keys.KeyHolder, Depends(require_editor)]
 AdminKey = Annotated[keys.KeyHolder, Depends(require_admin)]
 

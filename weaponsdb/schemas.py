@@ -31,6 +31,7 @@ from weaponsdb.vocab import (
     MarkingKind,
     NameKind,
     PhotoView,
+    Precision,
     Quantity,
     RelationKind,
     SourceKind,
@@ -190,9 +191,33 @@ class RelationRecord(Cited):
     target: Key = Field(description="Slug of the related entry.")
 
 
-class InstanceRecord(Cited):
+Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS 84 degrees north.")]
+Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS 84 degrees east.")]
+
+
+class Located(Record):
+    """Coordinates with how precise they are: both or neither, and a precision with them."""
+
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    precision: Precision | None = Field(
+        default=None,
+        description="What the coordinates stand for: exact, place, region or country.",
+    )
+
+    @model_validator(mode="after")
+    def _coordinates_whole(self) -> Located:
+        given = [self.latitude is not None, self.longitude is not None]
+        if any(given) and not all(given):
+            raise ValueError("give both latitude and longitude, or neither")
+        if all(given) != (self.precision is not None):
+            raise ValueError("coordinates need a precision, and a precision needs coordinates")
+        return self
+
+
+class InstanceRecord(Located, Cited):
     event: Text
-    place: Text | None = None
+    place: Text | None = Field(default=None, description="The place name.")
     country: CountryCode | None = None
     date: PartialDate | None = None
     description: Text | None = None
