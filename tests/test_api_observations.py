@@ -27,11 +27,6 @@ from weaponsdb.vocab import Role
 PLACE = {"latitude": "48.123456", "longitude": "37.654321", "precision": "exact"}
 
 
-@pytest.fixture
-def contributor(seeded) -> str:
-    return issue_key(seeded, "field-worker", Role.CONTRIBUTOR)
-
-
 def auth(key: str) -> dict[str, str]:
     return headers(key, note=None)
 

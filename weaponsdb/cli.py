@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +21,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import db, editing, keys, revisions, schemas, seeding, transfer
+from weaponsdb import db, editing, geo, keys, revisions, schemas, seeding, transfer
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
 from weaponsdb.errors import WeaponsdbError, invalid
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
+from weaponsdb.observations import custody
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.storage import FileStore
@@ -266,14 +269,30 @@ def match_markings(
     )
 
 
+class ExportFormat(StrEnum):
+    JSON = "json"
+    GEOJSON = "geojson"
+
+
 @app.command("export")
 def export_catalogue(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File to write, or - for standard output.")],
+    format: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="json: the whole catalogue; geojson: documented instances with coordinates.",
+        ),
+    ] = ExportFormat.JSON,
 ) -> None:
-    """Export the whole catalogue as JSON."""
+    """Export the whole catalogue as JSON, or its located instances as GeoJSON."""
     with unit_of_work(ctx) as session:
-        text = transfer.dump(transfer.export_catalogue(session))
+        if format is ExportFormat.GEOJSON:
+            collection = geo.feature_collection(session, geo.InstanceFilter())
+            text = json.dumps(collection, ensure_ascii=False, indent=2) + "\n"
+        else:
+            text = transfer.dump(transfer.export_catalogue(session))
     if str(path) == "-":
         sys.stdout.write(text)
         return
@@ -325,11 +344,39 @@ def restore(
     out.print(f"Restored {rows} rows and {manifest.images} image files from {path}.")
 
 
+@app.command()
+def verify(ctx: typer.Context) -> None:
+    """Re-hash every evidence file in the store against the custody log; exit 1 on any
+    mismatch or missing file."""
+    settings = settings_of(ctx)
+    with unit_of_work(ctx) as session:
+        report = custody.verify(session, FileStore(settings.images_dir))
+    for mismatch in report.mismatches:
+        found = mismatch.found or "missing"
+        err.print(
+            f"observation {mismatch.observation}: {mismatch.file_key}: logged "
+            f"{mismatch.expected}, found {found}",
+            highlight=False,
+        )
+    if report.mismatches:
+        err.print(
+            f"[red]{len(report.mismatches)} of {report.files} files do not match the log.[/red]"
+        )
+        raise typer.Exit(1)
+    out.print(f"All {report.files} files logged in the custody log match it.")
+
+
 @keys_app.command("create")
 def create_key(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Who holds the key; shown as revision author.")],
-    role: Annotated[Role, typer.Option(help="editor: change entries; admin: also retract.")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="contributor: submit observations; editor: change entries and review; "
+            "admin: also retract."
+        ),
+    ],
 ) -> None:
     """Issue a key. Its secret is printed once, here, and never stored or shown again."""
     with unit_of_work(ctx) as session:

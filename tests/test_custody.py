@@ -1,0 +1,99 @@
+"""The chain of custody on the command line: `weaponsdb verify` re-hashes the store against
+the log, passes after a backup is restored into an empty database and store, and names each
+tampered or missing file; the located instances export as GeoJSON. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import geojson
+from sqlalchemy import func, select
+
+from tests.conftest import fresh_postgres_schema
+from tests.test_api_observations import auth, link, submit
+from tests.test_cli import run as cli_run
+from weaponsdb import backup, db, models
+
+
+def run(database_url: str, images: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli_run(database_url, *args, images=images)
+
+
+@contextmanager
+def empty_database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'restored.sqlite3'}"
+        return
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+def linked_observation(client, contributor: str, editor: str) -> int:
+    number: int = submit(client, contributor).json()["id"]
+    client.get(f"/v1/observations/{number}/photos/0/original", headers=auth(editor))
+    assert link(client, editor, number).status_code == 200
+    return number
+
+
+def test_verify_passes_after_a_restore(
+    seeded_client, seeded, engine, settings, contributor, editor, tmp_path
+):
+    number = linked_observation(seeded_client, contributor, editor)
+    checked = run(settings.database_url, settings.images_dir, "verify")
+    assert checked.returncode == 0, checked.stderr
+    assert "All 4 files" in checked.stdout  # the original, its working copy, two thumbnails
+    archive = tmp_path / "backup.tar.gz"
+    backup.create_backup(engine, settings.images_dir, archive)
+    restored_images = tmp_path / "restored-images"
+    with empty_database(engine.dialect.name, tmp_path) as url:
+        backup.restore_backup(url, restored_images, archive)
+        assert run(url, restored_images, "verify").returncode == 0
+        restored = db.make_engine(url)
+        try:
+            with db.make_sessionmaker(restored)() as session, seeded() as original:
+                query = select(models.CustodyEntry.action, models.CustodyEntry.sha256).order_by(
+                    models.CustodyEntry.id
+                )
+                assert session.execute(query).all() == original.execute(query).all()
+                assert (
+                    session.scalar(
+                        select(models.Observation.state).where(models.Observation.id == number)
+                    )
+                    == "linked"
+                )
+        finally:
+            restored.dispose()
+
+
+def test_verify_names_tampered_and_missing_files(
+    seeded_client, seeded, settings, contributor, editor
+):
+    linked_observation(seeded_client, contributor, editor)
+    with seeded() as session:
+        photo = session.scalars(select(models.ObservationPhoto)).one()
+        lines = session.scalar(select(func.count()).select_from(models.CustodyEntry))
+    assert lines
+    original = settings.images_dir / photo.original_key
+    original.write_bytes(original.read_bytes() + b"tampered")
+    working = next(settings.images_dir.glob(f"??/??/{photo.sha256}.*"))
+    working.unlink()
+    checked = run(settings.database_url, settings.images_dir, "verify")
+    assert checked.returncode == 1
+    assert photo.original_key in checked.stderr
+    assert "found missing" in checked.stderr
+    assert "2 of 4 files do not match" in checked.stderr
+
+
+def test_instances_export_as_geojson(seeded_client, settings, contributor, editor):
+    linked_observation(seeded_client, contributor, editor)
+    exported = run(settings.database_url, settings.images_dir, "export", "-", "--format", "geojson")
+    assert exported.returncode == 0, exported.stderr
+    collection = geojson.loads(exported.stdout)
+    assert collection.is_valid, collection.errors()
+    assert [f["properties"]["entry"] for f in collection["features"]] == ["bang-122"]
+    assert collection["features"][0]["properties"]["precision"] == "place"
+    assert json.loads(exported.stdout)["features"][0]["geometry"]["coordinates"] == [37.65, 48.12]
