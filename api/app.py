@@ -25,7 +25,7 @@ from api.routes import (
     sources,
 )
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
-from api.web import pages
+from api.web import fieldwork, pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         app.include_router(router)
     pages.mount(app)
+    app.include_router(fieldwork.router)
     protect(app, settings)
     openapi.describe(app, rate_limited_paths=MATCH_PATHS)
     return app
@@ -102,6 +103,7 @@ def protect(app: FastAPI, settings: Settings) -> None:
     def body_limit(path: str) -> int:
         uploads = path.endswith("/photos") or path in (
             observations.PATH,
+            fieldwork.OBSERVE_PATH,
             "/v1/match/photo",
             pages.PHOTO_SEARCH_PATH,
             *reading.PATHS,

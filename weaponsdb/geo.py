@@ -42,10 +42,10 @@ def located_instances(session: Session, where: InstanceFilter) -> list[models.In
     if where.country:
         query = query.where(models.Instance.country == where.country)
     rows = list(session.scalars(query).unique())
-    return [row for row in rows if _within(row.date, where)]
+    return [row for row in rows if within(row.date, where)]
 
 
-def _within(date: str | None, where: InstanceFilter) -> bool:
+def within(date: str | None, where: InstanceFilter) -> bool:
     """Partial dates compare by their common prefix: '2023' is within 2023-10 to 2024."""
     if where.date_from is None and where.date_to is None:
         return True

@@ -22,6 +22,21 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+# Categories of explosive ordnance: their pages carry the safety notice (api/web/templates/
+# _safety.html). A launcher or a rifle is not itself explosive; its ammunition is.
+EXPLOSIVE = frozenset(
+    {
+        Category.ROCKET_PROPELLED_GRENADE,
+        Category.ROCKET,
+        Category.ARTILLERY_PROJECTILE,
+        Category.MORTAR_BOMB,
+        Category.HAND_GRENADE,
+        Category.MINE,
+        Category.MISSILE,
+    }
+)
+
+
 class Status(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"

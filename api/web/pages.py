@@ -29,6 +29,7 @@ from api.dependencies import (
 )
 from api.responses import cited_revision
 from api.web import reading
+from api.web.mapping import instance_pins
 from api.web.templating import HERE, templates
 from weaponsdb import citing, models, revisions, schemas
 from weaponsdb.catalogue import convert
@@ -171,6 +172,8 @@ def entry_page(request: Request, slug: str, session: DbSession, base: BaseUrl) -
     return render(
         request,
         "entry.html",
+        pins=instance_pins([i for i in entry.instances if i.latitude is not None]),
+        instance_ids=[instance.id for instance in entry.instances],
         title=record.name,
         entry=record,
         producers={p.producer.key: convert.producer_record(p.producer) for p in entry.producers},
