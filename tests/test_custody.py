@@ -14,7 +14,7 @@ import geojson
 from sqlalchemy import func, select
 
 from tests.conftest import fresh_postgres_schema
-from tests.test_api_observations import auth, link, submit
+from tests.test_api_observations import auth, gps_photo, link, submit
 from tests.test_cli import run as cli_run
 from weaponsdb import backup, db, models
 
@@ -97,3 +97,24 @@ def test_instances_export_as_geojson(seeded_client, settings, contributor, edito
     assert [f["properties"]["entry"] for f in collection["features"]] == ["bang-122"]
     assert collection["features"][0]["properties"]["precision"] == "place"
     assert json.loads(exported.stdout)["features"][0]["geometry"]["coordinates"] == [37.65, 48.12]
+
+
+def test_a_contributor_submits_from_the_command_line(seeded, settings, contributor, tmp_path):
+    photo = tmp_path / "casing.jpg"
+    photo.write_bytes(gps_photo())
+    common = ("observations", "submit", str(photo), "--marking", "방-122", "--key", contributor)
+    place = ("--latitude", "48.1", "--longitude", "37.6", "--precision", "place")
+    refused = run(settings.database_url, settings.images_dir, *common, "--latitude", "95")
+    assert refused.returncode == 1
+    assert "latitude:" in refused.stderr
+    stranger = run(settings.database_url, settings.images_dir, *common[:5], "--key", "wdb_x")
+    assert stranger.returncode == 1
+    assert "not one this service issued" in stranger.stderr
+    with seeded() as session:
+        assert session.scalar(select(func.count()).select_from(models.Observation)) == 0
+    assert not settings.images_dir.exists() or not any(settings.images_dir.rglob("*.jpg"))
+    sent = run(settings.database_url, settings.images_dir, *common, *place, "--date-from", "2024")
+    assert sent.returncode == 0, sent.stderr
+    assert "Observation 1 submitted by field-worker: pending review." in sent.stdout
+    assert "bang-122" in sent.stdout
+    assert run(settings.database_url, settings.images_dir, "verify").returncode == 0

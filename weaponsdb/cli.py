@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -26,7 +26,8 @@ from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
 from weaponsdb.errors import WeaponsdbError, invalid
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
-from weaponsdb.observations import custody
+from weaponsdb.observations import custody, submitting
+from weaponsdb.observations.records import Submission
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.storage import FileStore
@@ -50,6 +51,8 @@ keys_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 photos_app = typer.Typer(help="Attach reference photos to entries.", no_args_is_help=True)
 app.add_typer(photos_app, name="photos")
+observations_app = typer.Typer(help="Submit observations from the field.", no_args_is_help=True)
+app.add_typer(observations_app, name="observations")
 
 out = Console()
 err = Console(stderr=True)
@@ -475,6 +478,81 @@ def add_photos(
     out.print(f"Attached {len(files) - refused} of {len(files)} photos to {slug}.")
     if refused:
         raise typer.Exit(1)
+
+
+Optional = Annotated[str | None, typer.Option()]
+
+
+@observations_app.command("submit")
+def submit_observation(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="1 to 10 photos: JPEG, PNG, WebP, TIFF.", exists=True, dir_okay=False),
+    ],
+    key: Annotated[
+        str,
+        typer.Option(envvar="WEAPONSDB_API_KEY", help="Your contributor (or editor) API key."),
+    ],
+    marking: Annotated[
+        list[str] | None, typer.Option(help="A marking as read; repeat for each.")
+    ] = None,
+    category: Optional = None,
+    calibre: Annotated[str | None, typer.Option(help="Calibre in mm.")] = None,
+    latitude: Optional = None,
+    longitude: Optional = None,
+    precision: Annotated[str | None, typer.Option(help="exact, place, region or country.")] = None,
+    place: Optional = None,
+    country: Optional = None,
+    date_from: Annotated[str | None, typer.Option(help="YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    date_to: Optional = None,
+    source_kind: Annotated[
+        str, typer.Option(help="url, publication or 'own documentation'.")
+    ] = "own documentation",
+    source_url: Optional = None,
+    source_publication: Optional = None,
+    notes: Optional = None,
+) -> None:
+    """Submit an observation, as the API does: checked, identified, stored with its custody
+    record, all or nothing."""
+    settings = settings_of(ctx)
+    limits = Limits.of(settings)
+    submission = Submission.parse(
+        {
+            "markings": marking or [],
+            "category": category,
+            "calibre_mm": calibre,
+            "latitude": latitude,
+            "longitude": longitude,
+            "precision": precision,
+            "place": place,
+            "country": country,
+            "date_from": date_from,
+            "date_to": date_to,
+            "source_kind": source_kind,
+            "source_url": source_url,
+            "source_publication": source_publication,
+            "notes": notes,
+        }
+    )
+    uploads = [ingest.Upload(_read_photo(path, limits), path.name) for path in files]
+    with unit_of_work(ctx) as session:
+        holder = keys.authenticate(session, key, Role.CONTRIBUTOR)
+        row = submitting.submit(
+            session,
+            FileStore(settings.images_dir),
+            Matcher(),
+            PhotoMatcher(),
+            holder,
+            submission,
+            uploads,
+            limits,
+        )
+        number = row.id
+        candidates: list[dict[str, Any]] = list(row.candidates.get("markings") or [])  # type: ignore[call-overload]
+    out.print(f"Observation {number} submitted by {holder.name}: pending review.")
+    for candidate in candidates[:5]:
+        out.print(f"  {candidate['score']:.2f}  {candidate['name']} ({candidate['slug']})")
 
 
 PhotoArgument = Annotated[
