@@ -345,3 +345,22 @@ def test_custody_record_and_the_append_only_log(seeded_client, seeded, contribut
     finally:
         engine.dispose()
     assert count(seeded, models.CustodyEntry) == len(record["log"])
+
+
+@pytest.mark.parametrize(
+    ("instance", "field"),
+    [
+        ({"latitude": 10.0, "precision": "exact"}, "longitude"),
+        ({"latitude": 10.0, "longitude": 20.0}, "precision"),
+        ({"precision": "country"}, "precision"),
+        ({"latitude": -90.5, "longitude": 0.0, "precision": "exact"}, "latitude"),
+    ],
+)
+def test_instance_coordinates_are_checked_field_by_field(seeded_client, editor, instance, field):
+    answer = seeded_client.post(
+        "/v1/entries/type-58/instances",
+        json={"event": "Synthetic event (test data)", **instance},
+        headers=headers(editor, "*"),
+    )
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == [field]

@@ -196,23 +196,37 @@ Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS 84 degrees 
 
 
 class Located(Record):
-    """Coordinates with how precise they are: both or neither, and a precision with them."""
+    """Coordinates with how precise they are: both or neither, and a precision with them.
+    Each check is on the field it faults, so that a refusal names that field."""
 
     latitude: Latitude | None = None
-    longitude: Longitude | None = None
+    longitude: Longitude | None = Field(default=None, validate_default=True)
     precision: Precision | None = Field(
         default=None,
+        validate_default=True,
         description="What the coordinates stand for: exact, place, region or country.",
     )
 
-    @model_validator(mode="after")
-    def _coordinates_whole(self) -> Located:
-        given = [self.latitude is not None, self.longitude is not None]
-        if any(given) and not all(given):
+    @field_validator("longitude")
+    @classmethod
+    def _both_coordinates(cls, longitude: float | None, info: ValidationInfo) -> float | None:
+        if "latitude" in info.data and (longitude is None) != (info.data["latitude"] is None):
             raise ValueError("give both latitude and longitude, or neither")
-        if all(given) != (self.precision is not None):
-            raise ValueError("coordinates need a precision, and a precision needs coordinates")
-        return self
+        return longitude
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_with_coordinates(
+        cls, precision: Precision | None, info: ValidationInfo
+    ) -> Precision | None:
+        if "latitude" not in info.data:  # already refused for itself
+            return precision
+        located = info.data["latitude"] is not None
+        if located and precision is None:
+            raise ValueError("coordinates need a precision: exact, place, region or country")
+        if precision is not None and not located:
+            raise ValueError("a precision needs coordinates")
+        return precision
 
 
 class InstanceRecord(Located, Cited):

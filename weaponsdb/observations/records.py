@@ -37,7 +37,7 @@ def date_precision(value: str | None) -> str | None:
     return {4: "year", 7: "month", 10: "day"}.get(len(value)) if value else None
 
 
-class Submission(schemas.Record):
+class Submission(schemas.Located):
     """An observation as a contributor sends it (its photos come beside it)."""
 
     markings: list[ObservedMarking] = Field(
@@ -45,13 +45,6 @@ class Submission(schemas.Record):
     )
     category: Category | None = None
     calibre_mm: schemas.Millimetres | None = None
-    latitude: schemas.Latitude | None = None
-    longitude: schemas.Longitude | None = Field(default=None, validate_default=True)
-    precision: Precision | None = Field(
-        default=None,
-        validate_default=True,
-        description="What the coordinates stand for: exact, place, region or country.",
-    )
     place: schemas.ShortText | None = Field(default=None, description="The place name.")
     country: schemas.CountryCode | None = None
     date_from: schemas.PartialDate | None = Field(
@@ -74,27 +67,6 @@ class Submission(schemas.Record):
         return values
 
     # Each check is on the field it faults, so that a refusal names that field.
-    @field_validator("longitude")
-    @classmethod
-    def _both_coordinates(cls, longitude: float | None, info: ValidationInfo) -> float | None:
-        if (longitude is None) != (info.data.get("latitude") is None) and ("latitude" in info.data):
-            raise ValueError("give both latitude and longitude, or neither")
-        return longitude
-
-    @field_validator("precision")
-    @classmethod
-    def _precision_with_coordinates(
-        cls, precision: Precision | None, info: ValidationInfo
-    ) -> Precision | None:
-        if "latitude" not in info.data:  # already refused for itself
-            return precision
-        located = info.data["latitude"] is not None
-        if located and precision is None:
-            raise ValueError("coordinates need a precision: exact, place, region or country")
-        if precision is not None and not located:
-            raise ValueError("a precision needs coordinates")
-        return precision
-
     @field_validator("date_from")
     @classmethod
     def _not_in_future(cls, value: str | None) -> str | None:
