@@ -229,4 +229,10 @@ class Link(schemas.Record):
         description="How precisely to publish the place: no finer than the observation's; "
         "left out, no coordinates are published.",
     )
+    place: schemas.ShortText | None = Field(
+        default=None,
+        description="The place name to publish; left out, the observation's own, but only "
+        "when the place is published at exact or place precision (a village's name would "
+        "undo a region's rounding).",
+    )
     note: Note

@@ -209,7 +209,7 @@ def link(
     source = request.source or _observation_source(session, row, holder, request.note)
     instance = schemas.InstanceRecord(
         event=request.event,
-        place=row.place,
+        place=_published_name(row, request),
         country=row.country,
         date=row.date_from if row.date_to is None else None,
         description=_description(row),
@@ -264,6 +264,13 @@ def _published_place(
         "longitude": round(row.longitude, decimals),
         "precision": precision.value,
     }
+
+
+def _published_name(row: models.Observation, request: Link) -> str | None:
+    if request.place is not None:
+        return request.place
+    fine = request.precision in (Precision.EXACT, Precision.PLACE)
+    return row.place if fine else None
 
 
 def _description(row: models.Observation) -> str:
