@@ -18,6 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from api.app import create_app
+from benchmarks.rendering import render_marking
 from tests.factories import headers, issue_key
 from tests.photo_support import GPS_IFD, camera_exif, jpeg, scene
 from weaponsdb import db, models
@@ -365,3 +366,19 @@ def test_instance_coordinates_are_checked_field_by_field(seeded_client, editor, 
     )
     assert answer.status_code == 422
     assert [e["field"] for e in answer.json()["errors"]] == [field]
+
+
+def test_the_reader_reads_the_markings_where_asked(seeded_client, contributor):
+    """A close-up of the seed entry's marking (benchmarks/rendering.py, synthetic): nothing
+    typed, the reader reads it, and the entry comes first."""
+    marking = render_marking("방-122", "Hang", random.Random(8), style="paint")
+    typed = submit(seeded_client, contributor, [marking.jpeg()], markings=[])
+    assert typed.json()["candidates"]["markings"] == []
+    assert "read" not in typed.json()["candidates"]
+    answer = submit(seeded_client, contributor, [marking.jpeg()], markings=[], read_markings="true")
+    assert answer.status_code == 201, answer.text
+    found = answer.json()["candidates"]
+    lines = [line["text"] for line in found["read"]["photos"][0]["lines"]]
+    assert lines, found["read"]
+    assert found["markings"][0]["slug"] == "bang-122"
+    assert answer.json()["markings"] == []  # what the contributor typed stays apart

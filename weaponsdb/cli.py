@@ -512,6 +512,9 @@ def submit_observation(
     source_url: Optional = None,
     source_publication: Optional = None,
     notes: Optional = None,
+    read: Annotated[
+        bool, typer.Option("--read", help="Also read the markings off the photos (Tesseract).")
+    ] = False,
 ) -> None:
     """Submit an observation, as the API does: checked, identified, stored with its custody
     record, all or nothing."""
@@ -547,6 +550,7 @@ def submit_observation(
             submission,
             uploads,
             limits,
+            _reader(settings) if read else None,
         )
         number = row.id
         candidates: list[dict[str, Any]] = list(row.candidates.get("markings") or [])  # type: ignore[call-overload]

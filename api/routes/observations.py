@@ -19,6 +19,7 @@ from api.dependencies import (
     PhotoMatching,
     PositionPath,
     Store,
+    TextReader,
     UploadLimits,
     WriteSession,
 )
@@ -72,15 +73,31 @@ def submit(
     matcher: MarkingMatcher,
     photo_matcher: PhotoMatching,
     limits: UploadLimits,
+    reader: TextReader,
     base: BaseUrl,
     response: Response,
+    read_markings: Annotated[
+        bool,
+        Form(
+            description="Also read the markings off the photos with the photo reader "
+            "(where it is installed; seconds per photo) and match what it reads."
+        ),
+    ] = False,
 ) -> ObservationView:
     """Multipart form: the photos in `files`, the rest as fields (`markings` repeated).
     Identification runs at once and its candidates are kept as they stood."""
     uploads = [upload_of(file, limits) for file in files]
     submission = Submission.model_validate(form.model_dump(exclude_unset=True))
     row = submitting.submit(
-        session, store, matcher, photo_matcher, key, submission, uploads, limits
+        session,
+        store,
+        matcher,
+        photo_matcher,
+        key,
+        submission,
+        uploads,
+        limits,
+        reader if read_markings else None,
     )
     response.headers["Location"] = f"{base}{PATH}/{row.id}"
     return _view(row, key)

@@ -21,6 +21,7 @@ from api.dependencies import (
     PhotoMatching,
     Sessions,
     Store,
+    TextReader,
     UploadLimits,
 )
 from api.problems import status_of
@@ -47,6 +48,7 @@ from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.processing import THUMBNAIL_TYPE
 from weaponsdb.photos.storage import PhotoStore
 from weaponsdb.photos.validation import Limits
+from weaponsdb.reading.reader import Reader
 from weaponsdb.vocab import Category, ObservationState, Precision, Role
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -216,11 +218,12 @@ def _submit(
     values: dict[str, Any],
     uploads: list[Upload],
     limits: Limits,
+    reader: Reader | None,
 ) -> int:
     submission = Submission.parse(values)
     with transaction(sessions) as session:
         row = submitting.submit(
-            session, store, matcher, photo_matcher, who, submission, uploads, limits
+            session, store, matcher, photo_matcher, who, submission, uploads, limits, reader
         )
         return row.id
 
@@ -255,16 +258,18 @@ async def observe(
     matcher: MarkingMatcher,
     photo_matcher: PhotoMatching,
     limits: UploadLimits,
+    reader: TextReader,
 ) -> Response:
     who = _who(request, sessions)
     if who is None:
         return _sign_in_first(request)
     form = await request.form()
     values = _submission_values(form)
+    chosen = reader if form.get("read_markings") else None
     try:
         uploads = await _uploads(form, limits)
         number = await run_in_threadpool(
-            _submit, sessions, store, matcher, photo_matcher, who, values, uploads, limits
+            _submit, sessions, store, matcher, photo_matcher, who, values, uploads, limits, chosen
         )
     except WeaponsdbError as error:
         shown = {**values, "markings": "\n".join(values["markings"])}

@@ -11,18 +11,22 @@ from sqlalchemy.orm import Session
 from weaponsdb import models
 from weaponsdb.db import on_rollback
 from weaponsdb.keys import KeyHolder
-from weaponsdb.matching.matcher import Matcher, MatchQuery
+from weaponsdb.matching.matcher import MAX_MARKINGS, Matcher, MatchQuery
+from weaponsdb.matching.normalise import fold, key
 from weaponsdb.matching.scoring import Candidate
 from weaponsdb.observations import evidence, reviewing
 from weaponsdb.observations.custody import now
 from weaponsdb.observations.records import Submission
 from weaponsdb.photos.ingest import Upload
 from weaponsdb.photos.matching import PhotoMatcher
+from weaponsdb.photos.processing import upright
 from weaponsdb.photos.storage import PhotoStore
 from weaponsdb.photos.validation import Limits
+from weaponsdb.reading.reader import Reader
 from weaponsdb.vocab import ObservationAction, ObservationState
 
 CANDIDATES_KEPT = 10
+MAX_MARKING_LENGTH = 200  # as a match query takes them
 PHOTO_DISTANCE = 20  # pHash bits: farther apart are unrelated pictures (about 32)
 
 
@@ -35,9 +39,13 @@ def submit(
     submission: Submission,
     uploads: list[Upload],
     limits: Limits,
+    reader: Reader | None = None,
 ) -> models.Observation:
+    """With *reader*, the markings are also read off the photos (where the reader is
+    installed), and what it reads is matched with what was typed."""
     received = evidence.receive(uploads, limits)
-    candidates = identify(session, matcher, photo_matcher, submission, received)
+    read = read_markings(reader, received) if reader is not None else None
+    candidates = identify(session, matcher, photo_matcher, submission, received, read)
     moment = now()
     row = models.Observation(
         **submission.model_dump(mode="json"),
@@ -68,13 +76,19 @@ def identify(
     photo_matcher: PhotoMatcher,
     submission: Submission,
     received: list[evidence.Received],
+    read: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ranked candidates from the markings and from each photo, with why, as plain
-    JSON: what the reviewer will see, as it stood at submission."""
+    """The ranked candidates from the markings (typed, and read where asked) and from each
+    photo, with why, as plain JSON: what the reviewer will see, as it stood at submission."""
     found: dict[str, Any] = {"markings": [], "photos": []}
-    if submission.markings:
+    markings = list(submission.markings)
+    if read is not None:
+        found["read"] = read
+        lines = [line["text"] for photo in read.get("photos", []) for line in photo["lines"]]
+        markings = list(dict.fromkeys(markings + lines))[:MAX_MARKINGS]
+    if markings:
         query = MatchQuery(
-            markings=submission.markings,
+            markings=markings,
             category=submission.category,
             calibre_mm=float(submission.calibre_mm) if submission.calibre_mm else None,
             country=submission.country,
@@ -91,6 +105,27 @@ def identify(
             {"position": position, "matches": [m.model_dump(mode="json") for m in matches]}
         )
     return found
+
+
+def read_markings(reader: Reader, received: list[evidence.Received]) -> dict[str, Any]:
+    """The lines the reader reads on each photo, legible ones only, with its confidence."""
+    missing = reader.engine.missing()
+    if missing:
+        return {"unavailable": missing, "photos": []}
+    photos = []
+    for position, photo in enumerate(received):
+        reading = reader.read(upright(photo.processed.data))
+        lines = [
+            {"text": line.text, "confidence": round(line.confidence, 3)}
+            for line in reading.lines
+            if _legible(line.text)
+        ]
+        photos.append({"position": position, "lines": lines})
+    return {"photos": photos}
+
+
+def _legible(text: str) -> bool:
+    return 0 < len(text) <= MAX_MARKING_LENGTH and bool(key(fold(text)))
 
 
 def _candidate(rank: int, candidate: Candidate) -> dict[str, Any]:
