@@ -197,7 +197,7 @@ def _file(store: Store, key: str) -> bytes:
     summary="A photo's working copy, stripped of metadata",
     response_class=Response,
 )
-def get_photo(
+def get_observation_photo(
     observation_id: ObservationPath,
     position: PositionPath,
     key: ContributorKey,
@@ -218,7 +218,7 @@ def get_photo(
     summary="The original as received, metadata and all (editors; logged)",
     response_class=Response,
 )
-def get_original(
+def get_observation_original(
     observation_id: ObservationPath,
     position: PositionPath,
     key: EditorKey,
@@ -238,7 +238,7 @@ def get_original(
     "/{observation_id}/photos/{position}/metadata",
     summary="The original's EXIF and GPS metadata (editors; logged)",
 )
-def get_metadata(
+def get_original_metadata(
     observation_id: ObservationPath,
     position: PositionPath,
     key: EditorKey,
