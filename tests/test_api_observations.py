@@ -382,3 +382,31 @@ def test_the_reader_reads_the_markings_where_asked(seeded_client, contributor):
     assert lines, found["read"]
     assert found["markings"][0]["slug"] == "bang-122"
     assert answer.json()["markings"] == []  # what the contributor typed stays apart
+
+
+def test_a_refused_step_changes_nothing_and_logs_nothing(
+    seeded_client, seeded, contributor, editor
+):
+    number = submit(seeded_client, contributor).json()["id"]
+    path = f"/v1/observations/{number}"
+    lines = count(seeded, models.CustodyEntry)
+    assert link(seeded_client, contributor, number).status_code == 403
+    missing = link(seeded_client, editor, number, entry="no-such-entry")
+    assert missing.status_code == 404
+    unknown_source = link(seeded_client, editor, number, source="no-such-source")
+    assert unknown_source.status_code in (404, 422)
+    assert count(seeded, models.CustodyEntry) == lines
+    assert count(seeded, models.ObservationRevision) == 1
+    shown = seeded_client.get(path, headers=auth(contributor)).json()
+    assert (shown["state"], shown["version"]) == ("pending", 1)
+    # An editor's comment keeps the state; a link from "more requested" is allowed.
+    noted = seeded_client.post(
+        f"{path}/comments", json={"note": "Looks like a casing"}, headers=auth(editor)
+    )
+    assert noted.json()["state"] == "pending"
+    seeded_client.post(f"{path}/requests", json={"note": "Any lot number?"}, headers=auth(editor))
+    assert link(seeded_client, editor, number).json()["state"] == "linked"
+    actions = [
+        s["action"] for s in seeded_client.get(f"{path}/revisions", headers=auth(editor)).json()
+    ]
+    assert actions == ["submitted", "commented", "more requested", "linked"]
