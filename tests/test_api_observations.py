@@ -338,6 +338,7 @@ def test_custody_record_and_the_append_only_log(seeded_client, seeded, contribut
 
     assert record["log"][0]["sha256"] == hashlib.sha256(original).hexdigest()
     assert record["log"][0]["source_url"] == "https://example.org/synthetic-test-video"
+    assert all(line["at"].endswith(("Z", "+00:00")) for line in record["log"])  # UTC, said so
     assert {line["derived_from"] for line in record["log"][1:4]} == {record["log"][0]["sha256"]}
     engine = db.make_engine(str(seeded.kw["bind"].url.render_as_string(hide_password=False)))
     try:

@@ -27,6 +27,7 @@ from api.problems import WRITE_RESPONSES
 from api.responses import Page
 from api.routes.photos import UPLOAD_PROBLEMS, PhotoSize, upload_of
 from weaponsdb import models
+from weaponsdb.catalogue.convert import utc
 from weaponsdb.errors import NotFoundError
 from weaponsdb.keys import KeyHolder
 from weaponsdb.observations import custody, evidence, reviewing, submitting
@@ -134,7 +135,7 @@ def list_steps(
             role=step.role,
             note=step.note,
             state=step.state,
-            created_at=step.created_at,
+            created_at=utc(step.created_at),
             snapshot=step.snapshot if editor else None,
         )
         for step in reviewing.steps(session, observation_id, key)

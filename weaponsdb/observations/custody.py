@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from weaponsdb import models, schemas
+from weaponsdb.catalogue.convert import utc
 from weaponsdb.photos.storage import PhotoStore
 from weaponsdb.vocab import CustodyAction
 
@@ -97,7 +98,7 @@ def export(session: Session, observation: models.Observation, actor: str) -> Cus
         exported_by=actor,
         log=[
             CustodyLine(
-                at=line.created_at,
+                at=utc(line.created_at),
                 action=CustodyAction(line.action),
                 sha256=line.sha256,
                 derived_from=line.derived_from,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from weaponsdb import models, schemas
+from weaponsdb.catalogue.convert import utc
 from weaponsdb.errors import invalid
 from weaponsdb.matching.matcher import MAX_MARKINGS, ObservedMarking
 from weaponsdb.vocab import (
@@ -196,8 +197,8 @@ def view_of(row: models.Observation, editor: bool) -> ObservationView:
             for photo in row.photos
         ],
         coordinates_hidden=hidden,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
     )
 
 
