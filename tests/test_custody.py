@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geojson
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import fresh_postgres_schema
 from tests.test_api_observations import auth, gps_photo, link, submit
@@ -85,7 +85,7 @@ def test_verify_names_tampered_and_missing_files(
     assert checked.returncode == 1
     assert photo.original_key in checked.stderr
     assert "found missing" in checked.stderr
-    assert "2 of 4 files do not match" in checked.stderr
+    assert "2 mismatches among 4 files and" in checked.stderr
 
 
 def test_instances_export_as_geojson(seeded_client, settings, contributor, editor):
@@ -118,3 +118,43 @@ def test_a_contributor_submits_from_the_command_line(seeded, settings, contribut
     assert "Observation 1 submitted by field-worker: pending review." in sent.stdout
     assert "bang-122" in sent.stdout
     assert run(settings.database_url, settings.images_dir, "verify").returncode == 0
+
+
+@contextmanager
+def triggers_off(engine) -> Iterator[None]:
+    """What someone with the database's keys could do around the service."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if postgres:
+            connection.execute(
+                text("ALTER TABLE custody_log DISABLE TRIGGER custody_log_append_only")
+            )
+        else:
+            connection.execute(text("DROP TRIGGER custody_log_no_update"))
+            connection.execute(text("DROP TRIGGER custody_log_no_delete"))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            if postgres:
+                connection.execute(
+                    text("ALTER TABLE custody_log ENABLE TRIGGER custody_log_append_only")
+                )
+
+
+def test_verify_finds_a_line_changed_or_taken_out_around_the_service(
+    seeded_client, engine, settings, contributor, editor
+):
+    number = linked_observation(seeded_client, contributor, editor)
+    with triggers_off(engine), engine.begin() as connection:
+        connection.execute(
+            text("UPDATE custody_log SET actor = 'mallory' WHERE action = 'received'")
+        )
+        connection.execute(text("DELETE FROM custody_log WHERE action = 'viewed'"))
+    checked = run(settings.database_url, settings.images_dir, "verify")
+    assert checked.returncode == 1
+    lines = [line for line in checked.stderr.splitlines() if "custody line" in line]
+    # The changed line (what it says no longer hashes to its hash), and the line after the
+    # one taken out (it no longer follows the line before it).
+    assert [line.split(":")[1] for line in lines] == [" custody line 1", " custody line 6"]
+    assert all(line.startswith(f"observation {number}: custody line") for line in lines)

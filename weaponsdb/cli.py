@@ -349,24 +349,28 @@ def restore(
 
 @app.command()
 def verify(ctx: typer.Context) -> None:
-    """Re-hash every evidence file in the store against the custody log; exit 1 on any
-    mismatch or missing file."""
+    """Re-hash every evidence file in the store against the custody log, and the log's lines
+    against their hash chain; exit 1 on any mismatch or missing file."""
     settings = settings_of(ctx)
     with unit_of_work(ctx) as session:
         report = custody.verify(session, FileStore(settings.images_dir))
     for mismatch in report.mismatches:
         found = mismatch.found or "missing"
         err.print(
-            f"observation {mismatch.observation}: {mismatch.file_key}: logged "
+            f"observation {mismatch.observation}: {mismatch.subject}: expected "
             f"{mismatch.expected}, found {found}",
             highlight=False,
         )
     if report.mismatches:
         err.print(
-            f"[red]{len(report.mismatches)} of {report.files} files do not match the log.[/red]"
+            f"[red]{len(report.mismatches)} mismatches among {report.files} files and "
+            f"{report.lines} lines of the custody log.[/red]"
         )
         raise typer.Exit(1)
-    out.print(f"All {report.files} files logged in the custody log match it.")
+    out.print(
+        f"All {report.files} files logged in the custody log match it, and its "
+        f"{report.lines} lines are unbroken."
+    )
 
 
 @keys_app.command("create")

@@ -646,3 +646,7 @@ class CustodyEntry(Base):
     source_url: Mapped[str | None] = mapped_column(Text)  # where it was captured from
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # A hash chain per observation (custody.line_hash): a line changed or removed around
+    # the service breaks it, and `weaponsdb verify` says where.
+    previous_sha256: Mapped[str | None] = mapped_column(String(64))
+    line_sha256: Mapped[str] = mapped_column(String(64))

@@ -204,6 +204,8 @@ def _create_custody_log() -> None:
         sa.Column("source_url", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("previous_sha256", sa.String(length=64), nullable=True),
+        sa.Column("line_sha256", sa.String(length=64), nullable=False),
         sa.CheckConstraint(
             "action IN ('received', 'derived', 'viewed', 'linked', 'exported')",
             name=op.f("ck_custody_log_action_vocab"),

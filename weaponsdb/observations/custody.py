@@ -1,15 +1,20 @@
 """The chain of custody of evidence files: an append-only log (the database refuses to
 change or delete a line), written in the transaction of the action it records; its export;
-and verification of the store against it."""
+and verification of the store, and of the log itself, against it.
+
+The lines of each observation form a hash chain: each line's hash covers what it says and
+the hash of the line before it. Appending first takes the observation's row lock, so that
+two transactions cannot both append after the same line."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from weaponsdb import models, schemas
@@ -20,6 +25,46 @@ from weaponsdb.vocab import CustodyAction
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def line_hash(line: models.CustodyEntry) -> str:
+    """SHA-256 of what the line says and of the line before it, in a fixed order."""
+    said = [
+        line.observation_id,
+        line.action,
+        line.sha256,
+        line.file_key,
+        line.derived_from,
+        line.actor,
+        line.source_url,
+        line.note,
+        utc(line.created_at).astimezone(dt.UTC).isoformat(),
+        line.previous_sha256,
+    ]
+    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()
+
+
+def _tail(session: Session, observation_id: int) -> str | None:
+    """The hash of the observation's last line, its row locked first; remembered for the
+    rest of the transaction (lines added but not yet flushed are not in the database)."""
+    tails: dict[int, str | None] = session.info.setdefault(TAILS, {})
+    if observation_id not in tails:
+        session.execute(
+            update(models.Observation)
+            .where(models.Observation.id == observation_id)
+            .values(version=models.Observation.version)
+            .execution_options(synchronize_session=False)
+        )
+        tails[observation_id] = session.scalar(
+            select(models.CustodyEntry.line_sha256)
+            .where(models.CustodyEntry.observation_id == observation_id)
+            .order_by(models.CustodyEntry.id.desc())
+            .limit(1)
+        )
+    return tails[observation_id]
+
+
+TAILS = "custody_tails"  # session.info key
 
 
 def append(
@@ -33,19 +78,21 @@ def append(
     derived_from: str | None = None,
     note: str | None = None,
 ) -> None:
-    session.add(
-        models.CustodyEntry(
-            observation_id=observation.id,
-            action=action.value,
-            sha256=sha256,
-            file_key=file_key,
-            derived_from=derived_from,
-            actor=actor,
-            source_url=observation.source_url,
-            note=note,
-            created_at=now(),
-        )
+    line = models.CustodyEntry(
+        observation_id=observation.id,
+        action=action.value,
+        sha256=sha256,
+        file_key=file_key,
+        derived_from=derived_from,
+        actor=actor,
+        source_url=observation.source_url,
+        note=note,
+        created_at=now(),
+        previous_sha256=_tail(session, observation.id),
     )
+    line.line_sha256 = line_hash(line)
+    session.info[TAILS][observation.id] = line.line_sha256
+    session.add(line)
 
 
 def append_for_originals(
@@ -65,6 +112,8 @@ class CustodyLine(schemas.Record):
     actor: str = Field(description="The API key that acted.")
     source_url: str | None = Field(description="Where the evidence was captured from.")
     note: str | None
+    previous_sha256: str | None = Field(description="The hash of the line before it.")
+    line_sha256: str = Field(description="SHA-256 of this line and the one before it.")
 
 
 class CustodyRecord(schemas.Record):
@@ -106,6 +155,8 @@ def export(session: Session, observation: models.Observation, actor: str) -> Cus
                 actor=line.actor,
                 source_url=line.source_url,
                 note=line.note,
+                previous_sha256=line.previous_sha256,
+                line_sha256=line.line_sha256,
             )
             for line in lines(session, observation.id)
         ],
@@ -115,7 +166,7 @@ def export(session: Session, observation: models.Observation, actor: str) -> Cus
 @dataclass(frozen=True)
 class Mismatch:
     observation: int
-    file_key: str
+    subject: str  # the file's store key, or "custody line <id>"
     expected: str
     found: str | None  # None: the file is missing
 
@@ -123,25 +174,36 @@ class Mismatch:
 @dataclass(frozen=True)
 class Verification:
     files: int
+    lines: int
     mismatches: list[Mismatch]
 
 
 def verify(session: Session, store: PhotoStore) -> Verification:
-    """Re-hash every file the log recorded (as received, or derived) against the log."""
-    recorded = session.execute(
-        select(
-            models.CustodyEntry.observation_id,
-            models.CustodyEntry.file_key,
-            models.CustodyEntry.sha256,
-        )
-        .where(models.CustodyEntry.file_key.is_not(None))
-        .order_by(models.CustodyEntry.id)
-    ).all()
-    mismatches = []
-    for observation_id, key, expected in recorded:
-        assert key is not None  # selected so
-        data = store.read(key)
+    """Re-hash every file the log recorded (as received, or derived) against the log, and
+    every line of the log against its chain."""
+    everything = list(session.scalars(select(models.CustodyEntry).order_by(models.CustodyEntry.id)))
+    mismatches = _broken_links(everything)
+    recorded = [line for line in everything if line.file_key is not None]
+    for line in recorded:
+        assert line.file_key is not None  # selected so
+        data = store.read(line.file_key)
         found = hashlib.sha256(data).hexdigest() if data is not None else None
-        if found != expected:
-            mismatches.append(Mismatch(observation_id, key, expected, found))
-    return Verification(len(recorded), mismatches)
+        if found != line.sha256:
+            mismatches.append(Mismatch(line.observation_id, line.file_key, line.sha256, found))
+    return Verification(len(recorded), len(everything), mismatches)
+
+
+def _broken_links(everything: list[models.CustodyEntry]) -> list[Mismatch]:
+    """Lines whose hash is not that of what they say, or that do not follow the line before
+    them (one changed, inserted or taken out)."""
+    broken = []
+    tails: dict[int, str | None] = {}
+    for line in everything:
+        expected = line_hash(line)
+        previous = tails.get(line.observation_id)
+        if line.line_sha256 != expected or line.previous_sha256 != previous:
+            broken.append(
+                Mismatch(line.observation_id, f"custody line {line.id}", expected, line.line_sha256)
+            )
+        tails[line.observation_id] = line.line_sha256
+    return broken
