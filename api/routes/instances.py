@@ -7,14 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.dependencies import BaseUrl, DbSession, SlugPath
+from api.dependencies import BaseUrl, DbSession
 from api.problems import PROBLEM_RESPONSES
 from weaponsdb import geo
-from weaponsdb.schemas import CountryCode, PartialDate
+from weaponsdb.schemas import KEY_PATTERN, CountryCode, PartialDate
 from weaponsdb.vocab import Category
 
 router = APIRouter(prefix="/v1", tags=["instances"], responses=PROBLEM_RESPONSES)
-_ = SlugPath  # the entry filter is a slug, checked as SlugPath is
 
 
 @router.get(
@@ -26,7 +25,9 @@ _ = SlugPath  # the entry filter is a slug, checked as SlugPath is
 def instances_geojson(
     session: DbSession,
     base: BaseUrl,
-    entry: Annotated[str | None, Query(max_length=80, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")] = None,
+    entry: Annotated[
+        str | None, Query(max_length=80, pattern=KEY_PATTERN, description="An entry's slug.")
+    ] = None,
     category: Category | None = None,
     country: Annotated[CountryCode | None, Query(description="Where it was documented.")] = None,
     date_from: Annotated[PartialDate | None, Query()] = None,

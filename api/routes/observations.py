@@ -88,14 +88,13 @@ def submit(
     """Multipart form: the photos in `files`, the rest as fields (`markings` repeated).
     Identification runs at once and its candidates are kept as they stood."""
     uploads = [upload_of(file, limits) for file in files]
-    submission = Submission.model_validate(form.model_dump(exclude_unset=True))
     row = submitting.submit(
         session,
         store,
         matcher,
         photo_matcher,
         key,
-        submission,
+        form,
         uploads,
         limits,
         reader if read_markings else None,
