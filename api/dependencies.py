@@ -132,12 +132,19 @@ Sha256Path = Annotated[
 ]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-Cursor = Annotated[
+KeyCursor = Annotated[
     str | None,
     Query(
-        max_length=200,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The `next_cursor` of the previous page.",
+        max_length=80,
+        pattern=KEY_PATTERN,
+        description="The `next_cursor` of the previous page: the key of its last item.",
+    ),
+]
+NumberCursor = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{1,10}$",
+        description="The `next_cursor` of the previous page: the number of its last revision.",
     ),
 ]
 
@@ -150,11 +157,17 @@ class Paging:
     cursor: str | None
 
 
-def paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Paging:
+def paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: KeyCursor = None) -> Paging:
     return Paging(limit, cursor)
 
 
+def revision_paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: NumberCursor = None) -> Paging:
+    return Paging(limit, cursor)
+
+
+# A page of a list in key order (entries, sources); a page of revisions, in number order.
 PageOf = Annotated[Paging, Depends(paging)]
+RevisionPageOf = Annotated[Paging, Depends(revision_paging)]
 
 SearchText = Annotated[
     str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import jsonpatch
 import pytest
 from sqlalchemy import select
 
@@ -54,8 +55,15 @@ def test_diff_between_revisions_is_a_json_patch(seeded_client, editor):
     previous = seeded_client.get("/v1/entries/bang-122/revisions/3/diff").json()
     assert previous["from_revision"] == 2
     assert "/family" not in {op["path"] for op in previous["patch"]}
-    assert seeded_client.get("/v1/entries/bang-122/revisions/1/diff").status_code == 422
     assert seeded_client.get("/v1/entries/bang-122/revisions/9").status_code == 404
+
+
+def test_the_first_revision_diffs_against_nothing(seeded_client):
+    creation = seeded_client.get("/v1/entries/bang-122/revisions/1/diff").json()
+    assert (creation["from_revision"], creation["from_url"]) == (0, None)
+    assert {op["op"] for op in creation["patch"]} == {"add"}
+    first = seeded_client.get("/v1/entries/bang-122/revisions/1").json()["snapshot"]
+    assert jsonpatch.apply_patch({}, creation["patch"]) == first
 
 
 @pytest.mark.parametrize("style", ["apa", "chicago", "bibtex", "csl-json"])

@@ -36,6 +36,6 @@ def test_no_server_errors_and_answers_keep_to_the_schema(case, app_under_test):
     # default) is not mistaken for one.
     case.call_and_validate(
         app=app_under_test,
-        excluded_checks=[schemathesis.checks.positive_data_acceptance],
+        excluded_checks=[],
         timeout=30,
     )

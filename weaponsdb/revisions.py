@@ -198,11 +198,11 @@ def list_revisions(
     total = session.scalar(select(func.count()).where(mine)) or 0
     query = select(history.revision).where(mine).order_by(history.revision.number)
     if cursor:
-        query = query.where(history.revision.number > read.decode_number_cursor(cursor))
+        query = query.where(history.revision.number > read.after_number(cursor))
     rows: list[models.Snapshotted] = list(session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return read.Page(rows, total, read.encode_cursor(str(rows[-1].number)) if more else None)
+    return read.Page(rows, total, str(rows[-1].number) if more else None)
 
 
 def get_revision(
@@ -234,9 +234,11 @@ def snapshot(history: History[RowT, RecordT, HistoryT], revision: models.Snapsho
     return history.record.model_validate(revision.snapshot)
 
 
-def diff(older: models.Snapshotted, newer: models.Snapshotted) -> list[dict[str, Any]]:
-    """What changed from *older* to *newer*, as RFC 6902 JSON Patch operations."""
-    patch: list[dict[str, Any]] = jsonpatch.make_patch(older.snapshot, newer.snapshot).patch
+def diff(older: models.Snapshotted | None, newer: models.Snapshotted) -> list[dict[str, Any]]:
+    """What changed from *older* to *newer*, as RFC 6902 JSON Patch operations; from None
+    (before the first revision) the patch adds everything."""
+    before = older.snapshot if older is not None else {}
+    patch: list[dict[str, Any]] = jsonpatch.make_patch(before, newer.snapshot).patch
     return patch
 
 

@@ -9,13 +9,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.dependencies import BaseUrl, DbSession, NumberPath, PageOf, SlugPath, revision_query
+from api.dependencies import (
+    BaseUrl,
+    DbSession,
+    NumberPath,
+    RevisionPageOf,
+    SlugPath,
+    revision_query,
+)
 from api.etags import etag
 from api.problems import PROBLEM_RESPONSES
 from api.responses import Page, cited_revision, entry_url, revision_url
 from weaponsdb import citing, models, revisions, schemas
 from weaponsdb.catalogue import convert
-from weaponsdb.errors import FieldError, InvalidInputError
 from weaponsdb.revisions import ENTRIES
 
 router = APIRouter(prefix="/v1", tags=["revisions"], responses=PROBLEM_RESPONSES)
@@ -57,9 +63,12 @@ class RevisionDetail(RevisionSummary):
 
 class RevisionDiff(BaseModel):
     entry: str
-    from_revision: int
+    from_revision: int = Field(
+        description="The earlier revision; 0 for before the entry was made (the patch of "
+        "revision 1 adds the whole entry)."
+    )
     to_revision: int
-    from_url: str
+    from_url: str | None = Field(description="The earlier revision's permalink; none for 0.")
     to_url: str
     patch: list[dict[str, Any]] = Field(
         description="RFC 6902 JSON Patch that turns the older snapshot into the newer one."
@@ -68,7 +77,7 @@ class RevisionDiff(BaseModel):
 
 @router.get("/entries/{slug}/revisions", summary="An entry's revisions, oldest first")
 def list_revisions(
-    slug: SlugPath, session: DbSession, base: BaseUrl, paging: PageOf
+    slug: SlugPath, session: DbSession, base: BaseUrl, paging: RevisionPageOf
 ) -> RevisionList:
     page = revisions.list_revisions(session, ENTRIES, slug, paging.limit, paging.cursor)
     items = [RevisionSummary.of(r, slug, base) for r in page.items]
@@ -107,18 +116,13 @@ def diff_revisions(
     ] = None,
 ) -> RevisionDiff:
     start = older if older is not None else number - 1
-    if start < 1:
-        raise InvalidInputError(
-            "Revision 1 has no revision before it; name one with `from`.",
-            [FieldError("from", "revision 1 has nothing before it")],
-        )
-    before = revisions.get_revision(session, ENTRIES, slug, start)
     after = revisions.get_revision(session, ENTRIES, slug, number)
+    before = revisions.get_revision(session, ENTRIES, slug, start) if start else None
     return RevisionDiff(
         entry=slug,
         from_revision=start,
         to_revision=number,
-        from_url=revision_url(base, slug, start),
+        from_url=revision_url(base, slug, start) if start else None,
         to_url=revision_url(base, slug, number),
         patch=revisions.diff(before, after),
     )

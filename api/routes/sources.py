@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.auth import ChangeNote, EditorKey, IfMatchTag
-from api.dependencies import BaseUrl, DbSession, KeyPath, PageOf, WriteSession
+from api.dependencies import BaseUrl, DbSession, KeyPath, PageOf, RevisionPageOf, WriteSession
 from api.etags import etag
 from api.problems import PROBLEM_RESPONSES, WRITE_RESPONSES
 from api.responses import Page, SourcePage
@@ -75,7 +75,9 @@ def update_source(
     "/sources/{key}/revisions",
     summary="A source's revisions, oldest first, each with the source as it then stood",
 )
-def list_source_revisions(key: KeyPath, session: DbSession, paging: PageOf) -> SourceRevisionPage:
+def list_source_revisions(
+    key: KeyPath, session: DbSession, paging: RevisionPageOf
+) -> SourceRevisionPage:
     page = revisions.list_revisions(session, SOURCES, key, paging.limit, paging.cursor)
     items = [revisions.history_record(SOURCES, revision, key) for revision in page.items]
     return SourceRevisionPage.of(page, items, paging.limit)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +14,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from weaponsdb import models, schemas
 from weaponsdb.catalogue import convert
 from weaponsdb.catalogue.parts import CITED_BY, PARTS
+from weaponsdb.db import INTEGER_MAX
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
 from weaponsdb.vocab import Category, PhotoView, Status
 
@@ -55,31 +54,15 @@ class EntryFilter:
     status: Status | None = Status.PUBLISHED
 
 
-def encode_cursor(last_key: str) -> str:
-    return base64.urlsafe_b64encode(last_key.encode()).decode().rstrip("=")
-
-
-def _not_a_cursor() -> InvalidInputError:
-    return InvalidInputError(
-        "The cursor is not one this service issued.",
-        [FieldError("cursor", "not a cursor from a previous page's next_cursor")],
-    )
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise _not_a_cursor() from None
-
-
-def decode_number_cursor(cursor: str) -> int:
-    """A cursor after a number (a revision's)."""
-    text = decode_cursor(cursor)
-    if not text.isdigit():
-        raise _not_a_cursor()
-    return int(text)
+def after_number(cursor: str) -> int:
+    """The revision number a page of revisions continues after: its cursor, in digits."""
+    if not cursor.isascii() or not cursor.isdigit():
+        raise InvalidInputError(
+            "The cursor is not one this service issued.",
+            [FieldError("cursor", "not a revision number from a previous page's next_cursor")],
+        )
+    # Past the largest number a revision can have the page is simply empty.
+    return min(int(cursor), INTEGER_MAX)
 
 
 def check_limit(limit: int) -> None:
@@ -146,13 +129,13 @@ def list_entries(
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     query = base.order_by(models.Entry.slug).limit(limit + 1)
     if cursor:
-        query = query.where(models.Entry.slug > decode_cursor(cursor))
+        query = query.where(models.Entry.slug > cursor)
     rows = session.scalars(
         query.options(selectinload(models.Entry.names), selectinload(models.Entry.markings))
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, total, encode_cursor(rows[-1].slug) if more else None)
+    return Page(rows, total, rows[-1].slug if more else None)
 
 
 def get_entry(session: Session, slug: str, fresh: bool = False) -> models.Entry:
@@ -182,11 +165,11 @@ def list_sources(
     total = session.scalar(select(func.count(models.Source.id))) or 0
     query = select(models.Source).order_by(models.Source.key).limit(limit + 1)
     if cursor:
-        query = query.where(models.Source.key > decode_cursor(cursor))
+        query = query.where(models.Source.key > cursor)
     rows = session.scalars(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, total, encode_cursor(rows[-1].key) if more else None)
+    return Page(rows, total, rows[-1].key if more else None)
 
 
 def get_source(session: Session, key: str) -> models.Source:
