@@ -411,3 +411,22 @@ def test_a_refused_step_changes_nothing_and_logs_nothing(
         s["action"] for s in seeded_client.get(f"{path}/revisions", headers=auth(editor)).json()
     ]
     assert actions == ["submitted", "commented", "more requested", "linked"]
+
+
+def test_the_queue_pages_oldest_first(seeded_client, contributor, editor):
+    numbers = [
+        submit(seeded_client, contributor, [gps_photo(20 + n)]).json()["id"] for n in range(3)
+    ]
+    seen, cursor = [], None
+    while True:
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = seeded_client.get(f"/v1/observations{query}", headers=auth(editor)).json()
+        assert page["total"] == 3
+        seen += [o["id"] for o in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == numbers
+    bad = seeded_client.get("/v1/observations?cursor=abc", headers=auth(editor))
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "cursor"

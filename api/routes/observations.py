@@ -15,9 +15,9 @@ from api.dependencies import (
     DbSession,
     MarkingMatcher,
     ObservationPath,
-    PageOf,
     PhotoMatching,
     PositionPath,
+    RevisionPageOf,
     Store,
     TextReader,
     UploadLimits,
@@ -107,7 +107,7 @@ def submit(
 def list_observations(
     key: ContributorKey,
     session: DbSession,
-    paging: PageOf,
+    paging: RevisionPageOf,  # in number order, as revisions are
     state: Annotated[ObservationState | None, Query(description="Only those in it.")] = None,
 ) -> Page[ObservationView]:
     page = reviewing.queue(session, key, state, paging.limit, paging.cursor)

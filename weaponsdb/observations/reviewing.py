@@ -81,14 +81,14 @@ def queue(
     total = session.scalar(select(func.count(models.Observation.id)).where(*conditions)) or 0
     query = select(models.Observation).where(*conditions).order_by(models.Observation.id)
     if cursor:
-        query = query.where(models.Observation.id > read.decode_number_cursor(cursor))
+        query = query.where(models.Observation.id > read.after_number(cursor))
     query = query.options(
         selectinload(models.Observation.photos), selectinload(models.Observation.entry)
     )
     rows = list(session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return read.Page(rows, total, read.encode_cursor(str(rows[-1].id)) if more else None)
+    return read.Page(rows, total, str(rows[-1].id) if more else None)
 
 
 def steps(
