@@ -5,6 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 
 .PHONY: serve test lint browser tesseract bench bench-match bench-photos bench-load bench-read \
+	bench-observations \
 	learn-error-model
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
@@ -48,7 +49,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 ## Benchmarks: figures and ratios, last line one JSON object each.
-bench: bench-match bench-photos bench-load bench-read
+bench: bench-match bench-photos bench-load bench-read bench-observations
 
 bench-match: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.match
@@ -64,6 +65,9 @@ bench-load: $(BIN)/.installed
 
 bench-photos: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.photos
+
+bench-observations: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.observations
 
 bench-read: $(BIN)/.installed tesseract
 	$(BIN)/python -m benchmarks.read

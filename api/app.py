@@ -13,9 +13,19 @@ from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
-from api.routes import entries, health, match, photos, reading, revisions, sources
+from api.routes import (
+    entries,
+    health,
+    instances,
+    match,
+    observations,
+    photos,
+    reading,
+    revisions,
+    sources,
+)
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
-from api.web import pages
+from api.web import fieldwork, pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine
@@ -61,9 +71,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         revisions.router,
         photos.router,
         reading.router,
+        observations.router,
+        instances.router,
     ):
         app.include_router(router)
     pages.mount(app)
+    app.include_router(fieldwork.router)
     protect(app, settings)
     openapi.describe(app, rate_limited_paths=MATCH_PATHS)
     return app
@@ -89,6 +102,8 @@ def protect(app: FastAPI, settings: Settings) -> None:
 
     def body_limit(path: str) -> int:
         uploads = path.endswith("/photos") or path in (
+            observations.PATH,
+            fieldwork.OBSERVE_PATH,
             "/v1/match/photo",
             pages.PHOTO_SEARCH_PATH,
             *reading.PATHS,

@@ -1,7 +1,7 @@
 """Who may change the catalogue, and the preconditions every change carries.
 
-Attach `key: EditorKey` (or AdminKey) to a route to require an API key with that role;
-`note: ChangeNote` for the required change note; `version: IfMatchVersion` for the
+Attach `key: EditorKey` (or ContributorKey, AdminKey) to a route to require an API key with
+that role; `note: ChangeNote` for the required change note; `version: IfMatchVersion` for the
 entry version the change is based on.
 """
 
@@ -44,6 +44,12 @@ def _holder(sessions: Sessions, credentials: Credentials, needed: Role) -> keys.
         return keys.authenticate(session, credentials.credentials if credentials else None, needed)
 
 
+def require_contributor(
+    request: Request, sessions: Sessions, credentials: Credentials
+) -> keys.KeyHolder:
+    return _checked(request) or _holder(sessions, credentials, Role.CONTRIBUTOR)
+
+
 def require_editor(
     request: Request, sessions: Sessions, credentials: Credentials
 ) -> keys.KeyHolder:
@@ -54,7 +60,11 @@ def require_admin(request: Request, sessions: Sessions, credentials: Credentials
     return _checked(request) or _holder(sessions, credentials, Role.ADMIN)
 
 
-_NEEDS = {require_editor: Role.EDITOR, require_admin: Role.ADMIN}
+_NEEDS = {
+    require_contributor: Role.CONTRIBUTOR,
+    require_editor: Role.EDITOR,
+    require_admin: Role.ADMIN,
+}
 
 
 def _checked(request: Request) -> keys.KeyHolder | None:
@@ -92,6 +102,7 @@ class KeyFirstRoute(APIRoute):
         return key_first
 
 
+ContributorKey = Annotated[keys.KeyHolder, Depends(require_contributor)]
 EditorKey = Annotated[keys.KeyHolder, Depends(require_editor)]
 AdminKey = Annotated[keys.KeyHolder, Depends(require_admin)]
 

@@ -115,6 +115,10 @@ SlugPath = Annotated[
 ]
 KeyPath = Annotated[str, Path(max_length=80, pattern=KEY_PATTERN, description="The source's key.")]
 IndexPath = Annotated[int, Path(ge=0, le=100_000, description="Position in the list, from 0.")]
+ObservationPath = Annotated[
+    int, Path(ge=1, le=INTEGER_MAX, description="The observation's number.")
+]
+PositionPath = Annotated[int, Path(ge=0, le=100, description="Position of the photo, from 0.")]
 NumberPath = Annotated[int, Path(ge=1, le=INTEGER_MAX, description="Revision number, from 1.")]
 
 

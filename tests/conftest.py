@@ -136,6 +136,12 @@ def editor(seeded: sessionmaker[Session]) -> str:
 
 
 @pytest.fixture
+def contributor(seeded: sessionmaker[Session]) -> str:
+    """The secret of a contributor key named 'field-worker' on the seeded catalogue."""
+    return issue_key(seeded, "field-worker", Role.CONTRIBUTOR)
+
+
+@pytest.fixture
 def admin(seeded: sessionmaker[Session]) -> str:
     """The secret of an admin key named 'chief' on the seeded catalogue."""
     return issue_key(seeded, "chief", Role.ADMIN)

@@ -344,7 +344,14 @@ ITEMS = {
     ),
     "instances": (
         {"event": "Synthetic event A", "country": "IL", "date": "2023-10"},
-        {"event": "Synthetic event B", "date": "2024"},
+        {
+            "event": "Synthetic event B",
+            "date": "2024",
+            "place": "Synthetic place",
+            "latitude": 31.5,
+            "longitude": 34.47,
+            "precision": "place",
+        },
     ),
     "citations": (
         {"source": "ap-2023-10-19", "confidence": "reported", "field": "name"},

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,12 @@ def private_photo_store(tmp_path, monkeypatch):
     monkeypatch.setenv("WEAPONSDB_IMAGES_DIR", str(tmp_path / "images"))
 
 
-def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    database_url: str, *args: str, images: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WEAPONSDB_DATABASE_URL": database_url, "COLUMNS": "200"}
+    if images is not None:
+        env["WEAPONSDB_IMAGES_DIR"] = str(images)
     return subprocess.run(
         [sys.executable, "-m", "weaponsdb", *args],
         capture_output=True,

@@ -42,7 +42,13 @@ ITEMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "instances": (
         {"event": "Synthetic event A", "country": "IL"},
-        {"event": "Synthetic event B", "date": "2024"},
+        {
+            "event": "Synthetic event B",
+            "date": "2024",
+            "latitude": -12.5,
+            "longitude": 179.9,
+            "precision": "region",
+        },
     ),
     "citations": (
         {"source": SOURCE_KEY, "confidence": "reported", "field": "name"},

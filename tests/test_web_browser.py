@@ -24,7 +24,9 @@ from tests.conftest import fresh_postgres_schema
 from tests.factories import PROVENANCE, headers, issue_key
 from tests.photo_support import jpeg, resized_recompressed_cropped
 from tests.serving import Service, served
+from tests.test_api_observations import gps_photo
 from weaponsdb import db
+from weaponsdb.vocab import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,6 +36,7 @@ PAGES = {
     "missing-entry": "/entries/no-such-entry",
     "search": "/search",
     "search-results": "/search?markings=%EB%B0%A9-122%0AF-7&calibre=122",
+    "map": "/map",
 }
 
 
@@ -335,3 +338,86 @@ def test_a_typed_box_reads_the_marking_on_a_phone(browser, base, console, backen
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, f"photo-read-phone-{backend_name}")
     page.context.close()
+
+
+# --- field work: observations, review, the map ---------------------------------------------
+
+
+def sign_in(page: Page, key: str, target: str) -> None:
+    page.goto(f"/signin?next={target}")
+    page.get_by_label("Your API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{target}")
+
+
+def field_keys(service: tuple[str, Service], backend_name: str) -> tuple[str, str]:
+    engine = db.make_engine(service[1].database_url)
+    sessions = db.make_sessionmaker(engine)
+    contributor = issue_key(sessions, f"field-{backend_name}", Role.CONTRIBUTOR)
+    editor = issue_key(sessions, f"reviewer-{backend_name}")
+    engine.dispose()
+    return contributor, editor
+
+
+def test_an_observation_goes_from_the_field_to_the_entry_page_and_the_map(
+    browser, base, console, service, backend_name
+):
+    contributor, editor = field_keys(service, backend_name)
+    field = open_page(browser, console, base_url=base)
+    sign_in(field, contributor, "/observations/new")
+    field.get_by_label("Photos (1 to 10)").set_input_files(
+        files=[FilePayload(name="casing.jpg", mimeType="image/jpeg", buffer=gps_photo(11))]
+    )
+    field.get_by_label("Markings as read").fill("방-122")
+    field.get_by_label("Latitude").fill("48.1234")
+    field.get_by_label("Longitude").fill("37.6543")
+    field.get_by_label("The point stands for").select_option("exact")
+    field.get_by_label("Place name").fill("Synthetic place (test data)")
+    field.get_by_label("Date, or start of a range").fill("2024-02")
+    field.get_by_role("button", name="Submit").click()
+    expect(field.get_by_role("heading", level=1)).to_have_text(re.compile(r"Observation \d+"))
+    expect(field.locator(".kicker")).to_contain_text("pending")
+    expect(field.get_by_text("Coordinates given; shown to editors only.")).to_be_visible()
+    screenshot(field, f"observation-submitted-{backend_name}")
+    number = field.url.rsplit("/", 1)[1]
+    field.context.close()
+
+    review = open_page(browser, console, base_url=base)
+    sign_in(review, editor, "/review")
+    review.get_by_role("link", name=f"Observation {number}").click()
+    candidates = review.locator(".candidates .card").first
+    expect(candidates.get_by_role("link", name="Bang-122 artillery ammunition")).to_be_visible()
+    expect(review.get_by_text("48.1234, 37.6543 (exact; shown to editors only)")).to_be_visible()
+    screenshot(review, f"observation-review-{backend_name}")
+    review.get_by_label("What the instance is").fill("Synthetic casing documented (test data)")
+    review.get_by_label("Why").fill("The marking and calibre agree")
+    review.get_by_role("button", name="Link", exact=True).click()
+    expect(review.locator(".kicker")).to_contain_text("linked")
+
+    review.goto("/entries/bang-122")
+    expect(review.get_by_role("note").filter(has_text="Danger: explosive ordnance")).to_be_visible()
+    pin = review.locator(".map.small a.pin")
+    expect(pin).to_have_count(1)
+    expect(review.get_by_text("48.12, 37.65 (place precision)")).to_be_visible()
+    screenshot(review, f"entry-with-instance-{backend_name}")
+
+    review.goto("/map")
+    review.get_by_role("button", name="Show").focus()
+    review.keyboard.press("Tab")  # the first pin is the next stop after the filters
+    focused = review.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused.startswith("Bang-122 artillery ammunition: Synthetic casing documented")
+    review.keyboard.press("Enter")
+    review.wait_for_url(re.compile(r"/entries/bang-122#instance-\d+$"))
+    review.goto("/map?category=rifle")
+    expect(review.locator("a.pin")).to_have_count(0)
+    review.context.close()
+
+    anonymous = open_page(browser, console, base_url=base)
+    anonymous.goto("/map")
+    expect(anonymous.locator("a.pin")).to_have_count(1)
+    expect(anonymous.locator(".timeline")).to_contain_text("2024")
+    weight = page_weight(anonymous, f"map-{backend_name}")
+    assert weight["external"] == []
+    assert weight["before_photos"] < PAGE_BUDGET_BYTES
+    screenshot(anonymous, f"map-{backend_name}")
+    anonymous.context.close()

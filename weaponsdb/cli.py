@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -19,11 +21,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import db, editing, keys, revisions, schemas, seeding, transfer
+from weaponsdb import db, editing, geo, keys, revisions, schemas, seeding, transfer
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
 from weaponsdb.errors import WeaponsdbError, invalid
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
+from weaponsdb.observations import custody, submitting
+from weaponsdb.observations.records import Submission
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.storage import FileStore
@@ -47,6 +51,8 @@ keys_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 photos_app = typer.Typer(help="Attach reference photos to entries.", no_args_is_help=True)
 app.add_typer(photos_app, name="photos")
+observations_app = typer.Typer(help="Submit observations from the field.", no_args_is_help=True)
+app.add_typer(observations_app, name="observations")
 
 out = Console()
 err = Console(stderr=True)
@@ -266,14 +272,30 @@ def match_markings(
     )
 
 
+class ExportFormat(StrEnum):
+    JSON = "json"
+    GEOJSON = "geojson"
+
+
 @app.command("export")
 def export_catalogue(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File to write, or - for standard output.")],
+    format: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="json: the whole catalogue; geojson: documented instances with coordinates.",
+        ),
+    ] = ExportFormat.JSON,
 ) -> None:
-    """Export the whole catalogue as JSON."""
+    """Export the whole catalogue as JSON, or its located instances as GeoJSON."""
     with unit_of_work(ctx) as session:
-        text = transfer.dump(transfer.export_catalogue(session))
+        if format is ExportFormat.GEOJSON:
+            collection = geo.feature_collection(session, geo.InstanceFilter())
+            text = json.dumps(collection, ensure_ascii=False, indent=2) + "\n"
+        else:
+            text = transfer.dump(transfer.export_catalogue(session))
     if str(path) == "-":
         sys.stdout.write(text)
         return
@@ -325,11 +347,43 @@ def restore(
     out.print(f"Restored {rows} rows and {manifest.images} image files from {path}.")
 
 
+@app.command()
+def verify(ctx: typer.Context) -> None:
+    """Re-hash every evidence file in the store against the custody log, and the log's lines
+    against their hash chain; exit 1 on any mismatch or missing file."""
+    settings = settings_of(ctx)
+    with unit_of_work(ctx) as session:
+        report = custody.verify(session, FileStore(settings.images_dir))
+    for mismatch in report.mismatches:
+        found = mismatch.found or "missing"
+        err.print(
+            f"observation {mismatch.observation}: {mismatch.subject}: expected "
+            f"{mismatch.expected}, found {found}",
+            highlight=False,
+        )
+    if report.mismatches:
+        err.print(
+            f"[red]{len(report.mismatches)} mismatches among {report.files} files and "
+            f"{report.lines} lines of the custody log.[/red]"
+        )
+        raise typer.Exit(1)
+    out.print(
+        f"All {report.files} files logged in the custody log match it, and its "
+        f"{report.lines} lines are unbroken."
+    )
+
+
 @keys_app.command("create")
 def create_key(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Who holds the key; shown as revision author.")],
-    role: Annotated[Role, typer.Option(help="editor: change entries; admin: also retract.")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="contributor: submit observations; editor: change entries and review; "
+            "admin: also retract."
+        ),
+    ],
 ) -> None:
     """Issue a key. Its secret is printed once, here, and never stored or shown again."""
     with unit_of_work(ctx) as session:
@@ -428,6 +482,85 @@ def add_photos(
     out.print(f"Attached {len(files) - refused} of {len(files)} photos to {slug}.")
     if refused:
         raise typer.Exit(1)
+
+
+Optional = Annotated[str | None, typer.Option()]
+
+
+@observations_app.command("submit")
+def submit_observation(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="1 to 10 photos: JPEG, PNG, WebP, TIFF.", exists=True, dir_okay=False),
+    ],
+    key: Annotated[
+        str,
+        typer.Option(envvar="WEAPONSDB_API_KEY", help="Your contributor (or editor) API key."),
+    ],
+    marking: Annotated[
+        list[str] | None, typer.Option(help="A marking as read; repeat for each.")
+    ] = None,
+    category: Optional = None,
+    calibre: Annotated[str | None, typer.Option(help="Calibre in mm.")] = None,
+    latitude: Optional = None,
+    longitude: Optional = None,
+    precision: Annotated[str | None, typer.Option(help="exact, place, region or country.")] = None,
+    place: Optional = None,
+    country: Optional = None,
+    date_from: Annotated[str | None, typer.Option(help="YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    date_to: Optional = None,
+    source_kind: Annotated[
+        str, typer.Option(help="url, publication or 'own documentation'.")
+    ] = "own documentation",
+    source_url: Optional = None,
+    source_publication: Optional = None,
+    notes: Optional = None,
+    read: Annotated[
+        bool, typer.Option("--read", help="Also read the markings off the photos (Tesseract).")
+    ] = False,
+) -> None:
+    """Submit an observation, as the API does: checked, identified, stored with its custody
+    record, all or nothing."""
+    settings = settings_of(ctx)
+    limits = Limits.of(settings)
+    submission = Submission.parse(
+        {
+            "markings": marking or [],
+            "category": category,
+            "calibre_mm": calibre,
+            "latitude": latitude,
+            "longitude": longitude,
+            "precision": precision,
+            "place": place,
+            "country": country,
+            "date_from": date_from,
+            "date_to": date_to,
+            "source_kind": source_kind,
+            "source_url": source_url,
+            "source_publication": source_publication,
+            "notes": notes,
+        }
+    )
+    uploads = [ingest.Upload(_read_photo(path, limits), path.name) for path in files]
+    with unit_of_work(ctx) as session:
+        holder = keys.authenticate(session, key, Role.CONTRIBUTOR)
+        row = submitting.submit(
+            session,
+            FileStore(settings.images_dir),
+            Matcher(),
+            PhotoMatcher(),
+            holder,
+            submission,
+            uploads,
+            limits,
+            _reader(settings) if read else None,
+        )
+        number = row.id
+        candidates: list[dict[str, Any]] = list(row.candidates.get("markings") or [])  # type: ignore[call-overload]
+    out.print(f"Observation {number} submitted by {holder.name}: pending review.")
+    for candidate in candidates[:5]:
+        out.print(f"  {candidate['score']:.2f}  {candidate['name']} ({candidate['slug']})")
 
 
 PhotoArgument = Annotated[

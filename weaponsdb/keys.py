@@ -31,7 +31,7 @@ from weaponsdb.vocab import Role
 PREFIX = "wdb_"  # lets secret scanners and people recognise a weaponsdb key
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$")
 # Each role may do everything the roles ranked below it may.
-RANK = {Role.EDITOR: 1, Role.ADMIN: 2}
+RANK = {Role.CONTRIBUTOR: 0, Role.EDITOR: 1, Role.ADMIN: 2}
 AUTH_FIELD = "Authorization"
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -273,18 +274,34 @@ class Relation(Timestamped, Base):
     )
 
 
+# Coordinates are both given or neither, on the globe, and say how precise they are.
+COORDINATES_CHECKS = (
+    CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+    CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    CheckConstraint(
+        "(latitude IS NULL AND longitude IS NULL AND precision IS NULL) OR "
+        "(latitude IS NOT NULL AND longitude IS NOT NULL AND precision IS NOT NULL)",
+        name="coordinates_whole",
+    ),
+)
+
+
 class Instance(Timestamped, Base):
     """Where and when items of this type were documented."""
 
     __tablename__ = "instances"
+    __table_args__ = (*COORDINATES_CHECKS, one_of("precision", vocab.Precision))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(Text)
-    place: Mapped[str | None] = mapped_column(Text)
+    place: Mapped[str | None] = mapped_column(Text)  # the place name
     country: Mapped[str | None] = mapped_column(String(2))
     date: Mapped[str | None] = mapped_column(String(10))  # ISO 8601: YYYY, YYYY-MM or date
     description: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)  # WGS 84 degrees
+    longitude: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[str | None] = mapped_column(String(10))
 
     entry: Mapped[Entry] = relationship(back_populates="instances")
     citations: Mapped[list[Citation]] = relationship(
@@ -503,3 +520,133 @@ class SourceRevision(Snapshotted):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
 
     source: Mapped[Source] = relationship()
+
+
+class Observation(Base):
+    """A sighting sent by a contributor, reviewed by an editor: linked to an entry as a
+    documented instance, or declined, never deleted. Its coordinates are the contributor's;
+    only editors see them until an editor publishes them at a precision of their choice."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        *COORDINATES_CHECKS,
+        one_of("precision", vocab.Precision),
+        one_of("state", vocab.ObservationState),
+        one_of("category", vocab.Category),
+        one_of("source_kind", vocab.ObservationSourceKind),
+        CheckConstraint("calibre_mm > 0", name="calibre_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submitter: Mapped[str] = mapped_column(String(80), index=True)  # the key's name
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    # Bumped by every step of the review; equals the number of its latest revision.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    markings: Mapped[list[str]] = mapped_column(JSON)  # as read, in the order given
+    category: Mapped[str | None] = mapped_column(String(30))
+    calibre_mm: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[str | None] = mapped_column(String(10))
+    place: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2))
+    date_from: Mapped[str | None] = mapped_column(String(10))  # YYYY, YYYY-MM or date
+    date_to: Mapped[str | None] = mapped_column(String(10))
+    source_kind: Mapped[str] = mapped_column(String(20))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    source_publication: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # The ranked candidates with their explanations, as identification gave them then.
+    candidates: Mapped[dict[str, object]] = mapped_column(JSON)
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entries.id", ondelete="RESTRICT"), index=True
+    )
+    instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instances.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    photos: Mapped[list[ObservationPhoto]] = relationship(
+        back_populates="observation", order_by="ObservationPhoto.position"
+    )
+    entry: Mapped[Entry | None] = relationship()
+
+
+class ObservationPhoto(Base):
+    """A photo of an observation: the original as received, kept apart for editors, and the
+    working copy stripped of its metadata."""
+
+    __tablename__ = "observation_photos"
+    __table_args__ = (UniqueConstraint("observation_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(
+        ForeignKey("observations.id", ondelete="RESTRICT"), index=True
+    )
+    position: Mapped[int]
+    filename: Mapped[str | None] = mapped_column(Text)  # as the contributor named it
+    original_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_key: Mapped[str] = mapped_column(Text)  # where the original is in the store
+    original_media_type: Mapped[str] = mapped_column(String(40))
+    original_byte_size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # the stripped copy
+    media_type: Mapped[str] = mapped_column(String(40))
+    byte_size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    phash: Mapped[str] = mapped_column(String(16))
+
+    observation: Mapped[Observation] = relationship(back_populates="photos")
+
+
+class ObservationRevision(Base):
+    """One step of an observation's review, immutable: who, when, why, and the observation
+    as it stood after it. The comments of the thread are steps too."""
+
+    __tablename__ = "observation_revisions"
+    __table_args__ = (
+        UniqueConstraint("observation_id", "number"),
+        one_of("action", vocab.ObservationAction),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(
+        ForeignKey("observations.id", ondelete="RESTRICT"), index=True
+    )
+    number: Mapped[int]
+    action: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text)  # why, or the comment itself
+    state: Mapped[str] = mapped_column(String(20))  # the state after this step
+    snapshot: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class CustodyEntry(Base):
+    """One line of the chain of custody of an evidence file. Append-only: the database
+    refuses to update or delete a line (migration 0007_field's triggers)."""
+
+    __tablename__ = "custody_log"
+    __table_args__ = (one_of("action", vocab.CustodyAction),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    observation_id: Mapped[int] = mapped_column(
+        ForeignKey("observations.id", ondelete="RESTRICT"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(12))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # the file it is about
+    # Where the file is in the store, for the lines that record a file (received, derived).
+    file_key: Mapped[str | None] = mapped_column(Text)
+    derived_from: Mapped[str | None] = mapped_column(String(64))  # the original's hash
+    actor: Mapped[str] = mapped_column(String(80))  # the key's name
+    source_url: Mapped[str | None] = mapped_column(Text)  # where it was captured from
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # A hash chain per observation (custody.line_hash): a line changed or removed around
+    # the service breaks it, and `weaponsdb verify` says where.
+    previous_sha256: Mapped[str | None] = mapped_column(String(64))
+    line_sha256: Mapped[str] = mapped_column(String(64))

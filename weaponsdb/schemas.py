@@ -34,6 +34,7 @@ from weaponsdb.vocab import (
     MarkingKind,
     NameKind,
     PhotoView,
+    Precision,
     Quantity,
     RelationKind,
     SourceKind,
@@ -258,9 +259,47 @@ class RelationRecord(Cited):
     target: Key = Field(description="Slug of the related entry.")
 
 
-class InstanceRecord(Cited):
+Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS 84 degrees north.")]
+Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS 84 degrees east.")]
+
+
+class Located(Record):
+    """Coordinates with how precise they are: both or neither, and a precision with them.
+    Each check is on the field it faults, so that a refusal names that field."""
+
+    latitude: Latitude | None = None
+    longitude: Longitude | None = Field(default=None, validate_default=True)
+    precision: Precision | None = Field(
+        default=None,
+        validate_default=True,
+        description="What the coordinates stand for: exact, place, region or country.",
+    )
+
+    @field_validator("longitude")
+    @classmethod
+    def _both_coordinates(cls, longitude: float | None, info: ValidationInfo) -> float | None:
+        if "latitude" in info.data and (longitude is None) != (info.data["latitude"] is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return longitude
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_with_coordinates(
+        cls, precision: Precision | None, info: ValidationInfo
+    ) -> Precision | None:
+        if "latitude" not in info.data:  # already refused for itself
+            return precision
+        located = info.data["latitude"] is not None
+        if located and precision is None:
+            raise ValueError("coordinates need a precision: exact, place, region or country")
+        if precision is not None and not located:
+            raise ValueError("a precision needs coordinates")
+        return precision
+
+
+class InstanceRecord(Located, Cited):
     event: Text
-    place: Text | None = None
+    place: Text | None = Field(default=None, description="The place name.")
     country: CountryCode | None = None
     date: PartialDate | None = None
     description: Text | None = None

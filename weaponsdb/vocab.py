@@ -22,6 +22,21 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+# Categories of explosive ordnance: their pages carry the safety notice (api/web/templates/
+# _safety.html). A launcher or a rifle is not itself explosive; its ammunition is.
+EXPLOSIVE = frozenset(
+    {
+        Category.ROCKET_PROPELLED_GRENADE,
+        Category.ROCKET,
+        Category.ARTILLERY_PROJECTILE,
+        Category.MORTAR_BOMB,
+        Category.HAND_GRENADE,
+        Category.MINE,
+        Category.MISSILE,
+    }
+)
+
+
 class Status(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
@@ -123,8 +138,52 @@ class PhotoView(StrEnum):
 class Role(StrEnum):
     """What an API key may do; each role may do everything the ones before it may."""
 
+    CONTRIBUTOR = "contributor"  # submit observations and follow what became of them
     EDITOR = "editor"  # create and change entries and sources
     ADMIN = "admin"  # also retract entries
+
+
+class Precision(StrEnum):
+    """How precisely a place is known (or published): the coordinates stand for that much."""
+
+    EXACT = "exact"  # where the item was, to a few metres
+    PLACE = "place"  # a town, village or site
+    REGION = "region"  # a province or district
+    COUNTRY = "country"
+
+
+class ObservationState(StrEnum):
+    PENDING = "pending"  # waiting for an editor
+    MORE_REQUESTED = "more requested"  # an editor asked the contributor for more
+    LINKED = "linked"  # a documented instance of an entry
+    DECLINED = "declined"  # with the reason; kept, never deleted
+
+
+class ObservationSourceKind(StrEnum):
+    URL = "url"  # found on the web: the address
+    PUBLICATION = "publication"  # a report, book or article
+    OWN = "own documentation"  # documented by the contributor in person
+
+
+class ObservationAction(StrEnum):
+    """The steps of an observation's review, each kept as a numbered revision."""
+
+    SUBMITTED = "submitted"
+    COMMENTED = "commented"
+    MORE_REQUESTED = "more requested"
+    ANSWERED = "answered"  # the contributor answered a request: pending again
+    LINKED = "linked"
+    DECLINED = "declined"
+
+
+class CustodyAction(StrEnum):
+    """What happened to an evidence file (Berkeley Protocol chain of custody)."""
+
+    RECEIVED = "received"  # the original as it arrived
+    DERIVED = "derived"  # a working copy made from it (stripped copy, thumbnails)
+    VIEWED = "viewed"  # opened by a reviewer
+    LINKED = "linked"  # the observation became a documented instance
+    EXPORTED = "exported"  # the custody record was exported
 
 
 def values(enum: type[StrEnum]) -> list[str]:

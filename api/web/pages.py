@@ -29,6 +29,7 @@ from api.dependencies import (
 )
 from api.responses import cited_revision
 from api.web import reading
+from api.web.mapping import instance_pins
 from api.web.templating import HERE, templates
 from weaponsdb import citing, models, revisions, schemas
 from weaponsdb.catalogue import convert
@@ -122,6 +123,8 @@ def browse(
     if country and not re.fullmatch(r"[A-Z]{2}", country):
         errors.append(FieldError("country", "Choose a country from the list."))
     text = text_field("q", q, errors)
+    if cursor and not re.fullmatch(schemas.KEY_PATTERN, cursor):
+        errors.append(FieldError("cursor", "This is not a cursor from a previous page's link."))
     where = catalogue.EntryFilter(
         category=chosen_category, country=country or None, text=text or None
     )
@@ -171,6 +174,8 @@ def entry_page(request: Request, slug: str, session: DbSession, base: BaseUrl) -
     return render(
         request,
         "entry.html",
+        pins=instance_pins([i for i in entry.instances if i.latitude is not None]),
+        instance_ids=[instance.id for instance in entry.instances],
         title=record.name,
         entry=record,
         producers={p.producer.key: convert.producer_record(p.producer) for p in entry.producers},

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from weaponsdb import schemas
 from weaponsdb.matching.scoring import Effect
-from weaponsdb.vocab import Category, Confidence
+from weaponsdb.vocab import EXPLOSIVE, Category, Confidence
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -24,6 +24,7 @@ def millimetres(value: Decimal | float | str) -> str:
 templates.env.filters["country_name"] = schemas.country_name
 templates.env.filters["mm"] = millimetres
 templates.env.globals["categories"] = [category.value for category in Category]
+templates.env.globals["explosive"] = {category.value for category in EXPLOSIVE}
 templates.env.globals["effects"] = {
     Effect.RAISED.value: "raises the score",
     Effect.LOWERED.value: "lowers the score",

@@ -18,7 +18,11 @@ from typing import Protocol
 
 from weaponsdb.errors import DependencyUnavailableError
 
-_KEY = re.compile(r"^(thumbs/\d{2,5}/)?[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z]{3,4}$")
+_KEY = re.compile(
+    r"^(thumbs/\d{2,5}/|originals/)?[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z]{3,4}$"
+)
+# Files exactly as received (observations' evidence), kept apart from the working copies.
+ORIGINALS = "originals"
 
 
 def photo_key(sha256: str, extension: str) -> str:
@@ -27,6 +31,10 @@ def photo_key(sha256: str, extension: str) -> str:
 
 def thumbnail_key(sha256: str, size: int, extension: str) -> str:
     return f"thumbs/{size}/{photo_key(sha256, extension)}"
+
+
+def original_key(sha256: str, extension: str) -> str:
+    return f"{ORIGINALS}/{photo_key(sha256, extension)}"
 
 
 class PhotoStore(Protocol):
