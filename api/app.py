@@ -13,7 +13,7 @@ from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
-from api.routes import entries, health, match, photos, reading, revisions, sources
+from api.routes import entries, health, match, photos, reading, reconcile, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         revisions.router,
         photos.router,
         reading.router,
+        reconcile.router,
     ):
         app.include_router(router)
     pages.mount(app)
@@ -76,6 +77,7 @@ MATCH_PATHS = (
     pages.SEARCH_PATH,
     pages.PHOTO_SEARCH_PATH,
     *reading.PATHS,
+    reconcile.PATH,
 )
 # Room for the form fields and part headers beside the photo in a multipart upload, so that
 # a photo over the limit is refused by the photo checks, which say so for that file.
