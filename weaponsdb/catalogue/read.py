@@ -204,6 +204,18 @@ def sources_by_key(session: Session, keys: set[str]) -> list[models.Source]:
     )
 
 
+def producers_by_key(session: Session, keys: set[str]) -> list[models.Producer]:
+    return list(session.scalars(select(models.Producer).where(models.Producer.key.in_(keys))))
+
+
+def entry_names(session: Session, slugs: set[str]) -> dict[str, str]:
+    """The current name of each entry named by slug."""
+    rows = session.execute(
+        select(models.Entry.slug, models.Entry.name).where(models.Entry.slug.in_(slugs))
+    )
+    return dict(rows.tuples().all())
+
+
 def countries(session: Session, status: Status | None = Status.PUBLISHED) -> list[str]:
     """The country codes that entries (of *status*) carry, sorted."""
     query = select(models.Entry.country).where(models.Entry.country.is_not(None)).distinct()
