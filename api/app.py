@@ -13,7 +13,17 @@ from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
-from api.routes import entries, health, match, photos, reading, reconcile, revisions, sources
+from api.routes import (
+    entries,
+    health,
+    match,
+    photos,
+    reading,
+    reconcile,
+    revisions,
+    sources,
+    tables,
+)
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
@@ -53,6 +63,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     for router in (
         health.router,
+        tables.router,
         entries.router,
         match.router,
         sources.router,

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +20,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import db, editing, keys, revisions, schemas, seeding, transfer
+from weaponsdb import db, editing, keys, revisions, schemas, seeding, tabular, transfer
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
-from weaponsdb.errors import WeaponsdbError, invalid
+from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
@@ -266,35 +267,96 @@ def match_markings(
     )
 
 
+class ExportFormat(StrEnum):
+    JSON = "json"  # the whole catalogue, history included: what `import` reads back
+    CSV = "csv"  # one table (--table), for spreadsheets
+
+
+class CsvTable(StrEnum):
+    ENTRIES = "entries"
+    INSTANCES = "instances"
+
+
 @app.command("export")
 def export_catalogue(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File to write, or - for standard output.")],
+    format: Annotated[
+        ExportFormat, typer.Option("--format", help="json: the whole catalogue; csv: a table.")
+    ] = ExportFormat.JSON,
+    table: Annotated[
+        CsvTable, typer.Option(help="With --format csv: entries or instances, one row each.")
+    ] = CsvTable.ENTRIES,
+    status: Annotated[
+        Status, typer.Option(help="With --format csv: the entries of this status.")
+    ] = Status.PUBLISHED,
 ) -> None:
-    """Export the whole catalogue as JSON."""
+    """Export the whole catalogue as JSON, or its entries or instances as CSV."""
     with unit_of_work(ctx) as session:
-        text = transfer.dump(transfer.export_catalogue(session))
+        if format is ExportFormat.CSV:
+            text = _csv_table(session, table, status, settings_of(ctx).public_url or "")
+        else:
+            text = transfer.dump(transfer.export_catalogue(session))
     if str(path) == "-":
         sys.stdout.write(text)
         return
-    path.write_text(text, encoding="utf-8")
-    err.print(f"Exported the catalogue to {path}.")
+    path.write_text(text, encoding="utf-8", newline="")
+    err.print(
+        f"Exported the {table.value if format is ExportFormat.CSV else 'catalogue'} to {path}."
+    )
+
+
+def _csv_table(session: Session, table: CsvTable, status: Status, base: str) -> str:
+    where = read.EntryFilter(status=status)
+    # Entry pages are linked only where the public address is known (WEAPONSDB_PUBLIC_URL).
+    page = f"{base.rstrip('/')}/entries/{{slug}}" if base else ""
+    if table is CsvTable.INSTANCES:
+        return tabular.instances_csv(session, where, page)
+    return tabular.entries_csv(session, where, page)
+
+
+class ImportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
 
 
 @app.command("import")
 def import_catalogue(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A file written by `weaponsdb export`.")],
+    path: Annotated[
+        Path, typer.Argument(help="A file written by `weaponsdb export`, or a CSV of entries.")
+    ],
+    format: Annotated[
+        ImportFormat | None,
+        typer.Option("--format", help="Default: csv for a .csv file, else json."),
+    ] = None,
     on_conflict: Annotated[
         transfer.OnConflict,
         typer.Option(help="fail: change nothing if anything exists; skip: add only what is new."),
     ] = transfer.OnConflict.FAIL,
 ) -> None:
-    """Import a catalogue JSON file in one transaction: all of it or, on error, none of it."""
+    """Import a catalogue JSON file, or a CSV of new entries (as drafts), in one transaction:
+    all of it or, on error, none of it; a CSV's errors are named by row and column."""
+    chosen = format or (ImportFormat.CSV if path.suffix.lower() == ".csv" else ImportFormat.JSON)
+    if chosen is ImportFormat.CSV:
+        rows = tabular.parse_entries(_read_text(path))
+        with unit_of_work(ctx) as session:
+            added = tabular.import_entries(session, rows)
+        out.print(f"Imported {len(added)} entries as drafts.")
+        return
     document = transfer.read_file(path)
     with unit_of_work(ctx) as session:
         report = transfer.import_catalogue(session, document, on_conflict)
     out.print(f"Imported {len(report.added)} records; skipped {len(report.skipped)} that exist.")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInputError(f"Cannot read {path}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path} is not UTF-8 text.") from None
 
 
 @app.command()
@@ -561,9 +623,10 @@ def main() -> None:
     try:
         app()
     except WeaponsdbError as error:
-        err.print(f"[red]error:[/red] {error.message}", highlight=False)
+        # Escaped: a reason may quote a pattern such as [a-z0-9], which is not markup.
+        err.print(f"[red]error:[/red] {escape(error.message)}", highlight=False)
         for problem in error.errors[:20]:
-            err.print(f"  {problem.field}: {problem.reason}", highlight=False)
+            err.print(f"  {escape(problem.field)}: {escape(problem.reason)}", highlight=False)
         sys.exit(1)
     except OperationalError as error:
         err.print(f"[red]error:[/red] the database cannot be used: {error.orig}", highlight=False)

@@ -137,6 +137,11 @@ def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.
     return query
 
 
+def entries_query(where: EntryFilter) -> Select[models.Entry]:
+    """The entries *where* chooses, unordered: for readers that take them all (exports)."""
+    return _filtered(select(models.Entry), where)
+
+
 def list_entries(
     session: Session, where: EntryFilter, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
 ) -> Page[models.Entry]:
