@@ -20,7 +20,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import db, editing, keys, revisions, schemas, seeding, tabular, transfer
+from weaponsdb import (
+    db,
+    editing,
+    keys,
+    publishing,
+    revisions,
+    schemas,
+    seeding,
+    tabular,
+    transfer,
+)
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
 from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
@@ -313,6 +323,24 @@ def _csv_table(session: Session, table: CsvTable, status: Status, base: str) -> 
     if table is CsvTable.INSTANCES:
         return tabular.instances_csv(session, where, page)
     return tabular.entries_csv(session, where, page)
+
+
+@app.command()
+def publish(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The SQLite file to write (must not exist).")],
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="Where to write Datasette's metadata; default: metadata.json beside it."),
+    ] = None,
+) -> None:
+    """Write a read-only, self-describing SQLite copy of the published catalogue, for
+    Datasette: tables, views that join them, full-text search, and a metadata.json."""
+    metadata_path = metadata or path.with_name("metadata.json")
+    with unit_of_work(ctx) as session:
+        count = publishing.publish(session, path, metadata_path, settings_of(ctx).public_url)
+    out.print(f"Published {count} entries to {path}, described in {metadata_path}.")
+    out.print(f"Serve it: datasette serve -i {path} --metadata {metadata_path}")
 
 
 class ImportFormat(StrEnum):
