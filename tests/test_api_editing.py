@@ -326,6 +326,10 @@ ITEMS = {
         {"event": "Synthetic event A", "country": "IL", "date": "2023-10"},
         {"event": "Synthetic event B", "date": "2024"},
     ),
+    "identifiers": (
+        {"scheme": "wikidata", "value": "Q999999901"},
+        {"scheme": "commons", "value": "Synthetic test file.jpg", "note": "licence not checked"},
+    ),
     "citations": (
         {"source": "ap-2023-10-19", "confidence": "reported", "field": "name"},
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -44,6 +45,8 @@ from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.reader import Box, Reader, Reading
 from weaponsdb.reading.scripts import parse_scripts
 from weaponsdb.vocab import Category, PhotoView, Role, Status
+from weaponsdb.wikidata import entities as wikidata
+from weaponsdb.wikidata import importing
 
 app = typer.Typer(
     help="weaponsdb: identify weapons and munitions from what can be seen on them.",
@@ -352,8 +355,19 @@ class ImportFormat(StrEnum):
 def import_catalogue(
     ctx: typer.Context,
     path: Annotated[
-        Path, typer.Argument(help="A file written by `weaponsdb export`, or a CSV of entries.")
+        str,
+        typer.Argument(
+            help="A file written by `weaponsdb export`, a CSV of entries, or `wikidata`."
+        ),
     ],
+    entities: Annotated[
+        str | None,
+        typer.Argument(help="After `wikidata`: a file of entity JSON, or - for standard input."),
+    ] = None,
+    fetch: Annotated[
+        list[str] | None,
+        typer.Option("--fetch", help="After `wikidata`: an item to fetch, Q… (repeatable)."),
+    ] = None,
     format: Annotated[
         ImportFormat | None,
         typer.Option("--format", help="Default: csv for a .csv file, else json."),
@@ -363,19 +377,45 @@ def import_catalogue(
         typer.Option(help="fail: change nothing if anything exists; skip: add only what is new."),
     ] = transfer.OnConflict.FAIL,
 ) -> None:
-    """Import a catalogue JSON file, or a CSV of new entries (as drafts), in one transaction:
-    all of it or, on error, none of it; a CSV's errors are named by row and column."""
-    chosen = format or (ImportFormat.CSV if path.suffix.lower() == ".csv" else ImportFormat.JSON)
+    """Import a catalogue JSON file, a CSV of new entries (as drafts), or Wikidata items
+    (`weaponsdb import wikidata FILE|-`, `--fetch Q…`), in one transaction: all of it or, on
+    error, none of it; a CSV's errors are named by row and column."""
+    if path == "wikidata":
+        _import_wikidata(ctx, entities, fetch or [])
+        return
+    file = Path(path)
+    chosen = format or (ImportFormat.CSV if file.suffix.lower() == ".csv" else ImportFormat.JSON)
     if chosen is ImportFormat.CSV:
-        rows = tabular.parse_entries(_read_text(path))
+        rows = tabular.parse_entries(_read_text(file))
         with unit_of_work(ctx) as session:
             added = tabular.import_entries(session, rows)
         out.print(f"Imported {len(added)} entries as drafts.")
         return
-    document = transfer.read_file(path)
+    document = transfer.read_file(file)
     with unit_of_work(ctx) as session:
         report = transfer.import_catalogue(session, document, on_conflict)
     out.print(f"Imported {len(report.added)} records; skipped {len(report.skipped)} that exist.")
+
+
+def _import_wikidata(ctx: typer.Context, given: str | None, fetch: list[str]) -> None:
+    if given is None and not fetch:
+        raise InvalidInputError("Give a file of entity JSON, - for standard input, or --fetch Q….")
+    found: list[wikidata.Entity] = []
+    if given == "-":
+        found += wikidata.parse_entities(sys.stdin.read(), "standard input")
+    elif given is not None:
+        found += wikidata.parse_entities(_read_text(Path(given)), given)
+    for qid in fetch:
+        found += wikidata.fetch(qid, settings_of(ctx).wikidata_url)
+    today = datetime.now(UTC).date()
+    with unit_of_work(ctx) as session:
+        report = importing.import_items(session, found, today)
+    for slug in report.created:
+        out.print(f"created draft {slug}")
+    for slug in report.updated:
+        out.print(f"updated {slug}")
+    for note in report.notes:
+        err.print(f"note: {escape(note)}", highlight=False)
 
 
 def _read_text(path: Path) -> str:

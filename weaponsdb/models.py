@@ -143,6 +143,28 @@ class Entry(Timestamped, Base):
     citations: Mapped[list[Citation]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="Citation.id"
     )
+    identifiers: Mapped[list[EntryIdentifier]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="EntryIdentifier.id"
+    )
+
+
+class EntryIdentifier(Timestamped, Base):
+    """The entry in another catalogue (e.g. its Wikidata item), or a file that shows it."""
+
+    __tablename__ = "entry_identifiers"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "scheme", "value"),
+        one_of("scheme", vocab.IdentifierScheme),
+        Index("ix_entry_identifiers_scheme_value", "scheme", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    scheme: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    entry: Mapped[Entry] = relationship(back_populates="identifiers")
 
 
 class EntryName(Timestamped, Base):

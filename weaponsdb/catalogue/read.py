@@ -17,7 +17,7 @@ from weaponsdb import models, schemas
 from weaponsdb.catalogue import convert
 from weaponsdb.catalogue.parts import CITED_BY, PARTS
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
-from weaponsdb.vocab import Category, PhotoView, Status
+from weaponsdb.vocab import Category, IdentifierScheme, PhotoView, Status
 
 T = TypeVar("T")
 
@@ -53,6 +53,7 @@ class EntryFilter:
     # Entries the matcher finds for *marking* (transliterated, misread, wildcards, patterns).
     marking_matches: frozenset[int] = frozenset()
     status: Status | None = Status.PUBLISHED
+    wikidata: str | None = None  # the entry's Wikidata item, Q…
 
 
 def encode_cursor(last_key: str) -> str:
@@ -127,6 +128,12 @@ def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.
                 models.Entry.id.in_(named),
             )
         )
+    if where.wikidata:
+        identified = select(models.EntryIdentifier.entry_id).where(
+            models.EntryIdentifier.scheme == IdentifierScheme.WIKIDATA.value,
+            models.EntryIdentifier.value == where.wikidata,
+        )
+        query = query.where(models.Entry.id.in_(identified))
     if where.marking:
         marked = select(models.Marking.entry_id).where(
             func.lower(models.Marking.text).contains(where.marking.strip().lower(), autoescape=True)

@@ -1,0 +1,66 @@
+"""External identifiers of entries: their Wikidata items, and Commons files that show them.
+
+Revision ID: 0007_standards
+Revises: 0006
+Create Date: 2026-11-26
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007_standards"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "entry_identifiers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("scheme", sa.String(length=20), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "scheme IN ('wikidata', 'commons')", name=op.f("ck_entry_identifiers_scheme_vocab")
+        ),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["entries.id"],
+            name=op.f("fk_entry_identifiers_entry_id_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_entry_identifiers")),
+        sa.UniqueConstraint(
+            "entry_id", "scheme", "value", name=op.f("uq_entry_identifiers_entry_id_scheme_value")
+        ),
+    )
+    with op.batch_alter_table("entry_identifiers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_entry_identifiers_entry_id"), ["entry_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_entry_identifiers_scheme_value", ["scheme", "value"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("entry_identifiers", schema=None) as batch_op:
+        batch_op.drop_index("ix_entry_identifiers_scheme_value")
+        batch_op.drop_index(batch_op.f("ix_entry_identifiers_entry_id"))
+    op.drop_table("entry_identifiers")
