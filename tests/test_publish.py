@@ -27,6 +27,7 @@ HANGUL = synthetic_entry(
     citations=cited("reported"),
     names=[{"text": "시험-107", "kind": "alias", "script": "Hang", "language": "ko"}],
     markings=[{"text": "QX-107", "citations": cited()}],
+    identifiers=[{"scheme": "wikidata", "value": "Q999999960"}],
 )
 DRAFT = synthetic_entry("draft-test", markings=[{"text": "QX-999"}])
 
@@ -107,6 +108,8 @@ def test_datasette_serves_the_published_catalogue(datasette: str) -> None:
     assert [row["slug"] for row in rows(f"{datasette}/entries.json", _search="QX")] == [
         "hangul-test"
     ]
+    joined = rows(f"{datasette}/entries.json", wikidata="Q999999960")
+    assert [row["slug"] for row in joined] == ["hangul-test"]
     marked = rows(f"{datasette}/entry_markings.json", marking="Bang-122")
     assert [(row["slug"], row["calibre_mm"]) for row in marked] == [("bang-122", 122.0)]
     names = rows(f"{datasette}/entry_names.json", script="Hang")

@@ -60,6 +60,7 @@ TWINS = [
         status="published",
         category="mine",
         markings=[{"text": "QZX-4417"}],
+        identifiers=[{"scheme": "wikidata", "value": "Q999999901"}],
     ),
     synthetic_entry(
         "twin-b",
@@ -213,7 +214,14 @@ def test_extend_gives_the_entries_values(service: TestClient) -> None:
     assert row["country"] == [{"str": "KP"}]
     assert row["category"] == [{"str": "artillery projectile"}]
     assert row["url"] == [{"str": "http://testserver/entries/bang-122"}]
+    assert row["wikidata"] == []
     assert all(values == [] for values in extended["rows"]["no-such-entry"].values())
+    twin = service.post(
+        "/reconcile",
+        data={"extend": json.dumps({"ids": ["twin-a"], "properties": [{"id": "wikidata"}]})},
+    ).json()
+    check("data-extension-response", twin)
+    assert twin["rows"]["twin-a"]["wikidata"] == [{"str": "Q999999901"}]
     bad = service.post("/reconcile", data={"extend": '{"ids": [], "properties": [{"id": "x"}]}'})
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["extend.properties[0].id"]

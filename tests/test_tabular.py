@@ -95,13 +95,15 @@ def write(path: Path, text: str) -> Path:
         ),
         ("slug,title\nx,y\n", ["row 1, column title", "row 1, column name"]),
         (
-            "slug,name,category,source,confidence\n\n"
-            "a-one,Synthetic (test data),tank,,\n"
-            "a-two,Synthetic (test data),rifle,no-such-source,\n"
-            "bang-122,Synthetic (test data),,,sure\n",
+            "slug,name,category,source,confidence,wikidata\n\n"
+            "a-one,Synthetic (test data),tank,,,\n"
+            "a-two,Synthetic (test data),rifle,no-such-source,,\n"
+            "bang-122,Synthetic (test data),,,sure,\n"
+            "a-four,Synthetic (test data),,,,Wikidata-7\n",
             [
                 "row 3, column category",
                 "row 5, column confidence",
+                "row 6, column wikidata",
             ],
         ),
         (
@@ -135,8 +137,9 @@ def test_an_imported_row_cites_its_source_and_stays_a_draft(
 ) -> None:
     add_entries(seeded, synthetic_entry("placeholder", status="published"))
     sheet = (
-        "slug,name,category,names,markings,source,confidence\n"
-        f"csv-one,Synthetic CSV entry (test data),mine,QZ-1 | ҚЗ-1,QZ-1 lot 7,{SOURCE_KEY},\n"
+        "slug,name,category,names,markings,wikidata,source,confidence\n"
+        "csv-one,Synthetic CSV entry (test data),mine,QZ-1 | ҚЗ-1,QZ-1 lot 7,Q999999950,"
+        f"{SOURCE_KEY},\n"
     )
     result = run(database_url, "import", str(write(tmp_path / "one.csv", sheet)))
     assert result.returncode == 0, result.stderr
@@ -145,3 +148,4 @@ def test_an_imported_row_cites_its_source_and_stays_a_draft(
     assert [n["text"] for n in shown["names"]] == ["QZ-1", "ҚЗ-1"]
     assert [m["text"] for m in shown["markings"]] == ["QZ-1 lot 7"]
     assert shown["citations"] == [{"source": SOURCE_KEY, "confidence": "reported"}]
+    assert shown["identifiers"] == [{"scheme": "wikidata", "value": "Q999999950"}]

@@ -24,7 +24,7 @@ from weaponsdb import __version__, citing, models, schemas
 from weaponsdb.catalogue import convert, read
 from weaponsdb.catalogue.parts import PARTS
 from weaponsdb.errors import InvalidInputError
-from weaponsdb.vocab import Status
+from weaponsdb.vocab import IdentifierScheme, Status
 
 SEPARATOR = " | "
 
@@ -45,6 +45,7 @@ TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "description": ("TEXT", "What it is, in words."),
             "all_names": ("TEXT", "Every name, designation and alias, separated by ' | '."),
             "all_markings": ("TEXT", "Every marking as written, separated by ' | '."),
+            "wikidata": ("TEXT", "Its Wikidata item, Q…, when known."),
             "version": ("INTEGER", "Its latest revision when this copy was made."),
             "url": ("TEXT", "Its page."),
         },
@@ -70,6 +71,15 @@ TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "position": ("TEXT", "Where on the item it is."),
             "meaning": ("TEXT", "What it means."),
             "pattern": ("TEXT", "The marking with its variable parts as placeholders."),
+        },
+    ),
+    "identifiers": (
+        "The entries elsewhere: Wikidata items, and Commons files that show them (leads).",
+        {
+            "entry": ("TEXT NOT NULL REFERENCES entries(slug)", "Slug of the entry."),
+            "scheme": ("TEXT NOT NULL", "wikidata, or commons (a file name on Commons)."),
+            "value": ("TEXT NOT NULL", "The identifier."),
+            "note": ("TEXT", "E.g. that a Commons file's licence is not checked."),
         },
     ),
     "sources": (
@@ -187,7 +197,7 @@ def _rows(
     for record, version in entries:
         cited |= record.cited_source_keys()
         yield "entries", [_entry(record, version, page)]
-        for table in ("names", "markings", "instances"):
+        for table in ("names", "markings", "instances", "identifiers"):
             yield table, [_part(record.slug, item, table) for item in getattr(record, table)]
         yield "citations", _citations(record)
     sources = session.scalars(
@@ -219,6 +229,9 @@ def _entry(record: schemas.EntryRecord, version: int, page: str) -> dict[str, An
         "description": record.description,
         "all_names": SEPARATOR.join(n.text for n in record.names),
         "all_markings": SEPARATOR.join(m.text for m in record.markings),
+        "wikidata": next(
+            (i.value for i in record.identifiers if i.scheme is IdentifierScheme.WIKIDATA), None
+        ),
         "version": version,
         "url": f"{page}{record.slug}" if page else None,
     }
@@ -256,7 +269,7 @@ def _index(connection: sqlite3.Connection) -> None:
     connection.execute(
         f"INSERT INTO entries_fts (rowid, {columns}) SELECT id, {columns} FROM entries"
     )
-    for table in ("names", "markings", "citations", "instances"):
+    for table in ("names", "markings", "citations", "instances", "identifiers"):
         connection.execute(f"CREATE INDEX {table}_entry ON {table}(entry)")
 
 

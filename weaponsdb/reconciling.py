@@ -24,7 +24,7 @@ from weaponsdb.errors import FieldError, InvalidInputError, invalid
 from weaponsdb.matching.matcher import MAX_MARKINGS, MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.matching.normalise import fold, key
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, Effect
-from weaponsdb.vocab import Category, Status
+from weaponsdb.vocab import Category, IdentifierScheme, Status
 
 MAX_QUERIES = 100  # in one batch; OpenRefine sends 10
 DEFAULT_LIMIT = 10
@@ -44,6 +44,7 @@ EXTEND_PROPERTIES = {
     "category": "Category",
     "family": "Family",
     "producers": "Producers",
+    "wikidata": "Wikidata item",
     "url": "Entry page",
 }
 
@@ -383,7 +384,8 @@ def extend(
             .where(models.Entry.slug.in_(query.ids))
             .where(models.Entry.status == Status.PUBLISHED.value)
             .options(
-                selectinload(models.Entry.producers).selectinload(models.EntryProducer.producer)
+                selectinload(models.Entry.producers).selectinload(models.EntryProducer.producer),
+                selectinload(models.Entry.identifiers),
             )
         )
     }
@@ -401,6 +403,12 @@ def _values(entry: models.Entry, pid: str, entry_page: str) -> list[Cell]:
         return [{"float": float(entry.calibre_mm)}] if entry.calibre_mm is not None else []
     if pid == "producers":
         return [{"str": link.producer.name} for link in entry.producers]
+    if pid == "wikidata":
+        return [
+            {"str": i.value}
+            for i in entry.identifiers
+            if i.scheme == IdentifierScheme.WIKIDATA.value
+        ]
     if pid == "url":
         return [{"str": entry_page.format(slug=entry.slug)}]
     value = {"country": entry.country, "category": entry.category, "family": entry.family}[pid]

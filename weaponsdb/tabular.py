@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from weaponsdb import models, schemas, transfer
 from weaponsdb.catalogue.read import EntryFilter, entries_query
 from weaponsdb.errors import FieldError, InvalidInputError
-from weaponsdb.vocab import Status
+from weaponsdb.vocab import IdentifierScheme, Status
 
 SEPARATOR = " | "
 ENTRY_COLUMNS = (
@@ -39,6 +39,7 @@ ENTRY_COLUMNS = (
     "names",
     "markings",
     "producers",
+    "wikidata",
     "url",
 )
 INSTANCE_COLUMNS = (
@@ -63,6 +64,8 @@ IMPORT_COLUMNS = (
     "confidence",
 )
 REQUIRED_COLUMNS = ("slug", "name")
+# Columns whose cells become lists (or citations), not attributes of the entry.
+LISTED = ("names", "markings", "producers", "wikidata", "source", "confidence")
 
 
 def _text(value: Any) -> str:
@@ -91,6 +94,7 @@ def entries_csv(session: Session, where: EntryFilter, entry_page: str) -> str:
             selectinload(models.Entry.names),
             selectinload(models.Entry.markings),
             selectinload(models.Entry.producers).selectinload(models.EntryProducer.producer),
+            selectinload(models.Entry.identifiers),
         )
     )
     return _write(ENTRY_COLUMNS, (_entry_row(e, entry_page) for e in entries))
@@ -110,6 +114,9 @@ def _entry_row(entry: models.Entry, entry_page: str) -> dict[str, Any]:
         "names": SEPARATOR.join(n.text for n in entry.names),
         "markings": SEPARATOR.join(m.text for m in entry.markings),
         "producers": SEPARATOR.join(p.producer.key for p in entry.producers),
+        "wikidata": SEPARATOR.join(
+            i.value for i in entry.identifiers if i.scheme == IdentifierScheme.WIKIDATA.value
+        ),
         "url": entry_page.format(slug=entry.slug),
     }
 
@@ -208,15 +215,15 @@ def _values(cell: str | None) -> list[str]:
 
 def _entry_fields(row: dict[str, str]) -> dict[str, Any]:
     given = {k: v.strip() for k, v in row.items() if k in IMPORT_COLUMNS and v and v.strip()}
-    fields: dict[str, Any] = {
-        k: given[k]
-        for k in IMPORT_COLUMNS
-        if k in given and k not in ("names", "markings", "producers", "source", "confidence")
-    }
+    fields: dict[str, Any] = {k: given[k] for k in IMPORT_COLUMNS if k in given and k not in LISTED}
     fields["status"] = Status.DRAFT.value  # nothing is published without an editor
     fields["names"] = [{"text": t, "kind": "alias"} for t in _values(given.get("names"))]
     fields["markings"] = [{"text": t} for t in _values(given.get("markings"))]
     fields["producers"] = [{"producer": key} for key in _values(given.get("producers"))]
+    fields["identifiers"] = [
+        {"scheme": IdentifierScheme.WIKIDATA.value, "value": qid}
+        for qid in _values(given.get("wikidata"))
+    ]
     if "source" in given:
         fields["citations"] = [
             {"source": given["source"], "confidence": given.get("confidence", "reported")}
@@ -231,8 +238,8 @@ def _cell_errors(error: ValidationError, row: int) -> list[FieldError]:
     for problem in error.errors(include_url=False):
         location = problem["loc"]
         column = str(location[0]) if location else "(row)"
-        if column == "producers" and len(location) > 1:
-            column = "producers"
+        if column == "identifiers":
+            column = "wikidata"
         elif column == "citations":
             column = "source" if "source" in location else "confidence"
         elif column == "status":
