@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import change
+from tests.factories import change, headers
 from weaponsdb import db, editing, schemas
 from weaponsdb.catalogue.parts import COLLECTIONS
 
@@ -80,8 +80,34 @@ def test_an_item_becomes_a_cited_draft(seeded_client, database_url) -> None:
     assert "Retrieved" in cited["description"]
     page = seeded_client.get(f"/entries/{made['slug']}").text
     assert f"https://www.wikidata.org/wiki/{QID}" in page
+    assert "https://www.wikidata.org/wiki/Q999999030" in page  # the maker's item
     # Nothing is published without an editor: the public list does not show it.
     assert seeded_client.get("/v1/entries", params={"wikidata": QID}).json()["total"] == 0
+
+
+def test_producers_and_sources_carry_identifiers(seeded_client, editor, database_url) -> None:
+    imported(database_url, "entity-data.json")
+    exported = json.loads(run(database_url, "export", "-").stdout)
+    (maker,) = [p for p in exported["producers"] if p["key"] == "wikidata-q999999030"]
+    assert maker["identifiers"] == [{"scheme": "wikidata", "value": "Q999999030"}]
+    key = "upi-2023-10-17"  # a seed source
+    current = seeded_client.get(f"/v1/sources/{key}")
+    body = {**current.json(), "identifiers": [{"scheme": "wikidata", "value": "Q999999040"}]}
+    changed = seeded_client.put(
+        f"/v1/sources/{key}",
+        json=body,
+        headers=headers(editor, None) | {"If-Match": current.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    shown = seeded_client.get(f"/v1/sources/{key}").json()["identifiers"]
+    assert [(i["scheme"], i["value"]) for i in shown] == [("wikidata", "Q999999040")]
+    bad = seeded_client.put(
+        f"/v1/sources/{key}",
+        json={**body, "identifiers": [{"scheme": "wikidata", "value": "4040"}]},
+        headers=headers(editor, None) | {"If-Match": changed.headers["etag"]},
+    )
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["identifiers[0]"]
 
 
 def test_reimport_follows_the_item_but_never_an_editors_change(

@@ -70,6 +70,11 @@ class Source(Timestamped, Base):
     url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
 
+    # Readers that show many sources load these with selectinload (read.sources_by_key).
+    identifiers: Mapped[list[SourceIdentifier]] = relationship(
+        back_populates="source", cascade="all, delete-orphan", order_by="SourceIdentifier.id"
+    )
+
 
 class Producer(Timestamped, Base):
     """A manufacturer, factory or arsenal, with the code it marks its products with."""
@@ -82,6 +87,45 @@ class Producer(Timestamped, Base):
     country: Mapped[str | None] = mapped_column(String(2))
     factory_code: Mapped[str | None] = mapped_column(String(40), index=True)
     description: Mapped[str | None] = mapped_column(Text)
+
+    identifiers: Mapped[list[ProducerIdentifier]] = relationship(
+        back_populates="producer", cascade="all, delete-orphan", order_by="ProducerIdentifier.id"
+    )
+
+
+class SourceIdentifier(Timestamped, Base):
+    """A source elsewhere, e.g. the Wikidata item of a publication."""
+
+    __tablename__ = "source_identifiers"
+    __table_args__ = (one_of("scheme", vocab.IdentifierScheme),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    scheme: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    source: Mapped[Source] = relationship(back_populates="identifiers")
+
+
+class ProducerIdentifier(Timestamped, Base):
+    """A producer elsewhere, e.g. its Wikidata item."""
+
+    __tablename__ = "producer_identifiers"
+    __table_args__ = (
+        one_of("scheme", vocab.IdentifierScheme),
+        Index("ix_producer_identifiers_scheme_value", "scheme", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producers.id", ondelete="CASCADE"), index=True
+    )
+    scheme: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    producer: Mapped[Producer] = relationship(back_populates="identifiers")
 
 
 class Entry(Timestamped, Base):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import __version__, citing, models, schemas
 from weaponsdb.catalogue import convert, read
@@ -201,7 +201,10 @@ def _rows(
             yield table, [_part(record.slug, item, table) for item in getattr(record, table)]
         yield "citations", _citations(record)
     sources = session.scalars(
-        select(models.Source).where(models.Source.key.in_(cited)).order_by(models.Source.key)
+        select(models.Source)
+        .where(models.Source.key.in_(cited))
+        .options(selectinload(models.Source.identifiers))
+        .order_by(models.Source.key)
     )
     yield "sources", [_columns(convert.source_record(s), "sources") for s in sources]
 

@@ -320,6 +320,7 @@ class SourceRecord(Record):
     published: PartialDate | None = None
     url: Url | None = None
     description: Text | None = None
+    identifiers: list[IdentifierRecord] = []
 
 
 class ProducerRecord(Record):
@@ -328,6 +329,7 @@ class ProducerRecord(Record):
     country: CountryCode | None = None
     factory_code: ShortText | None = None
     description: Text | None = None
+    identifiers: list[IdentifierRecord] = []
 
 
 class RevisionRecord(Record):

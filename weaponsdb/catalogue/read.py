@@ -192,7 +192,12 @@ def list_sources(
 ) -> Page[models.Source]:
     check_limit(limit)
     total = session.scalar(select(func.count(models.Source.id))) or 0
-    query = select(models.Source).order_by(models.Source.key).limit(limit + 1)
+    query = (
+        select(models.Source)
+        .options(selectinload(models.Source.identifiers))
+        .order_by(models.Source.key)
+        .limit(limit + 1)
+    )
     if cursor:
         query = query.where(models.Source.key > decode_cursor(cursor))
     rows = session.scalars(query).all()
@@ -211,13 +216,22 @@ def get_source(session: Session, key: str) -> models.Source:
 def sources_by_key(session: Session, keys: set[str]) -> list[models.Source]:
     return list(
         session.scalars(
-            select(models.Source).where(models.Source.key.in_(keys)).order_by(models.Source.key)
+            select(models.Source)
+            .where(models.Source.key.in_(keys))
+            .options(selectinload(models.Source.identifiers))
+            .order_by(models.Source.key)
         )
     )
 
 
 def producers_by_key(session: Session, keys: set[str]) -> list[models.Producer]:
-    return list(session.scalars(select(models.Producer).where(models.Producer.key.in_(keys))))
+    return list(
+        session.scalars(
+            select(models.Producer)
+            .where(models.Producer.key.in_(keys))
+            .options(selectinload(models.Producer.identifiers))
+        )
+    )
 
 
 def entry_names(session: Session, slugs: set[str]) -> dict[str, str]:

@@ -111,18 +111,24 @@ def _cited(source: str, item: Item, what: str | None = None) -> list[dict[str, A
 
 
 def _producers(session: Session, item: Item, by_id: dict[str, Entity], report: Report) -> list[str]:
-    """Producer keys for the item's makers: `wikidata-q…`, made from the maker's own item
-    when the input holds it."""
+    """Producer keys for the item's makers: the producer that carries the maker's Wikidata
+    identifier, else one made from the maker's own item when the input holds it."""
     keys = []
     for qid in item.manufacturers:
-        key = f"{SOURCE_PREFIX}{qid.lower()}"
-        exists = session.scalar(select(models.Producer.id).where(models.Producer.key == key))
+        key = session.scalar(
+            select(models.Producer.key)
+            .join(models.ProducerIdentifier)
+            .where(models.ProducerIdentifier.scheme == IdentifierScheme.WIKIDATA.value)
+            .where(models.ProducerIdentifier.value == qid)
+        )
         name = english_label(by_id.get(qid, {}))
-        if exists is None and name:
-            session.add(convert.producer_row(schemas.ProducerRecord(key=key, name=name)))
+        if key is None and name:
+            key = f"{SOURCE_PREFIX}{qid.lower()}"
+            identifier = schemas.IdentifierRecord(scheme=IdentifierScheme.WIKIDATA, value=qid)
+            record = schemas.ProducerRecord(key=key, name=name[:200], identifiers=[identifier])
+            session.add(convert.producer_row(record))
             session.flush()
-            exists = 1
-        if exists is None:
+        if key is None:
             report.notes.append(f"{item.qid}: maker {qid} not imported: give its item too")
             continue
         keys.append(key)
