@@ -93,22 +93,27 @@ class Producer(Timestamped, Base):
     )
 
 
-class SourceIdentifier(Timestamped, Base):
+class Identifying(Timestamped):
+    """The columns of an external identifier, of an entry, producer or source."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceIdentifier(Identifying, Base):
     """A source elsewhere, e.g. the Wikidata item of a publication."""
 
     __tablename__ = "source_identifiers"
     __table_args__ = (one_of("scheme", vocab.IdentifierScheme),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
-    scheme: Mapped[str] = mapped_column(String(20))
-    value: Mapped[str] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
 
     source: Mapped[Source] = relationship(back_populates="identifiers")
 
 
-class ProducerIdentifier(Timestamped, Base):
+class ProducerIdentifier(Identifying, Base):
     """A producer elsewhere, e.g. its Wikidata item."""
 
     __tablename__ = "producer_identifiers"
@@ -117,13 +122,9 @@ class ProducerIdentifier(Timestamped, Base):
         Index("ix_producer_identifiers_scheme_value", "scheme", "value"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     producer_id: Mapped[int] = mapped_column(
         ForeignKey("producers.id", ondelete="CASCADE"), index=True
     )
-    scheme: Mapped[str] = mapped_column(String(20))
-    value: Mapped[str] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
 
     producer: Mapped[Producer] = relationship(back_populates="identifiers")
 
@@ -192,7 +193,7 @@ class Entry(Timestamped, Base):
     )
 
 
-class EntryIdentifier(Timestamped, Base):
+class EntryIdentifier(Identifying, Base):
     """The entry in another catalogue (e.g. its Wikidata item), or a file that shows it."""
 
     __tablename__ = "entry_identifiers"
@@ -202,11 +203,7 @@ class EntryIdentifier(Timestamped, Base):
         Index("ix_entry_identifiers_scheme_value", "scheme", "value"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
-    scheme: Mapped[str] = mapped_column(String(20))
-    value: Mapped[str] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
 
     entry: Mapped[Entry] = relationship(back_populates="identifiers")
 
