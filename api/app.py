@@ -21,8 +21,10 @@ from api.routes import (
     observations,
     photos,
     reading,
+    reconcile,
     revisions,
     sources,
+    tables,
 )
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import fieldwork, pages
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     for router in (
         health.router,
+        tables.router,
         entries.router,
         match.router,
         sources.router,
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         reading.router,
         observations.router,
         instances.router,
+        reconcile.router,
     ):
         app.include_router(router)
     pages.mount(app)
@@ -89,6 +93,7 @@ MATCH_PATHS = (
     pages.SEARCH_PATH,
     pages.PHOTO_SEARCH_PATH,
     *reading.PATHS,
+    reconcile.PATH,
 )
 # Room for the form fields and part headers beside the photo in a multipart upload, so that
 # a photo over the limit is refused by the photo checks, which say so for that file.

@@ -40,7 +40,11 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 added = [(k, v) for k, v in COMMON if k not in present]
-                if b"content-security-policy" not in present:
+                if b"content-security-policy" in present:
+                    # An answer with its own policy says who may frame it (frame-ancestors),
+                    # e.g. a reconciliation preview shown inside OpenRefine.
+                    added = [(k, v) for k, v in added if k != b"x-frame-options"]
+                else:
                     added.append((b"content-security-policy", policy.encode()))
                 message["headers"] = [*message.get("headers", []), *added]
             await send(message)

@@ -353,6 +353,10 @@ ITEMS = {
             "precision": "place",
         },
     ),
+    "identifiers": (
+        {"scheme": "wikidata", "value": "Q999999901"},
+        {"scheme": "commons", "value": "Synthetic test file.jpg", "note": "licence not checked"},
+    ),
     "citations": (
         {"source": "ap-2023-10-19", "confidence": "reported", "field": "name"},
         {

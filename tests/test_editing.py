@@ -50,6 +50,10 @@ ITEMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "precision": "region",
         },
     ),
+    "identifiers": (
+        {"scheme": "wikidata", "value": "Q999999901"},
+        {"scheme": "commons", "value": "Synthetic test file.jpg", "note": "licence not checked"},
+    ),
     "citations": (
         {"source": SOURCE_KEY, "confidence": "reported", "field": "name"},
         {"source": SOURCE_KEY, "confidence": "inferred"},

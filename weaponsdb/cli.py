@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -21,10 +22,21 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
-from weaponsdb import db, editing, geo, keys, revisions, schemas, seeding, transfer
+from weaponsdb import (
+    db,
+    editing,
+    geo,
+    keys,
+    publishing,
+    revisions,
+    schemas,
+    seeding,
+    tabular,
+    transfer,
+)
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
-from weaponsdb.errors import WeaponsdbError, invalid
+from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.observations import custody, submitting
 from weaponsdb.observations.records import Submission
@@ -37,6 +49,8 @@ from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.reader import Box, Reader, Reading
 from weaponsdb.reading.scripts import parse_scripts
 from weaponsdb.vocab import Category, PhotoView, Role, Status
+from weaponsdb.wikidata import entities as wikidata
+from weaponsdb.wikidata import importing
 
 app = typer.Typer(
     help="weaponsdb: identify weapons and munitions from what can be seen on them.",
@@ -273,8 +287,14 @@ def match_markings(
 
 
 class ExportFormat(StrEnum):
-    JSON = "json"
-    GEOJSON = "geojson"
+    JSON = "json"  # the whole catalogue, history included: what `import` reads back
+    CSV = "csv"  # one table (--table), for spreadsheets
+    GEOJSON = "geojson"  # documented instances with coordinates, for maps
+
+
+class CsvTable(StrEnum):
+    ENTRIES = "entries"
+    INSTANCES = "instances"
 
 
 @app.command("export")
@@ -285,13 +305,23 @@ def export_catalogue(
         ExportFormat,
         typer.Option(
             "--format",
-            help="json: the whole catalogue; geojson: documented instances with coordinates.",
+            help="json: the whole catalogue; csv: a table; geojson: documented instances "
+            "with coordinates.",
         ),
     ] = ExportFormat.JSON,
+    table: Annotated[
+        CsvTable, typer.Option(help="With --format csv: entries or instances, one row each.")
+    ] = CsvTable.ENTRIES,
+    status: Annotated[
+        Status, typer.Option(help="With --format csv: the entries of this status.")
+    ] = Status.PUBLISHED,
 ) -> None:
-    """Export the whole catalogue as JSON, or its located instances as GeoJSON."""
+    """Export the whole catalogue as JSON, its entries or instances as CSV, or its located
+    instances as GeoJSON."""
     with unit_of_work(ctx) as session:
-        if format is ExportFormat.GEOJSON:
+        if format is ExportFormat.CSV:
+            text = _csv_table(session, table, status, settings_of(ctx).public_url or "")
+        elif format is ExportFormat.GEOJSON:
             collection = geo.feature_collection(session, geo.InstanceFilter())
             text = json.dumps(collection, ensure_ascii=False, indent=2) + "\n"
         else:
@@ -299,24 +329,122 @@ def export_catalogue(
     if str(path) == "-":
         sys.stdout.write(text)
         return
-    path.write_text(text, encoding="utf-8")
-    err.print(f"Exported the catalogue to {path}.")
+    path.write_text(text, encoding="utf-8", newline="")
+    err.print(f"Exported the {_exported(format, table)} to {path}.")
+
+
+def _exported(format: ExportFormat, table: CsvTable) -> str:
+    return {ExportFormat.CSV: table.value, ExportFormat.GEOJSON: "located instances"}.get(
+        format, "catalogue"
+    )
+
+
+def _csv_table(session: Session, table: CsvTable, status: Status, base: str) -> str:
+    where = read.EntryFilter(status=status)
+    # Entry pages are linked only where the public address is known (WEAPONSDB_PUBLIC_URL).
+    page = f"{base.rstrip('/')}/entries/{{slug}}" if base else ""
+    if table is CsvTable.INSTANCES:
+        return tabular.instances_csv(session, where, page)
+    return tabular.entries_csv(session, where, page)
+
+
+@app.command()
+def publish(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The SQLite file to write (must not exist).")],
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="Where to write Datasette's metadata; default: metadata.json beside it."),
+    ] = None,
+) -> None:
+    """Write a read-only, self-describing SQLite copy of the published catalogue, for
+    Datasette: tables, views that join them, full-text search, and a metadata.json."""
+    metadata_path = metadata or path.with_name("metadata.json")
+    with unit_of_work(ctx) as session:
+        count = publishing.publish(session, path, metadata_path, settings_of(ctx).public_url)
+    out.print(f"Published {count} entries to {path}, described in {metadata_path}.")
+    out.print(f"Serve it: datasette serve -i {path} --metadata {metadata_path}")
+
+
+class ImportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
 
 
 @app.command("import")
 def import_catalogue(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A file written by `weaponsdb export`.")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A file written by `weaponsdb export`, a CSV of entries, or `wikidata`."
+        ),
+    ],
+    entities: Annotated[
+        str | None,
+        typer.Argument(help="After `wikidata`: a file of entity JSON, or - for standard input."),
+    ] = None,
+    fetch: Annotated[
+        list[str] | None,
+        typer.Option("--fetch", help="After `wikidata`: an item to fetch, Q… (repeatable)."),
+    ] = None,
+    format: Annotated[
+        ImportFormat | None,
+        typer.Option("--format", help="Default: csv for a .csv file, else json."),
+    ] = None,
     on_conflict: Annotated[
         transfer.OnConflict,
         typer.Option(help="fail: change nothing if anything exists; skip: add only what is new."),
     ] = transfer.OnConflict.FAIL,
 ) -> None:
-    """Import a catalogue JSON file in one transaction: all of it or, on error, none of it."""
-    document = transfer.read_file(path)
+    """Import a catalogue JSON file, a CSV of new entries (as drafts), or Wikidata items
+    (`weaponsdb import wikidata FILE|-`, `--fetch Q…`), in one transaction: all of it or, on
+    error, none of it; a CSV's errors are named by row and column."""
+    if path == "wikidata":
+        _import_wikidata(ctx, entities, fetch or [])
+        return
+    file = Path(path)
+    chosen = format or (ImportFormat.CSV if file.suffix.lower() == ".csv" else ImportFormat.JSON)
+    if chosen is ImportFormat.CSV:
+        rows = tabular.parse_entries(_read_text(file))
+        with unit_of_work(ctx) as session:
+            added = tabular.import_entries(session, rows)
+        out.print(f"Imported {len(added)} entries as drafts.")
+        return
+    document = transfer.read_file(file)
     with unit_of_work(ctx) as session:
         report = transfer.import_catalogue(session, document, on_conflict)
     out.print(f"Imported {len(report.added)} records; skipped {len(report.skipped)} that exist.")
+
+
+def _import_wikidata(ctx: typer.Context, given: str | None, fetch: list[str]) -> None:
+    if given is None and not fetch:
+        raise InvalidInputError("Give a file of entity JSON, - for standard input, or --fetch Q….")
+    found: list[wikidata.Entity] = []
+    if given == "-":
+        found += wikidata.parse_entities(sys.stdin.read(), "standard input")
+    elif given is not None:
+        found += wikidata.parse_entities(_read_text(Path(given)), given)
+    for qid in fetch:
+        found += wikidata.fetch(qid, settings_of(ctx).wikidata_url)
+    today = datetime.now(UTC).date()
+    with unit_of_work(ctx) as session:
+        report = importing.import_items(session, found, today)
+    for slug in report.created:
+        out.print(f"created draft {slug}")
+    for slug in report.updated:
+        out.print(f"updated {slug}")
+    for note in report.notes:
+        err.print(f"note: {escape(note)}", highlight=False)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInputError(f"Cannot read {path}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path} is not UTF-8 text.") from None
 
 
 @app.command()
@@ -694,9 +822,10 @@ def main() -> None:
     try:
         app()
     except WeaponsdbError as error:
-        err.print(f"[red]error:[/red] {error.message}", highlight=False)
+        # Escaped: a reason may quote a pattern such as [a-z0-9], which is not markup.
+        err.print(f"[red]error:[/red] {escape(error.message)}", highlight=False)
         for problem in error.errors[:20]:
-            err.print(f"  {problem.field}: {problem.reason}", highlight=False)
+            err.print(f"  {escape(problem.field)}: {escape(problem.reason)}", highlight=False)
         sys.exit(1)
     except OperationalError as error:
         err.print(f"[red]error:[/red] the database cannot be used: {error.orig}", highlight=False)

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     images_dir: Path = PROJECT_ROOT / "images"
     # Where permalinks point; the service's own address when unset.
     public_url: str | None = None
+    # Where `weaponsdb import wikidata --fetch` reads items (Special:EntityData).
+    wikidata_url: str = "https://www.wikidata.org"
 
     # Limits that protect the service (see api/limits.py).
     max_body_bytes: int = 1024 * 1024

@@ -299,7 +299,8 @@ def update_source(
             "change and send it with the new ETag.",
             [FieldError(IF_MATCH, "stale: the source has changed")],
         )
-    for column, value in record.model_dump(mode="json").items():
+    for column, value in record.model_dump(mode="json", exclude={"identifiers"}).items():
         setattr(row, column, value)
+    convert.set_identifiers(row, record.identifiers)
     _flush(session)
     return revisions.record_revision(session, SOURCES, row, author, note)

@@ -71,6 +71,11 @@ class Source(Timestamped, Base):
     url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
 
+    # Readers that show many sources load these with selectinload (read.sources_by_key).
+    identifiers: Mapped[list[SourceIdentifier]] = relationship(
+        back_populates="source", cascade="all, delete-orphan", order_by="SourceIdentifier.id"
+    )
+
 
 class Producer(Timestamped, Base):
     """A manufacturer, factory or arsenal, with the code it marks its products with."""
@@ -83,6 +88,46 @@ class Producer(Timestamped, Base):
     country: Mapped[str | None] = mapped_column(String(2))
     factory_code: Mapped[str | None] = mapped_column(String(40), index=True)
     description: Mapped[str | None] = mapped_column(Text)
+
+    identifiers: Mapped[list[ProducerIdentifier]] = relationship(
+        back_populates="producer", cascade="all, delete-orphan", order_by="ProducerIdentifier.id"
+    )
+
+
+class Identifying(Timestamped):
+    """The columns of an external identifier, of an entry, producer or source."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceIdentifier(Identifying, Base):
+    """A source elsewhere, e.g. the Wikidata item of a publication."""
+
+    __tablename__ = "source_identifiers"
+    __table_args__ = (one_of("scheme", vocab.IdentifierScheme),)
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+
+    source: Mapped[Source] = relationship(back_populates="identifiers")
+
+
+class ProducerIdentifier(Identifying, Base):
+    """A producer elsewhere, e.g. its Wikidata item."""
+
+    __tablename__ = "producer_identifiers"
+    __table_args__ = (
+        one_of("scheme", vocab.IdentifierScheme),
+        Index("ix_producer_identifiers_scheme_value", "scheme", "value"),
+    )
+
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producers.id", ondelete="CASCADE"), index=True
+    )
+
+    producer: Mapped[Producer] = relationship(back_populates="identifiers")
 
 
 class Entry(Timestamped, Base):
@@ -144,6 +189,24 @@ class Entry(Timestamped, Base):
     citations: Mapped[list[Citation]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="Citation.id"
     )
+    identifiers: Mapped[list[EntryIdentifier]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="EntryIdentifier.id"
+    )
+
+
+class EntryIdentifier(Identifying, Base):
+    """The entry in another catalogue (e.g. its Wikidata item), or a file that shows it."""
+
+    __tablename__ = "entry_identifiers"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "scheme", "value"),
+        one_of("scheme", vocab.IdentifierScheme),
+        Index("ix_entry_identifiers_scheme_value", "scheme", "value"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+
+    entry: Mapped[Entry] = relationship(back_populates="identifiers")
 
 
 class EntryName(Timestamped, Base):

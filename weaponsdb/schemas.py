@@ -31,6 +31,7 @@ from weaponsdb.vocab import (
     Confidence,
     Diagnosticity,
     FeatureKind,
+    IdentifierScheme,
     MarkingKind,
     NameKind,
     PhotoView,
@@ -305,6 +306,25 @@ class InstanceRecord(Located, Cited):
     description: Text | None = None
 
 
+WIKIDATA_ID = r"^Q[1-9][0-9]*$"
+
+
+class IdentifierRecord(Record):
+    """The entry in another catalogue (Wikidata first), or a file elsewhere that shows it."""
+
+    scheme: IdentifierScheme
+    value: ShortText = Field(examples=["Q1234567"])
+    note: Text | None = Field(
+        default=None, description="E.g. a Commons file's licence, or where it was found."
+    )
+
+    @model_validator(mode="after")
+    def _value_fits_scheme(self) -> IdentifierRecord:
+        if self.scheme is IdentifierScheme.WIKIDATA and not re.fullmatch(WIKIDATA_ID, self.value):
+            raise ValueError("a Wikidata identifier is Q followed by digits, e.g. Q1234567")
+        return self
+
+
 class PhotoRecord(Cited):
     sha256: Sha256
     original_sha256: Sha256
@@ -365,6 +385,7 @@ class EntryRecord(EntryAttributes, _Slugged, Cited):
     relations: list[RelationRecord] = []
     instances: list[InstanceRecord] = []
     photos: list[PhotoRecord] = []
+    identifiers: list[IdentifierRecord] = []
 
     @model_validator(mode="after")
     def _retraction_has_reason(self) -> EntryRecord:
@@ -406,6 +427,7 @@ class SourceRecord(Record):
     published: PartialDate | None = None
     url: Url | None = None
     description: Text | None = None
+    identifiers: list[IdentifierRecord] = []
 
 
 class ProducerRecord(Record):
@@ -414,6 +436,7 @@ class ProducerRecord(Record):
     country: CountryCode | None = None
     factory_code: ShortText | None = None
     description: Text | None = None
+    identifiers: list[IdentifierRecord] = []
 
 
 class RevisionRecord(Record):

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import models, revisions, schemas
 from weaponsdb.catalogue import convert, read
@@ -42,11 +42,19 @@ def export_catalogue(session: Session) -> schemas.CatalogueDocument:
         exported_at=dt.datetime.now(dt.UTC),
         sources=[
             convert.source_record(s)
-            for s in session.scalars(select(models.Source).order_by(models.Source.key))
+            for s in session.scalars(
+                select(models.Source)
+                .options(selectinload(models.Source.identifiers))
+                .order_by(models.Source.key)
+            )
         ],
         producers=[
             convert.producer_record(p)
-            for p in session.scalars(select(models.Producer).order_by(models.Producer.key))
+            for p in session.scalars(
+                select(models.Producer)
+                .options(selectinload(models.Producer.identifiers))
+                .order_by(models.Producer.key)
+            )
         ],
         entries=[convert.entry_record(e) for e in entries],
         # The history goes with the catalogue, so a restored backup cites the same revisions.

@@ -124,6 +124,13 @@ class SourceKind(StrEnum):
     OTHER = "other"
 
 
+class IdentifierScheme(StrEnum):
+    """Where an identifier of an entry (or of a producer or source) comes from."""
+
+    WIKIDATA = "wikidata"  # a Wikidata item, Q…
+    COMMONS = "commons"  # a Wikimedia Commons file showing it: a photo lead, not downloaded
+
+
 class PhotoView(StrEnum):
     SIDE = "side"
     FRONT = "front"

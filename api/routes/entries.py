@@ -67,6 +67,10 @@ def list_entries(
         ),
     ] = None,
     status: Status = Status.PUBLISHED,
+    wikidata: Annotated[
+        str | None,
+        Query(pattern=schemas.WIKIDATA_ID, description="The entry's Wikidata item, e.g. Q1234567"),
+    ] = None,
 ) -> EntryPage:
     where = read.EntryFilter(
         category=category,
@@ -75,6 +79,7 @@ def list_entries(
         text=q,
         marking=marking,
         status=status,
+        wikidata=wikidata,
     )
     widened = matcher.widened(session, where)
     page = read.list_entries(session, widened, paging.limit, paging.cursor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from api.dependencies import (
@@ -143,7 +143,15 @@ def cite(
     slug: SlugPath,
     session: DbSession,
     base: BaseUrl,
-    style: Annotated[citing.CitationFormat, Query(alias="format")] = citing.CitationFormat.APA,
+    style: Annotated[
+        citing.CitationFormat | None,
+        Query(
+            alias="format",
+            description="Default: the format the Accept header asks for by its media type "
+            "(CSL-JSON, BibTeX, RIS), else APA.",
+        ),
+    ] = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
     number: Annotated[
         int | None,
         revision_query("revision", "Revision to cite; default: the latest."),
@@ -157,5 +165,6 @@ def cite(
         if number is not None
         else revisions.latest_revision(session, ENTRIES, slug)
     )
-    text, media_type = citing.render(cited_revision(revision, slug, base, accessed), style)
-    return Response(text, media_type=media_type)
+    chosen = style or citing.negotiated(accept) or citing.CitationFormat.APA
+    text, media_type = citing.render(cited_revision(revision, slug, base, accessed), chosen)
+    return Response(text, media_type=media_type, headers={"Vary": "Accept"})

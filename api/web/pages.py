@@ -7,6 +7,7 @@ small script, both served from /static, and nothing loaded from anywhere else.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -34,6 +35,7 @@ from api.web.templating import HERE, templates
 from weaponsdb import citing, models, revisions, schemas
 from weaponsdb.catalogue import convert
 from weaponsdb.catalogue import read as catalogue
+from weaponsdb.db import INTEGER_MAX
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError, WeaponsdbError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
@@ -159,32 +161,73 @@ def entry_page(request: Request, slug: str, session: DbSession, base: BaseUrl) -
     except NotFoundError as error:
         return not_found(request, error.message)
     record = convert.entry_record(entry)
-    sources = catalogue.sources_by_key(session, record.cited_source_keys())
     try:
         revision: models.Snapshotted | None = revisions.latest_revision(session, ENTRIES, slug)
     except NotFoundError:
         revision = None
+    related = catalogue.related_to(session, entry)
+    return _entry(request, session, base, record, revision, related, entry.instances)
+
+
+@router.get("/entries/{slug}/revisions/{number}")
+def revision_page(
+    request: Request, slug: str, number: int, session: DbSession, base: BaseUrl
+) -> Response:
+    """The entry exactly as one revision left it: the page to cite."""
+    if len(slug) > 80 or not re.fullmatch(schemas.KEY_PATTERN, slug) or number > INTEGER_MAX:
+        return not_found(request, "No revision has that address.")
+    try:
+        revision = revisions.get_revision(session, ENTRIES, slug, number)
+        latest = revisions.latest_revision(session, ENTRIES, slug).number
+    except NotFoundError as error:
+        return not_found(request, error.message)
+    record = revisions.snapshot(ENTRIES, revision)
+    return _entry(request, session, base, record, revision, [], latest=latest)
+
+
+def _entry(
+    request: Request,
+    session: Session,
+    base: str,
+    record: schemas.EntryRecord,
+    revision: models.Snapshotted | None,
+    related: list[models.Relation],
+    instances: Sequence[models.Instance] = (),
+    latest: int | None = None,
+) -> Response:
+    """An entry's page from its record: the current one, with its *instances* as stored
+    (their map pins and anchors), or a revision's (*latest* then says which is current)."""
+    sources = catalogue.sources_by_key(session, record.cited_source_keys())
+    producers = catalogue.producers_by_key(session, {p.producer for p in record.producers})
     citations: list[tuple[str, str, str]] = []
+    embedded: dict[str, Any] = {}
     if revision is not None:
-        cited = cited_revision(revision, slug, base)
+        cited = cited_revision(revision, record.slug, base)
         citations = [
             (style.value, label, citing.render(cited, style)[0])
             for style, label in CITATION_LABELS.items()
         ]
+        keywords = [n.text for n in record.names]
+        embedded = {
+            "meta": citing.meta_tags(cited, record.description, keywords),
+            "json_ld": citing.json_ld(cited, record.description, keywords, base),
+        }
     return render(
         request,
         "entry.html",
-        pins=instance_pins([i for i in entry.instances if i.latitude is not None]),
-        instance_ids=[instance.id for instance in entry.instances],
+        pins=instance_pins([i for i in instances if i.latitude is not None]),
+        instance_ids=[instance.id for instance in instances],
         title=record.name,
         entry=record,
-        producers={p.producer.key: convert.producer_record(p.producer) for p in entry.producers},
-        targets={r.target.slug: r.target.name for r in entry.relations},
-        related=catalogue.related_to(session, entry),
+        producers={p.key: convert.producer_record(p) for p in producers},
+        targets=catalogue.entry_names(session, {r.target for r in record.relations}),
+        related=related,
         sources={s.key: convert.source_record(s) for s in sources},
         revision=revision,
         revised=convert.utc(revision.created_at) if revision else None,
         citations=citations,
+        embedded=embedded,
+        latest=latest,
     )
 
 

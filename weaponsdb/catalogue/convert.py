@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from enum import Enum
+from typing import Any
 
 from weaponsdb import models, schemas
 from weaponsdb.catalogue.parts import (
@@ -238,8 +239,29 @@ def _attach(
 
 
 def source_row(record: schemas.SourceRecord) -> models.Source:
-    return models.Source(**record.model_dump())
+    row = models.Source(**record.model_dump(exclude={"identifiers"}))
+    set_identifiers(row, record.identifiers)
+    return row
 
 
 def producer_row(record: schemas.ProducerRecord) -> models.Producer:
-    return models.Producer(**record.model_dump())
+    row = models.Producer(**record.model_dump(exclude={"identifiers"}))
+    set_identifiers(row, record.identifiers)
+    return row
+
+
+def set_identifiers(
+    row: models.Source | models.Producer, records: list[schemas.IdentifierRecord]
+) -> None:
+    """Make *row*'s identifiers those of *records*, keeping the rows that stay (so that
+    one flush never inserts a row beside the one it replaces)."""
+    model = models.SourceIdentifier if isinstance(row, models.Source) else models.ProducerIdentifier
+    current = {(i.scheme, i.value): i for i in row.identifiers}
+    kept: list[Any] = []
+    for record in records:
+        found = current.pop((record.scheme.value, record.value), None)
+        if found is None:
+            found = model(scheme=record.scheme.value, value=record.value)
+        found.note = record.note
+        kept.append(found)
+    row.identifiers = kept

@@ -106,6 +106,7 @@ PARTS: tuple[Part, ...] = (
         positions=(Position("marking_index", "marking", "marking_id", "markings"),),
         editable=False,
     ),
+    Part("identifiers", models.EntryIdentifier, schemas.IdentifierRecord),
 )
 
 # What editors change item by item, by position: the editable parts and the entry's own

@@ -16,7 +16,7 @@ from weaponsdb.catalogue import convert
 from weaponsdb.catalogue.parts import CITED_BY, PARTS
 from weaponsdb.db import INTEGER_MAX
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
-from weaponsdb.vocab import Category, PhotoView, Status
+from weaponsdb.vocab import Category, IdentifierScheme, PhotoView, Status
 
 T = TypeVar("T")
 
@@ -52,6 +52,7 @@ class EntryFilter:
     # Entries the matcher finds for *marking* (transliterated, misread, wildcards, patterns).
     marking_matches: frozenset[int] = frozenset()
     status: Status | None = Status.PUBLISHED
+    wikidata: str | None = None  # the entry's Wikidata item, Q…
 
 
 def after_number(cursor: str) -> int:
@@ -110,6 +111,12 @@ def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.
                 models.Entry.id.in_(named),
             )
         )
+    if where.wikidata:
+        identified = select(models.EntryIdentifier.entry_id).where(
+            models.EntryIdentifier.scheme == IdentifierScheme.WIKIDATA.value,
+            models.EntryIdentifier.value == where.wikidata,
+        )
+        query = query.where(models.Entry.id.in_(identified))
     if where.marking:
         marked = select(models.Marking.entry_id).where(
             func.lower(models.Marking.text).contains(where.marking.strip().lower(), autoescape=True)
@@ -118,6 +125,11 @@ def _filtered(query: Select[models.Entry], where: EntryFilter) -> Select[models.
             or_(models.Entry.id.in_(marked), models.Entry.id.in_(sorted(where.marking_matches)))
         )
     return query
+
+
+def entries_query(where: EntryFilter) -> Select[models.Entry]:
+    """The entries *where* chooses, unordered: for readers that take them all (exports)."""
+    return _filtered(select(models.Entry), where)
 
 
 def list_entries(
@@ -163,7 +175,12 @@ def list_sources(
 ) -> Page[models.Source]:
     check_limit(limit)
     total = session.scalar(select(func.count(models.Source.id))) or 0
-    query = select(models.Source).order_by(models.Source.key).limit(limit + 1)
+    query = (
+        select(models.Source)
+        .options(selectinload(models.Source.identifiers))
+        .order_by(models.Source.key)
+        .limit(limit + 1)
+    )
     if cursor:
         query = query.where(models.Source.key > cursor)
     rows = session.scalars(query).all()
@@ -182,9 +199,30 @@ def get_source(session: Session, key: str) -> models.Source:
 def sources_by_key(session: Session, keys: set[str]) -> list[models.Source]:
     return list(
         session.scalars(
-            select(models.Source).where(models.Source.key.in_(keys)).order_by(models.Source.key)
+            select(models.Source)
+            .where(models.Source.key.in_(keys))
+            .options(selectinload(models.Source.identifiers))
+            .order_by(models.Source.key)
         )
     )
+
+
+def producers_by_key(session: Session, keys: set[str]) -> list[models.Producer]:
+    return list(
+        session.scalars(
+            select(models.Producer)
+            .where(models.Producer.key.in_(keys))
+            .options(selectinload(models.Producer.identifiers))
+        )
+    )
+
+
+def entry_names(session: Session, slugs: set[str]) -> dict[str, str]:
+    """The current name of each entry named by slug."""
+    rows = session.execute(
+        select(models.Entry.slug, models.Entry.name).where(models.Entry.slug.in_(slugs))
+    )
+    return dict(rows.tuples().all())
 
 
 def countries(session: Session, status: Status | None = Status.PUBLISHED) -> list[str]:
