@@ -13,6 +13,7 @@ from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
+from api.rate_counts import SharedCounts
 from api.routes import entries, health, match, photos, reading, revisions, sources
 from api.telemetry import Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
@@ -101,7 +102,11 @@ def protect(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RequestBodyLimits, limit_for=body_limit, timeout=settings.request_body_timeout_seconds
     )
-    app.add_middleware(RateLimit, limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit))
+    app.add_middleware(
+        RateLimit,
+        limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit),
+        counts=SharedCounts(settings.rate_limit_file),
+    )
     allow_cross_origin_reads(app, settings.cors_origins)
     app.add_middleware(SecurityHeaders)
     metrics = Metrics()

@@ -124,6 +124,9 @@ class Health(BaseModel):
         description="Whether photos can be read (Tesseract and its language packs); else "
         "what is missing. The rest of the service works without them.",
     )
+    worker: int = Field(
+        description="The id of the worker process that answered (`serve --workers N`)."
+    )
 
 
 def photo_urls(base: str, sha256: str) -> dict[str, str]:

@@ -113,23 +113,37 @@ HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(help="Worker processes sharing the port; default: the number of cores.", min=1),
+]
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    workers: WorkersOption = None,
 ) -> None:
-    """Serve the HTTP API. For more throughput, run several behind a proxy: each keeps its
-    matcher in step with the shared database."""
+    """Serve the HTTP API with one or more worker processes; each keeps its matcher in step
+    with the shared database."""
     import uvicorn
 
     from api.app import create_app
-    from api.server import server_config
+    from api.server import default_workers, serve_workers, server_config
 
+    count = workers or default_workers()
     # Plain echo: the address must stay on one line, whatever the terminal width.
-    typer.echo(f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs)")
+    typer.echo(
+        f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs; "
+        f"{count} worker{'s' if count > 1 else ''})"
+    )
     settings = settings_of(ctx)
-    uvicorn.Server(server_config(create_app(settings), settings, host, port)).run()
+    if count == 1:
+        uvicorn.Server(server_config(create_app(settings), settings, host, port)).run()
+        return
+    serve_workers(settings, host, port, count)
 
 
 @app.command()
@@ -137,11 +151,12 @@ def up(
     ctx: typer.Context,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    workers: WorkersOption = None,
 ) -> None:
     """Migrate, load the seed catalogue and serve: everything a fresh install needs."""
     migrate(ctx)
     seed(ctx)
-    serve(ctx, host, port)
+    serve(ctx, host, port, workers)
 
 
 @entries_app.command("list")

@@ -1,5 +1,7 @@
 """Liveness and readiness: is the database reachable and migrated?"""
 
+import os
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,6 +29,7 @@ def healthz(engine: DbEngine, reader: TextReader) -> JSONResponse:
             schema_revision=None,
             expected_revision=expected,
             reading=reading,
+            worker=os.getpid(),
         )
         return JSONResponse(health.model_dump(), status_code=503)
     healthy = revision == expected
@@ -36,5 +39,6 @@ def healthz(engine: DbEngine, reader: TextReader) -> JSONResponse:
         schema_revision=revision,
         expected_revision=expected,
         reading=reading,
+        worker=os.getpid(),
     )
     return JSONResponse(health.model_dump(), status_code=200 if healthy else 503)
