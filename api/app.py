@@ -39,8 +39,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        resources.matcher.warm(resources.sessions)  # answers /healthz meanwhile
         yield
         engine.dispose()
+
+    resources = Resources.build(settings, engine)
 
     # The docs pages' scripts are served by the service itself, not fetched from a CDN.
     app = FastAPIOffline(
@@ -50,7 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
     )
-    Resources.build(settings, engine).install(app)
+    resources.install(app)
     problems.install(app)
     for router in (
         health.router,

@@ -318,3 +318,21 @@ def test_every_process_sees_writes_made_any_way(seeded):
             assert matcher.match(session, query).candidates == []
             moved = matcher.match(session, MatchQuery(markings=["Synthetic-999"]))
             assert moved.candidates[0].entry.slug == "bang-122"
+
+
+def test_facts_for_ranking_follow_features_written_any_way(seeded):
+    """Ranking uses each entry's facts as of the index's generation, not a read per match:
+    a feature added by plain SQL (no change to the entry's row) counts from the next query."""
+    matcher = Matcher()
+    query = MatchQuery(markings=["Bang-122"], features=["synthetic yellow band"])
+    with seeded() as session:
+        before = matcher.match(session, query).candidates[0]
+        entry_id = before.entry.id
+    assert [e.effect for e in before.evidence if e.field == "features"] == ["neutral"]
+    with db.transaction(seeded) as session:
+        session.add(
+            models.Feature(entry_id=entry_id, kind="colour", description="synthetic yellow band")
+        )
+    with seeded() as session:
+        after = matcher.match(session, query).candidates[0]
+    assert [e.effect for e in after.evidence if e.field == "features"] == ["raised"]
