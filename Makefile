@@ -5,6 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 
 .PHONY: serve test lint browser tesseract bench bench-match bench-photos bench-load bench-read \
+	bench-import \
 	learn-error-model
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
@@ -48,7 +49,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 ## Benchmarks: figures and ratios, last line one JSON object each.
-bench: bench-match bench-photos bench-load bench-read
+bench: bench-match bench-photos bench-load bench-read bench-import
 
 bench-match: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.match
@@ -61,6 +62,9 @@ learn-error-model: $(BIN)/.installed tesseract
 
 bench-load: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.load
+
+bench-import: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.bulk_import
 
 bench-photos: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.photos
