@@ -68,8 +68,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         app.include_router(router)
     pages.mount(app)
-    protect(app, settings)
-    openapi.describe(app, rate_limited_paths=MATCH_PATHS)
+    protect(app, settings, resources.rate_counts)
+    openapi.describe(app, rate_limited_paths=(*MATCH_PATHS, match.BATCH_PATH))
     return app
 
 
@@ -86,7 +86,7 @@ MATCH_PATHS = (
 MULTIPART_ALLOWANCE = 64 * 1024
 
 
-def protect(app: FastAPI, settings: Settings) -> None:
+def protect(app: FastAPI, settings: Settings, counts: SharedCounts) -> None:
     """Middleware, innermost first: unexpected errors as problems, body size and time, rate limits,
     CORS, security headers, and telemetry outermost so that it sees every answer, refusals
     included."""
@@ -108,7 +108,7 @@ def protect(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RateLimit,
         limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit),
-        counts=SharedCounts(settings.rate_limit_file),
+        counts=counts,
     )
     allow_cross_origin_reads(app, settings.cors_origins)
     app.add_middleware(SecurityHeaders)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.health_check import HealthCheck
+from api.rate_counts import SharedCounts
 from weaponsdb.catalogue.read import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from weaponsdb.config import Settings
 from weaponsdb.db import INTEGER_MAX, make_sessionmaker, transaction
@@ -45,6 +46,7 @@ class Resources:
     limits: Limits
     reader: Reader
     health: HealthCheck
+    rate_counts: SharedCounts
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> Resources:
@@ -59,6 +61,7 @@ class Resources:
             limits=Limits.of(settings),
             reader=reader,
             health=HealthCheck(engine, reader),
+            rate_counts=SharedCounts(settings.rate_limit_file),
         )
 
     def install(self, app: FastAPI) -> None:
@@ -86,6 +89,7 @@ MarkingMatcher = Annotated[Matcher, Depends(_resource(lambda r: r.matcher))]
 PhotoMatching = Annotated[PhotoMatcher, Depends(_resource(lambda r: r.photo_matcher))]
 Store = Annotated[PhotoStore, Depends(_resource(lambda r: r.store))]
 UploadLimits = Annotated[Limits, Depends(_resource(lambda r: r.limits))]
+RateCounts = Annotated[SharedCounts, Depends(_resource(lambda r: r.rate_counts))]
 HealthChecks = Annotated[HealthCheck, Depends(_resource(lambda r: r.health))]
 TextReader = Annotated[Reader, Depends(_resource(lambda r: r.reader))]
 

@@ -102,6 +102,18 @@ async def _too_large(send: Send, scope: Scope, limit: int) -> None:
     )
 
 
+def client_of(scope: Scope) -> str:
+    """Who a rate limit counts: the client's address (as uvicorn gives it, behind a trusted
+    proxy the forwarded one)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def limit_of(item: RateLimitItem) -> tuple[int, int]:
+    """A parsed rate as SharedCounts takes it: how many, per how many seconds."""
+    return item.amount, item.get_expiry()
+
+
 class RateLimit:
     """Per-client moving-window limits on chosen paths, counted across every worker process
     sharing *counts*; 429 with Retry-After past them."""
@@ -116,9 +128,7 @@ class RateLimit:
         if item is None:
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        who = client[0] if client else "unknown"
-        verdict = self.counts.hit(f"{scope['path']} {who}", item.amount, item.get_expiry())
+        verdict = self.counts.hit(f"{scope['path']} {client_of(scope)}", *limit_of(item))
         if verdict.allowed:
             await self.app(scope, receive, send)
             return

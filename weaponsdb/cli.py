@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -22,7 +23,8 @@ from weaponsdb import backup as backups
 from weaponsdb import db, editing, keys, revisions, schemas, seeding, transfer
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
-from weaponsdb.errors import WeaponsdbError, invalid
+from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
+from weaponsdb.matching import batch
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.photos import ingest
 from weaponsdb.photos.matching import PhotoMatcher
@@ -244,8 +246,8 @@ def _print_entry(record: schemas.EntryRecord, sources: list[schemas.SourceRecord
 def match_markings(
     ctx: typer.Context,
     markings: Annotated[
-        list[str], typer.Argument(help="Markings as read; '?' one illegible, '*' a run.")
-    ],
+        list[str] | None, typer.Argument(help="Markings as read; '?' one illegible, '*' a run.")
+    ] = None,
     category: Annotated[Category | None, typer.Option(help="Category seen.")] = None,
     calibre: Annotated[float | None, typer.Option(help="Calibre seen, in mm.")] = None,
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
@@ -253,8 +255,26 @@ def match_markings(
         list[str] | None, typer.Option("--feature", help="A feature seen (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_RESULTS)] = 10,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Match every query of a .jsonl or .csv file instead (see the README); "
+            "answers as JSON Lines, in order.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="With --file: write the answers here, not to stdout.")
+    ] = None,
 ) -> None:
     """Rank the entries that bear these markings, with why each matched."""
+    if file is not None:
+        if markings:
+            raise InvalidInputError("Give markings or --file, not both.")
+        _match_file(ctx, file, output)
+        return
+    if not markings:
+        raise InvalidInputError("Give the markings to match, or --file.")
     try:
         query = MatchQuery(
             markings=markings,
@@ -279,6 +299,60 @@ def match_markings(
     out.print(
         f"{len(result.candidates)} candidates among {result.indexed_texts} markings and names"
     )
+
+
+def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
+    """Every query of *path* matched against one index, with a progress bar on stderr; exits
+    non-zero after the answers if any query was refused."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("jsonl", "csv"):
+        raise InvalidInputError(f"{path}: the file must end in .jsonl or .csv.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"Cannot read {path}: {error}.") from None
+    queries = batch.read_queries(text, kind)
+    matcher = Matcher()
+    refused = 0
+    with unit_of_work(ctx) as session:
+        index = matcher.index(session)
+    sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        with Progress(console=err, transient=output is None) as progress:
+            task = progress.add_task("Matching", total=len(queries))
+            for answer in batch.answers(matcher, index, queries):
+                refused += answer.error is not None
+                sink.write(json.dumps(_answer_line(answer), ensure_ascii=False) + "\n")
+                progress.advance(task)
+    finally:
+        if output:
+            sink.close()
+    err.print(f"{len(queries)} queries: {len(queries) - refused} matched, {refused} refused.")
+    if refused:
+        raise typer.Exit(1)
+
+
+def _answer_line(answer: batch.BatchAnswer) -> dict[str, Any]:
+    line: dict[str, Any] = {"index": answer.index, "id": answer.id}
+    if answer.error is not None:
+        errors = [{"field": e.field, "reason": e.reason} for e in answer.error.errors]
+        return {**line, "problem": {"detail": answer.error.message, "errors": errors}}
+    assert answer.result is not None
+    line["confident"] = answer.result.confident
+    line["candidates"] = [
+        {
+            "rank": rank,
+            "slug": candidate.entry.slug,
+            "name": candidate.entry.name,
+            "score": candidate.score,
+            "matches": [
+                {"observed": m.observed, "matched": m.matched, "how": m.how}
+                for m in candidate.matches
+            ],
+        }
+        for rank, candidate in enumerate(answer.result.candidates, 1)
+    ]
+    return line
 
 
 @app.command("export")

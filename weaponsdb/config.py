@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # A photo searched with (not stored), other than a JPEG: decoded within this many pixels.
     max_query_image_pixels: int = 16_000_000
     match_rate_limit: str = "120/minute"  # per client, on each match endpoint
+    # Per client, queries sent in batches (POST /v1/match/batch), counted by the query.
+    match_batch_rate_limit: str = "10000/minute"
     # Where the worker processes count requests for the rate limits, together; unset: each
     # process alone (`serve --workers N` makes one for its workers).
     rate_limit_file: Path | None = None

@@ -180,7 +180,10 @@ class Matcher:
         return "building" if self._building else "not built"
 
     def match(self, session: Session, query: MatchQuery) -> MatchResult:
-        index = self.index(session)
+        return self.match_in(self.index(session), query)
+
+    def match_in(self, index: CatalogueIndex, query: MatchQuery) -> MatchResult:
+        """*query* matched against *index* (one generation of the catalogue)."""
         observed = list(dict.fromkeys(query.markings))
         matches: dict[int, list[MarkingMatch]] = defaultdict(list)
         for text in observed:
