@@ -62,6 +62,7 @@ learn-error-model: $(BIN)/.installed tesseract
 
 bench-load: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.scale
 
 bench-import: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.bulk_import
