@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from weaponsdb import models
@@ -45,7 +45,7 @@ MAX_RESULTS = 50
 # Entries re-ranked with their facts: the best this many by their markings alone.
 RERANKED = 200
 PHOTOS_SHOWN = 3
-# Changed entries an overlay may hold before the whole index is rebuilt instead.
+# Changed entries an overlay may hold before the whole index is rebuilt, in the background.
 OVERLAY_LIMIT = 2000
 
 
@@ -138,10 +138,12 @@ class CatalogueIndex:
 
 
 class Matcher:
-    def __init__(self) -> None:
+    def __init__(self, overlay_limit: int = OVERLAY_LIMIT) -> None:
         self._lock = threading.Lock()
         self._current: CatalogueIndex | None = None
         self._building = False
+        self._overlay_limit = overlay_limit
+        self._rebuilding = threading.Lock()  # held while a whole index is built in the background
 
     def index(self, session: Session) -> CatalogueIndex:
         """The index of the catalogue as it now stands, refreshed if the catalogue moved."""
@@ -156,7 +158,30 @@ class Matcher:
                         current = self._current = refreshed(session, current, generation)
                     finally:
                         self._building = False
+        if len(current.changed) > self._overlay_limit:
+            self._rebuild_in_background(session.get_bind())
         return current
+
+    def _rebuild_in_background(self, bind: Engine | Connection) -> None:
+        """A whole new index, built beside the one in use (which keeps answering, its overlay
+        growing meanwhile) and swapped in when done; once at a time."""
+        if not self._rebuilding.acquire(blocking=False):
+            return
+
+        def rebuild() -> None:
+            try:
+                with Session(bind) as session:
+                    fresh = refreshed(session, None, current_generation(session))
+                # Possibly older than the current one: the next match brings it up to date
+                # with a small overlay.
+                with self._lock:
+                    self._current = fresh
+            except Exception:  # the overlay goes on answering; the next match tries again
+                LOG.warning("the match index could not be rebuilt", exc_info=True)
+            finally:
+                self._rebuilding.release()
+
+        threading.Thread(target=rebuild, name="match-index-rebuild", daemon=True).start()
 
     def warm(self, sessions: sessionmaker[Session]) -> threading.Thread:
         """Builds the index in a background thread, so that the first match need not."""
@@ -171,6 +196,10 @@ class Matcher:
         thread = threading.Thread(target=build, name="match-index", daemon=True)
         thread.start()
         return thread
+
+    def index_now(self) -> CatalogueIndex | None:
+        """The index in use, as it stands, without asking the database whether it moved."""
+        return self._current
 
     def state(self) -> str:
         """For /healthz: whether matches can be answered without building the index first."""
@@ -214,10 +243,12 @@ def current_generation(session: Session) -> int:
 
 
 def refreshed(session: Session, previous: CatalogueIndex | None, generation: int) -> CatalogueIndex:
-    """*previous* brought to *generation*: a new overlay, or a whole new index."""
+    """*previous* brought to *generation*: a new overlay (however many entries changed: past
+    the matcher's limit it rebuilds the whole index in the background), or, with no previous
+    index or after a change to everything, a whole new index."""
     if previous is not None:
         changed = changed_entries(session, previous.base_generation)
-        if changed is not None and len(changed) <= OVERLAY_LIMIT:
+        if changed is not None:
             overlay = MatchIndex(load_targets(session, changed))
             return replace(
                 previous,
