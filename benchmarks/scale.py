@@ -160,7 +160,18 @@ def measure(
             result[f"match_{clients}"] = asyncio.run(hammer(base, clients, seconds, match))
         result["healthz_32"] = asyncio.run(hammer(base, 32, seconds / 2, health))
         result["batch_qps"] = batch_rate(base, workload)
+        result["longest_gc_pause_ms"] = longest_gc_pause_ms(base)
     return result
+
+
+def longest_gc_pause_ms(base: str) -> float:
+    """The longest collection any worker reported (each scrape reaches one of them)."""
+    longest = 0.0
+    for _ in range(20):
+        for line in httpx2.get(f"{base}/metrics", timeout=30).text.splitlines():
+            if line.startswith("weaponsdb_gc_longest_pause_seconds "):
+                longest = max(longest, float(line.split()[1]))
+    return round(longest * 1000, 1)
 
 
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -184,7 +195,8 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             )
         print(
             f"    /healthz, 32 clients: {each['healthz_32']['rps']} req/s; "
-            f"batch: {each['batch_qps']} queries/s"
+            f"batch: {each['batch_qps']} queries/s; longest GC pause "
+            f"{each['longest_gc_pause_ms']} ms"
         )
     return {"database": kind, "entries": args.entries, "one_worker": one, "two_workers": two}
 

@@ -11,6 +11,7 @@ the catalogue, the whole index is rebuilt instead.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections import defaultdict
@@ -259,9 +260,18 @@ def refreshed(session: Session, previous: CatalogueIndex | None, generation: int
             )
     # Read after the generation: the index holds at least every change up to it.
     base = MatchIndex(load_targets(session))
-    return CatalogueIndex(
+    whole = CatalogueIndex(
         generation, base, generation, MatchIndex([]), frozenset(), load_facts(session), {}
     )
+    # The index is millions of small objects that live as long as it does: moved out of the
+    # collector's sight, a full collection no longer walks them all (0.3-0.8 s at 100k
+    # markings, seconds at 1M, every few seconds under load). An index replaced later is
+    # freed by reference counting (it holds no cycles). The young generations are collected
+    # first, cheaply, so that little garbage is frozen with it; a full collection here would
+    # be the very pause this avoids.
+    gc.collect(1)
+    gc.freeze()
+    return whole
 
 
 def changed_entries(session: Session, since: int) -> frozenset[int] | None:
