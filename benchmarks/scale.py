@@ -61,6 +61,7 @@ def started(url: str, folder: Path, workers: int) -> Iterator[tuple[str, dict[st
     try:
         times = {"healthz_s": _until(base, begun, "get", "/healthz", None)}
         times["first_match_s"] = _until(base, begun, "post", "/v1/match", {"markings": ["F-7"]})
+        times["all_indexes_s"] = _all_indexes_ready(base, begun, workers)
         times["rss_mb"] = _resident_mb(process.pid, workers)  # type: ignore[assignment]
         yield base, times
     finally:
@@ -78,6 +79,23 @@ def _until(base: str, begun: float, method: str, path: str, body: Any) -> float:
         except httpx2.HTTPError:
             time.sleep(0.05)
     raise RuntimeError(f"{path} did not answer")
+
+
+def _all_indexes_ready(base: str, begun: float, workers: int) -> float:
+    """Seconds from start until every worker says its match index is ready: measuring
+    before would time a worker still building its own."""
+    ready: set[int] = set()
+    deadline = time.monotonic() + 900
+    with httpx2.Client(base_url=base, timeout=60) as client:
+        while len(ready) < workers:
+            assert time.monotonic() < deadline, "the workers' indexes were not built"
+            client.headers["Connection"] = "close"  # a new connection may reach another worker
+            health = client.get("/healthz").json()
+            if health["matching_index"].startswith("ready"):
+                ready.add(health["worker"])
+            else:
+                time.sleep(0.1)
+    return round(time.perf_counter() - begun, 2)
 
 
 def _resident_mb(pid: int, workers: int) -> list[float]:
@@ -183,7 +201,8 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     for each in runs:
         print(
             f"  {each['workers']} worker(s): /healthz up {each['healthz_s']} s, first match "
-            f"{each['first_match_s']} s after start; resident MB per worker {each['rss_mb']}"
+            f"{each['first_match_s']} s after start, every worker's index "
+            f"{each['all_indexes_s']} s; resident MB per worker {each['rss_mb']}"
         )
         for clients in CLIENTS:
             figures = each[f"match_{clients}"]
