@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         resources.matcher.warm(resources.sessions)  # answers /healthz meanwhile
         yield
         engine.dispose()
+        resources.rate_counts.close()
 
     resources = Resources.build(settings, engine)
 

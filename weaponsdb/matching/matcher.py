@@ -15,7 +15,8 @@ import gc
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Annotated
 
@@ -259,19 +260,40 @@ def refreshed(session: Session, previous: CatalogueIndex | None, generation: int
                 overlay_facts=load_facts(session, changed),
             )
     # Read after the generation: the index holds at least every change up to it.
-    base = MatchIndex(load_targets(session))
-    whole = CatalogueIndex(
-        generation, base, generation, MatchIndex([]), frozenset(), load_facts(session), {}
-    )
-    # The index is millions of small objects that live as long as it does: moved out of the
-    # collector's sight, a full collection no longer walks them all (0.3-0.8 s at 100k
-    # markings, seconds at 1M, every few seconds under load). An index replaced later is
-    # freed by reference counting (it holds no cycles). The young generations are collected
-    # first, cheaply, so that little garbage is frozen with it; a full collection here would
-    # be the very pause this avoids.
-    gc.collect(1)
-    gc.freeze()
+    with _collector_paused():
+        base = MatchIndex(load_targets(session))
+        whole = CatalogueIndex(
+            generation, base, generation, MatchIndex([]), frozenset(), load_facts(session), {}
+        )
+        # The index is millions of small objects that live as long as it does: moved out of
+        # the collector's sight, a full collection no longer walks them all (0.3-0.8 s at
+        # 100k markings, seconds at 1M, every few seconds under load). An index replaced
+        # later is freed by reference counting (it holds no cycles). The young generations
+        # are collected first, cheaply, so that little garbage is frozen with it.
+        gc.collect(1)
+        gc.freeze()
     return whole
+
+
+_paused_lock = threading.Lock()
+_paused = 0  # builds under way that asked the collector to wait
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic collection while an index is built: each would walk the growing index,
+    pausing every request (and the build) for longer and longer."""
+    global _paused
+    with _paused_lock:
+        _paused += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0:
+                gc.enable()
 
 
 def changed_entries(session: Session, since: int) -> frozenset[int] | None:
