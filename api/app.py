@@ -15,7 +15,7 @@ from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
 from api.rate_counts import SharedCounts
 from api.routes import entries, health, match, photos, reading, revisions, sources
-from api.telemetry import Metrics, RequestTelemetry, configure_access_log
+from api.telemetry import COLLECTIONS, Metrics, RequestTelemetry, configure_access_log
 from api.web import pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         resources.matcher.warm(resources.sessions)  # answers /healthz meanwhile
+        COLLECTIONS.serving()
         yield
         engine.dispose()
         resources.rate_counts.close()

@@ -38,6 +38,11 @@ class GarbageCollections:
         if self not in gc.callbacks:
             gc.callbacks.append(self)
 
+    def serving(self) -> None:
+        """Counts from now: the collections while modules were imported and the app built
+        stopped no request."""
+        self.longest = 0.0
+
 
 COLLECTIONS = GarbageCollections()  # one per process, whatever the number of apps in it
 
@@ -50,7 +55,7 @@ class Metrics:
         COLLECTIONS.install()
         Gauge(
             "weaponsdb_gc_longest_pause_seconds",
-            "The longest garbage collection of this worker process so far.",
+            "The longest garbage collection of this worker process since it began serving.",
             registry=self.registry,
         ).set_function(lambda: COLLECTIONS.longest)
         self.requests = Counter(
