@@ -268,9 +268,9 @@ def refreshed(session: Session, previous: CatalogueIndex | None, generation: int
         # The index is millions of small objects that live as long as it does: moved out of
         # the collector's sight, a full collection no longer walks them all (0.3-0.8 s at
         # 100k markings, seconds at 1M, every few seconds under load). An index replaced
-        # later is freed by reference counting (it holds no cycles). The young generations
-        # are collected first, cheaply, so that little garbage is frozen with it.
-        gc.collect(1)
+        # later is freed by reference counting (it holds no cycles). No collection first:
+        # with collection paused the whole new index is in the youngest generation, so even
+        # a young collection would walk all of it.
         gc.freeze()
     return whole
 
