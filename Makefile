@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 
 .PHONY: serve test lint browser tesseract bench bench-match bench-photos bench-load bench-read \
-	bench-observations \
+	bench-observations bench-import \
 	learn-error-model
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
@@ -49,7 +49,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 ## Benchmarks: figures and ratios, last line one JSON object each.
-bench: bench-match bench-photos bench-load bench-read bench-observations
+bench: bench-match bench-photos bench-load bench-read bench-observations bench-import
 
 bench-match: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.match
@@ -62,6 +62,10 @@ learn-error-model: $(BIN)/.installed tesseract
 
 bench-load: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.scale
+
+bench-import: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.bulk_import
 
 bench-photos: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.photos

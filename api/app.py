@@ -13,6 +13,7 @@ from api import openapi, problems
 from api.dependencies import Resources
 from api.headers import SecurityHeaders, allow_cross_origin_reads
 from api.limits import RateLimit, RequestBodyLimits
+from api.rate_counts import SharedCounts
 from api.routes import (
     entries,
     health,
@@ -26,7 +27,7 @@ from api.routes import (
     sources,
     tables,
 )
-from api.telemetry import Metrics, RequestTelemetry, configure_access_log
+from api.telemetry import COLLECTIONS, Metrics, RequestTelemetry, configure_access_log
 from api.web import fieldwork, pages
 from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
@@ -50,8 +51,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        resources.matcher.warm(resources.sessions)  # answers /healthz meanwhile
+        COLLECTIONS.serving()
         yield
         engine.dispose()
+        resources.rate_counts.close()
+
+    resources = Resources.build(settings, engine)
 
     # The docs pages' scripts are served by the service itself, not fetched from a CDN.
     app = FastAPIOffline(
@@ -61,7 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
     )
-    Resources.build(settings, engine).install(app)
+    resources.install(app)
     problems.install(app)
     for router in (
         health.router,
@@ -81,8 +87,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router)
     pages.mount(app)
     app.include_router(fieldwork.router)
-    protect(app, settings)
-    openapi.describe(app, rate_limited_paths=MATCH_PATHS)
+    protect(app, settings, resources.rate_counts)
+    openapi.describe(app, rate_limited_paths=(*MATCH_PATHS, match.BATCH_PATH))
     return app
 
 
@@ -100,7 +106,7 @@ MATCH_PATHS = (
 MULTIPART_ALLOWANCE = 64 * 1024
 
 
-def protect(app: FastAPI, settings: Settings) -> None:
+def protect(app: FastAPI, settings: Settings, counts: SharedCounts) -> None:
     """Middleware, innermost first: unexpected errors as problems, body size and time, rate limits,
     CORS, security headers, and telemetry outermost so that it sees every answer, refusals
     included."""
@@ -121,7 +127,11 @@ def protect(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RequestBodyLimits, limit_for=body_limit, timeout=settings.request_body_timeout_seconds
     )
-    app.add_middleware(RateLimit, limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit))
+    app.add_middleware(
+        RateLimit,
+        limits=dict.fromkeys(MATCH_PATHS, settings.match_rate_limit),
+        counts=counts,
+    )
     allow_cross_origin_reads(app, settings.cors_origins)
     app.add_middleware(SecurityHeaders)
     metrics = Metrics()

@@ -17,6 +17,8 @@ from pydantic import AfterValidator
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.health_check import HealthCheck
+from api.rate_counts import SharedCounts
 from weaponsdb.catalogue.read import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from weaponsdb.config import Settings
 from weaponsdb.db import INTEGER_MAX, make_sessionmaker, transaction
@@ -43,9 +45,12 @@ class Resources:
     store: PhotoStore
     limits: Limits
     reader: Reader
+    health: HealthCheck
+    rate_counts: SharedCounts
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> Resources:
+        reader = Reader(Tesseract.shared(settings.tessdata_dir))
         return cls(
             settings=settings,
             engine=engine,
@@ -54,7 +59,9 @@ class Resources:
             photo_matcher=PhotoMatcher(),
             store=FileStore(settings.images_dir),
             limits=Limits.of(settings),
-            reader=Reader(Tesseract.shared(settings.tessdata_dir)),
+            reader=reader,
+            health=HealthCheck(engine, reader),
+            rate_counts=SharedCounts(settings.rate_limit_file),
         )
 
     def install(self, app: FastAPI) -> None:
@@ -82,6 +89,8 @@ MarkingMatcher = Annotated[Matcher, Depends(_resource(lambda r: r.matcher))]
 PhotoMatching = Annotated[PhotoMatcher, Depends(_resource(lambda r: r.photo_matcher))]
 Store = Annotated[PhotoStore, Depends(_resource(lambda r: r.store))]
 UploadLimits = Annotated[Limits, Depends(_resource(lambda r: r.limits))]
+RateCounts = Annotated[SharedCounts, Depends(_resource(lambda r: r.rate_counts))]
+HealthChecks = Annotated[HealthCheck, Depends(_resource(lambda r: r.health))]
 TextReader = Annotated[Reader, Depends(_resource(lambda r: r.reader))]
 
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import math
-import time
 from collections.abc import Callable
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import header_value
 from api.problems import send_problem
+from api.rate_counts import SharedCounts
 
 
 class BodyTooLargeError(Exception):
@@ -105,32 +102,42 @@ async def _too_large(send: Send, scope: Scope, limit: int) -> None:
     )
 
 
-class RateLimit:
-    """Per-client moving-window limits on chosen paths; 429 with Retry-After past them."""
+def client_of(scope: Scope) -> str:
+    """Who a rate limit counts: the client's address (as uvicorn gives it, behind a trusted
+    proxy the forwarded one)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
-    def __init__(self, app: ASGIApp, limits: dict[str, str]) -> None:
+
+def limit_of(item: RateLimitItem) -> tuple[int, int]:
+    """A parsed rate as SharedCounts takes it: how many, per how many seconds."""
+    return item.amount, item.get_expiry()
+
+
+class RateLimit:
+    """Per-client moving-window limits on chosen paths, counted across every worker process
+    sharing *counts*; 429 with Retry-After past them."""
+
+    def __init__(self, app: ASGIApp, limits: dict[str, str], counts: SharedCounts) -> None:
         self.app = app
         self.limits: dict[str, RateLimitItem] = {path: parse(rate) for path, rate in limits.items()}
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.counts = counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         item = self.limits.get(scope["path"]) if scope["type"] == "http" else None
         if item is None:
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        who = client[0] if client else "unknown"
-        if self.limiter.hit(item, scope["path"], who):
+        verdict = self.counts.hit(f"{scope['path']} {client_of(scope)}", *limit_of(item))
+        if verdict.allowed:
             await self.app(scope, receive, send)
             return
-        reset_at = self.limiter.get_window_stats(item, scope["path"], who).reset_time
-        retry_after = max(1, math.ceil(reset_at - time.time()))
         await send_problem(
             scope,
             send,
             429,
             "rate_limited",
             f"This client sent more than {item} requests to {scope['path']}; "
-            f"try again in {retry_after} s.",
-            {"Retry-After": str(retry_after)},
+            f"try again in {verdict.retry_after} s.",
+            {"Retry-After": str(verdict.retry_after)},
         )

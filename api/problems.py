@@ -56,7 +56,7 @@ class Problem(BaseModel):
     errors: list[ProblemField] = []
 
 
-def _problem(
+def problem_of(
     status: int, code: str, detail: str, instance: str, errors: list[FieldError] | None
 ) -> Problem:
     return Problem(
@@ -79,7 +79,7 @@ def problem_response(
 ) -> Response:
     if wants_page(request.scope):
         return HTMLResponse(error_page(status, detail), status, headers=headers)
-    body = _problem(status, code, detail, request.url.path, errors)
+    body = problem_of(status, code, detail, request.url.path, errors)
     return JSONResponse(
         body.model_dump(exclude_none=True), status, headers=headers, media_type=PROBLEM_JSON
     )
@@ -104,7 +104,7 @@ async def send_problem(
     body = (
         error_page(status, detail)
         if page
-        else _problem(status, code, detail, scope["path"], None).model_dump_json()
+        else problem_of(status, code, detail, scope["path"], None).model_dump_json()
     ).encode()
     raw_headers = [
         (b"content-type", b"text/html; charset=utf-8" if page else PROBLEM_JSON.encode()),

@@ -124,6 +124,13 @@ class Health(BaseModel):
         description="Whether photos can be read (Tesseract and its language packs); else "
         "what is missing. The rest of the service works without them.",
     )
+    matching_index: str = Field(
+        description="'ready (generation G)' once the match index is built, 'building' while "
+        "it is (matches wait for it), 'not built' before."
+    )
+    worker: int = Field(
+        description="The id of the worker process that answered (`serve --workers N`)."
+    )
 
 
 def photo_urls(base: str, sha256: str) -> dict[str, str]:

@@ -4,12 +4,20 @@ uvicorn closes connections idle between requests, but not one whose request neve
 arriving: a client that connects and sends nothing, or trickles its headers a byte at a
 time, would hold a connection for ever. ASGI middleware cannot help, since the application
 is called only once the headers are complete; so the deadline lives in the protocol.
-Bodies are timed by the application's own middleware (api/limits.py)."""
+Bodies are timed by the application's own middleware (api/limits.py).
+
+Several worker processes (`weaponsdb serve --workers N`) are run by uvicorn's own supervisor:
+it binds one listening socket and hands it to each worker, which accepts on it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
+import tempfile
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -17,7 +25,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-from weaponsdb.config import Settings
+from weaponsdb.config import Settings, get_settings
 
 REQUEST_TIMEOUT_BODY = json.dumps(
     {
@@ -58,6 +66,7 @@ def with_header_deadline(base: type[asyncio.Protocol], seconds: float) -> type[a
             self.app = headers_arrived
 
         def connection_made(self, transport: asyncio.Transport) -> None:
+            without_nagle(transport)
             super().connection_made(transport)
             self._arm()
 
@@ -91,7 +100,59 @@ def with_header_deadline(base: type[asyncio.Protocol], seconds: float) -> type[a
     return HeaderDeadline
 
 
+def without_nagle(transport: asyncio.BaseTransport) -> None:
+    """Sends each answer at once. asyncio only sets TCP_NODELAY on sockets created with
+    proto=IPPROTO_TCP, and the listening socket uvicorn binds for its workers has proto=0,
+    as do the connections accepted on it: small answers then wait for the client's delayed
+    ACK (Nagle's algorithm), about 40 ms each on Linux loopback."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def server_config(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Config:
     protocol = with_header_deadline(AutoHTTPProtocol, settings.request_header_timeout_seconds)
     # Requests are logged as JSON by the app itself (api/telemetry.py).
     return uvicorn.Config(app, host=host, port=port, http=protocol, access_log=False)
+
+
+def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serves with *workers* processes under uvicorn's supervisor (which restarts one that
+    dies). Each worker is a fresh interpreter that reads its settings from the environment
+    (WEAPONSDB_*), builds its own application and shares the database and, in a file made
+    here unless one is configured, the rate limits' counts."""
+    os.environ["WEAPONSDB_DATABASE_URL"] = settings.database_url
+    with tempfile.TemporaryDirectory(prefix="weaponsdb-") as shared:
+        if settings.rate_limit_file is None:
+            os.environ["WEAPONSDB_RATE_LIMIT_FILE"] = str(Path(shared) / "rate-counts")
+        uvicorn.run(
+            "api.server:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http="api.server:worker_protocol",
+            access_log=False,
+        )
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process (uvicorn imports it by name)."""
+    from api.app import create_app
+
+    return create_app(get_settings())
+
+
+def worker_protocol(*args: Any, **kwargs: Any) -> asyncio.Protocol:
+    """The HTTP protocol of one worker's connections (uvicorn imports it by name, since the
+    class made by with_header_deadline cannot be sent to a worker process)."""
+    return _worker_protocol_class()(*args, **kwargs)
+
+
+@cache
+def _worker_protocol_class() -> type[asyncio.Protocol]:
+    return with_header_deadline(AutoHTTPProtocol, get_settings().request_header_timeout_seconds)
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
@@ -19,11 +20,44 @@ ACCESS_LOG = logging.getLogger("weaponsdb.access")
 REQUEST_ID_HEADER = "x-request-id"
 
 
+class GarbageCollections:
+    """The pauses of Python's cyclic garbage collector in this process, which stop every
+    request it serves (the match index is kept out of its way: see matching/matcher.py)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, _: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._began)
+
+    def install(self) -> None:
+        if self not in gc.callbacks:
+            gc.callbacks.append(self)
+
+    def serving(self) -> None:
+        """Counts from now: the collections while modules were imported and the app built
+        stopped no request."""
+        self.longest = 0.0
+
+
+COLLECTIONS = GarbageCollections()  # one per process, whatever the number of apps in it
+
+
 class Metrics:
     """The service's own registry, so that several apps in one process never share counts."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        COLLECTIONS.install()
+        Gauge(
+            "weaponsdb_gc_longest_pause_seconds",
+            "The longest garbage collection of this worker process since it began serving.",
+            registry=self.registry,
+        ).set_function(lambda: COLLECTIONS.longest)
         self.requests = Counter(
             "weaponsdb_http_requests",
             "HTTP requests answered, by route template and status.",

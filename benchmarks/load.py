@@ -193,7 +193,7 @@ def service(url: str, folder: Path) -> Iterator[str]:
         "WEAPONSDB_MATCH_RATE_LIMIT": "1000000/minute",  # measure the service, not the limiter
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "weaponsdb", "serve", "--port", str(port)],
+        [sys.executable, "-m", "weaponsdb", "serve", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -41,19 +41,30 @@ class Service:
 
 
 @contextmanager
-def served(database_url: str, workdir: Path, timeout: float = 60) -> Iterator[Service]:
-    """Migrates, seeds and serves *database_url*; output goes to a file (a pipe nobody reads
-    would fill up and stall the server)."""
+def served(
+    database_url: str,
+    workdir: Path,
+    timeout: float = 60,
+    workers: int = 1,
+    environment: dict[str, str] | None = None,
+) -> Iterator[Service]:
+    """Migrates, seeds and serves *database_url* with *workers* processes (and settings from
+    *environment*); output goes to a file (a pipe nobody reads would fill up and stall the
+    server)."""
     port = free_port()
     env = {
         **os.environ,
         "WEAPONSDB_DATABASE_URL": database_url,
         "WEAPONSDB_IMAGES_DIR": str(workdir / "images"),
+        **(environment or {}),
     }
     log = workdir / f"service-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "weaponsdb", "up", "--port", str(port)],
+            [
+                sys.executable,
+                *("-m", "weaponsdb", "up", "--port", str(port), "--workers", str(workers)),
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,

@@ -6,6 +6,8 @@ they should get first. Entries added here are synthetic test data, named as such
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import update
 
@@ -325,3 +327,58 @@ def test_every_process_sees_writes_made_any_way(seeded):
             assert matcher.match(session, query).candidates == []
             moved = matcher.match(session, MatchQuery(markings=["Synthetic-999"]))
             assert moved.candidates[0].entry.slug == "bang-122"
+
+
+def test_facts_for_ranking_follow_features_written_any_way(seeded):
+    """Ranking uses each entry's facts as of the index's generation, not a read per match:
+    a feature added by plain SQL (no change to the entry's row) counts from the next query."""
+    matcher = Matcher()
+    query = MatchQuery(markings=["Bang-122"], features=["synthetic yellow band"])
+    with seeded() as session:
+        before = matcher.match(session, query).candidates[0]
+        entry_id = before.entry.id
+    assert [e.effect for e in before.evidence if e.field == "features"] == ["neutral"]
+    with db.transaction(seeded) as session:
+        session.add(
+            models.Feature(entry_id=entry_id, kind="colour", description="synthetic yellow band")
+        )
+    with seeded() as session:
+        after = matcher.match(session, query).candidates[0]
+    assert [e.effect for e in after.evidence if e.field == "features"] == ["raised"]
+
+
+def test_past_the_overlay_limit_the_index_is_rebuilt_in_the_background(seeded):
+    """Changes beyond the overlay's limit are still matched at once, from the overlay; the
+    whole index is rebuilt beside it, never inside a match."""
+    matcher = Matcher(overlay_limit=2)
+    with seeded() as session:
+        built = matcher.index(session)
+    add_synthetic_markings(seeded, ["OVER-1", "OVER-2", "OVER-3"])
+    with seeded() as session:
+        index = matcher.index(session)  # what the next match is answered from
+    assert index.base_generation == built.base_generation  # the overlay, not a rebuild
+    assert len(index.changed) == 3
+    found = matcher.match_in(index, MatchQuery(markings=["OVER-3"]))
+    assert found.candidates[0].entry.slug == "synthetic-over-3"
+    deadline = time.monotonic() + 30
+    while (now := matcher.index_now()) is None or now.base_generation == built.base_generation:
+        assert time.monotonic() < deadline, "the index was not rebuilt"
+        time.sleep(0.05)
+    with seeded() as session:
+        rebuilt = matcher.index(session)
+        assert matcher.match(session, MatchQuery(markings=["OVER-1"])).candidates
+    assert rebuilt.changed == frozenset()
+
+
+def add_synthetic_markings(sessions, markings):
+    with db.transaction(sessions) as session:
+        for text in markings:
+            slug = f"synthetic-{text.lower()}"
+            session.add(
+                models.Entry(
+                    slug=slug,
+                    name=f"Synthetic {slug} (test data)",
+                    status="published",
+                    markings=[models.Marking(text=text)],
+                )
+            )

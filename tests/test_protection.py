@@ -1,5 +1,6 @@
 """What protects the service and its users: limits, headers, CORS, logs and metrics."""
 
+import gc
 import logging
 import re
 
@@ -104,3 +105,11 @@ def test_postgresql_queries_have_a_time_limit(database_url, settings):
     with engine.connect() as connection:
         assert connection.scalar(text("SHOW statement_timeout")) == "15s"
     engine.dispose()
+
+
+def test_the_longest_garbage_collection_pause_is_a_metric(seeded_client):
+    gc.collect()  # this process's own: the app serves in it
+    metrics = seeded_client.get("/metrics").text
+    longest = re.search(r"^weaponsdb_gc_longest_pause_seconds (\S+)$", metrics, re.MULTILINE)
+    assert longest is not None
+    assert float(longest.group(1)) > 0

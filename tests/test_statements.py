@@ -4,11 +4,13 @@ the F-7 took 59 statements and a GET 15."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
 from tests.factories import PROVENANCE, headers
@@ -33,6 +35,15 @@ def counted(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def index_built(client: TestClient) -> None:
+    """Waits for the match index the service builds in the background at start, whose
+    statements would be counted with the request's."""
+    deadline = time.monotonic() + 30
+    while not client.get("/healthz").json()["matching_index"].startswith("ready"):
+        assert time.monotonic() < deadline, "the match index was not built"
+        time.sleep(0.05)
 
 
 def statements_of(engine: Engine, request: Callable[[], Any]) -> int:
@@ -60,6 +71,7 @@ def test_reads_and_writes_stay_within_their_statements(
             headers=headers(editor, 1),
         ),
     }
+    index_built(seeded_client)
     assert statements_of(engine, requests[label]) <= budget
 
 
@@ -72,9 +84,37 @@ def test_attaching_a_photo_loads_the_entry_once(seeded_client, editor, engine):
             headers=headers(editor),
         )
 
+    index_built(seeded_client)
     with counted(engine) as statements:
         response = attach()
     assert response.status_code == 201, response.text
     assert len(statements) <= WRITE_BUDGET
     loads = [s for s in statements if s.lstrip().upper().startswith("SELECT ENTRIES.ID")]
     assert len(loads) == 1, loads
+
+
+def test_a_match_reads_only_the_catalogue_generation_once_the_index_is_built(seeded_client, engine):
+    """The facts ranking needs come with the index (one query per catalogue generation), not
+    a read per match."""
+    query = {"markings": ["F-7"], "calibre_mm": 40, "features": ["fins"]}
+    assert seeded_client.post("/v1/match", json=query).status_code == 200  # builds the index
+    with counted(engine) as statements:
+        answer = seeded_client.post("/v1/match", json=query)
+    assert answer.json()["candidates"][0]["slug"] == "f-7"
+    assert [s for s in statements if "catalogue_generation" not in s] == []
+
+
+def test_health_checks_the_database_at_most_once_a_second(client, engine):
+    index_built(client)
+    started = time.monotonic()
+    with counted(engine) as statements:
+        answers = [client.get("/healthz") for _ in range(50)]
+    seconds = time.monotonic() - started
+    assert {answer.status_code for answer in answers} == {200}
+    assert len(statements) <= 1 + seconds  # one check, and one more each second it took
+
+
+def test_health_says_when_the_match_index_is_ready(seeded_client):
+    seeded_client.post("/v1/match", json={"markings": ["F-7"]})
+    index = seeded_client.get("/healthz").json()["matching_index"]
+    assert index.startswith("ready (generation ")

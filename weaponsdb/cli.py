@@ -37,6 +37,7 @@ from weaponsdb import (
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
 from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
+from weaponsdb.matching import batch
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.observations import custody, submitting
 from weaponsdb.observations.records import Submission
@@ -133,23 +134,37 @@ HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(help="Worker processes sharing the port; default: the number of cores.", min=1),
+]
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    workers: WorkersOption = None,
 ) -> None:
-    """Serve the HTTP API. For more throughput, run several behind a proxy: each keeps its
-    matcher in step with the shared database."""
+    """Serve the HTTP API with one or more worker processes; each keeps its matcher in step
+    with the shared database."""
     import uvicorn
 
     from api.app import create_app
-    from api.server import server_config
+    from api.server import default_workers, serve_workers, server_config
 
+    count = workers or default_workers()
     # Plain echo: the address must stay on one line, whatever the terminal width.
-    typer.echo(f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs)")
+    typer.echo(
+        f"weaponsdb is serving at http://{host}:{port}  (API docs: /docs; "
+        f"{count} worker{'s' if count > 1 else ''})"
+    )
     settings = settings_of(ctx)
-    uvicorn.Server(server_config(create_app(settings), settings, host, port)).run()
+    if count == 1:
+        uvicorn.Server(server_config(create_app(settings), settings, host, port)).run()
+        return
+    serve_workers(settings, host, port, count)
 
 
 @app.command()
@@ -157,11 +172,12 @@ def up(
     ctx: typer.Context,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    workers: WorkersOption = None,
 ) -> None:
     """Migrate, load the seed catalogue and serve: everything a fresh install needs."""
     migrate(ctx)
     seed(ctx)
-    serve(ctx, host, port)
+    serve(ctx, host, port, workers)
 
 
 @entries_app.command("list")
@@ -249,8 +265,8 @@ def _print_entry(record: schemas.EntryRecord, sources: list[schemas.SourceRecord
 def match_markings(
     ctx: typer.Context,
     markings: Annotated[
-        list[str], typer.Argument(help="Markings as read; '?' one illegible, '*' a run.")
-    ],
+        list[str] | None, typer.Argument(help="Markings as read; '?' one illegible, '*' a run.")
+    ] = None,
     category: Annotated[Category | None, typer.Option(help="Category seen.")] = None,
     calibre: Annotated[float | None, typer.Option(help="Calibre seen, in mm.")] = None,
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
@@ -258,8 +274,26 @@ def match_markings(
         list[str] | None, typer.Option("--feature", help="A feature seen (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_RESULTS)] = 10,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Match every query of a .jsonl or .csv file instead (see the README); "
+            "answers as JSON Lines, in order.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="With --file: write the answers here, not to stdout.")
+    ] = None,
 ) -> None:
     """Rank the entries that bear these markings, with why each matched."""
+    if file is not None:
+        if markings:
+            raise InvalidInputError("Give markings or --file, not both.")
+        _match_file(ctx, file, output)
+        return
+    if not markings:
+        raise InvalidInputError("Give the markings to match, or --file.")
     try:
         query = MatchQuery(
             markings=markings,
@@ -284,6 +318,60 @@ def match_markings(
     out.print(
         f"{len(result.candidates)} candidates among {result.indexed_texts} markings and names"
     )
+
+
+def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
+    """Every query of *path* matched against one index, with a progress bar on stderr; exits
+    non-zero after the answers if any query was refused."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("jsonl", "csv"):
+        raise InvalidInputError(f"{path}: the file must end in .jsonl or .csv.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"Cannot read {path}: {error}.") from None
+    queries = batch.read_queries(text, kind)
+    matcher = Matcher()
+    refused = 0
+    with unit_of_work(ctx) as session:
+        index = matcher.index(session)
+    sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        with Progress(console=err, transient=output is None) as progress:
+            task = progress.add_task("Matching", total=len(queries))
+            for answer in batch.answers(matcher, index, queries):
+                refused += answer.error is not None
+                sink.write(json.dumps(_answer_line(answer), ensure_ascii=False) + "\n")
+                progress.advance(task)
+    finally:
+        if output:
+            sink.close()
+    err.print(f"{len(queries)} queries: {len(queries) - refused} matched, {refused} refused.")
+    if refused:
+        raise typer.Exit(1)
+
+
+def _answer_line(answer: batch.BatchAnswer) -> dict[str, Any]:
+    line: dict[str, Any] = {"index": answer.index, "id": answer.id}
+    if answer.error is not None:
+        errors = [{"field": e.field, "reason": e.reason} for e in answer.error.errors]
+        return {**line, "problem": {"detail": answer.error.message, "errors": errors}}
+    assert answer.result is not None
+    line["confident"] = answer.result.confident
+    line["candidates"] = [
+        {
+            "rank": rank,
+            "slug": candidate.entry.slug,
+            "name": candidate.entry.name,
+            "score": candidate.score,
+            "matches": [
+                {"observed": m.observed, "matched": m.matched, "how": m.how}
+                for m in candidate.matches
+            ],
+        }
+        for rank, candidate in enumerate(answer.result.candidates, 1)
+    ]
+    return line
 
 
 class ExportFormat(StrEnum):

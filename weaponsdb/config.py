@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     # A photo searched with (not stored), other than a JPEG: decoded within this many pixels.
     max_query_image_pixels: int = 16_000_000
     match_rate_limit: str = "120/minute"  # per client, on each match endpoint
+    # Per client, queries sent in batches (POST /v1/match/batch), counted by the query.
+    match_batch_rate_limit: str = "10000/minute"
+    # Where the worker processes count requests for the rate limits, together; unset: each
+    # process alone (`serve --workers N` makes one for its workers).
+    rate_limit_file: Path | None = None
     statement_timeout_ms: int = 15_000  # PostgreSQL: no query may hold a connection longer
     # A request must arrive whole in time: its headers (api/server.py), then its body.
     request_header_timeout_seconds: float = 10.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections import Counter
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -496,7 +497,7 @@ class CatalogueDocument(Record):
             ("producer key", [p.key for p in self.producers]),
             ("entry slug", [e.slug for e in self.entries]),
         ):
-            duplicates = sorted({k for k in keys if keys.count(k) > 1})
+            duplicates = sorted(k for k, n in Counter(keys).items() if n > 1)
             if duplicates:
                 raise ValueError(f"duplicate {label}: {', '.join(duplicates)}")
         return self

@@ -1,40 +1,40 @@
-"""Liveness and readiness: is the database reachable and migrated?"""
+"""Liveness and readiness: is the database reachable and migrated, is the match index
+built?"""
+
+import os
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
-from api.dependencies import DbEngine, TextReader
+from api.dependencies import HealthChecks, MarkingMatcher
 from api.responses import Health
-from weaponsdb.db import current_revision, head_revision
 
 router = APIRouter(tags=["service"])
 
 
 @router.get("/healthz", summary="Service health", response_model=Health)
-def healthz(engine: DbEngine, reader: TextReader) -> JSONResponse:
-    """The database decides whether the service is up; reading photos is reported apart,
-    since everything else works without it."""
-    expected = head_revision()
-    missing = reader.engine.missing()
-    reading = "ok" if not missing else "unavailable: missing " + "; ".join(missing)
-    try:
-        revision = current_revision(engine)
-    except SQLAlchemyError:
-        health = Health(
-            status="unavailable",
-            database="unreachable",
-            schema_revision=None,
-            expected_revision=expected,
-            reading=reading,
-        )
-        return JSONResponse(health.model_dump(), status_code=503)
-    healthy = revision == expected
+async def healthz(check: HealthChecks, matcher: MarkingMatcher) -> JSONResponse:
+    """The database decides whether the service is up (checked at most once a second);
+    reading photos and the match index are reported apart, since the rest works without
+    them (matches wait for the index while it is built)."""
+    # A recent result is given at once; a new check may wait on the database, off the loop.
+    checked = check.fresh()
+    if checked is None:
+        checked = await run_in_threadpool(check.check)
+    if not checked.reachable:
+        database = "unreachable"
+    elif not checked.healthy:
+        database = "not migrated to the expected revision"
+    else:
+        database = "ok"
     health = Health(
-        status="ok" if healthy else "unavailable",
-        database="ok" if healthy else "not migrated to the expected revision",
-        schema_revision=revision,
-        expected_revision=expected,
-        reading=reading,
+        status="ok" if checked.healthy else "unavailable",
+        database=database,
+        schema_revision=checked.revision,
+        expected_revision=checked.expected,
+        reading=checked.reading,
+        matching_index=matcher.state(),
+        worker=os.getpid(),
     )
-    return JSONResponse(health.model_dump(), status_code=200 if healthy else 503)
+    return JSONResponse(health.model_dump(), status_code=200 if checked.healthy else 503)

@@ -5,13 +5,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Form
+from fastapi import APIRouter, Body, Form, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from limits import parse
 from pydantic import BaseModel, Field
 
-from api.dependencies import BaseUrl, DbSession, MarkingMatcher, PhotoMatching, UploadLimits
-from api.problems import PROBLEM_RESPONSES
+from api.asgi import header_value
+from api.dependencies import (
+    AppSettings,
+    BaseUrl,
+    DbSession,
+    MarkingMatcher,
+    PhotoMatching,
+    RateCounts,
+    UploadLimits,
+)
+from api.limits import client_of, limit_of
+from api.problems import PROBLEM_RESPONSES, Problem, problem_of, problem_response
 from api.responses import MatchedPhoto, entry_url
 from api.routes.photos import UPLOAD_PROBLEMS, PhotoFile, upload_of
+from weaponsdb.matching.batch import MAX_BATCH, BatchAnswer, answers
 from weaponsdb.matching.matcher import MatchQuery
 from weaponsdb.matching.normalise import How
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, Effect
@@ -138,6 +151,125 @@ def match(
         catalogue_generation=result.generation,
         indexed_texts=result.indexed_texts,
     )
+
+
+BATCH_PATH = "/v1/match/batch"
+NDJSON = "application/x-ndjson"
+GENERATION_HEADER = "X-Catalogue-Generation"
+BATCH_EXAMPLES: dict[str, Any] = {
+    "reconcile": {
+        "summary": "Items of an inventory, one bad",
+        "value": {
+            "queries": [
+                {"id": "item-1", "markings": ["방-122"]},
+                {"id": "item-2", "markings": ["F-7"], "category": "rocket"},
+                {"id": "item-3", "markings": ["???"]},
+            ]
+        },
+    }
+}
+
+
+class BatchRequest(BaseModel):
+    queries: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="Up to 1,000 match queries, each an object with the fields of a "
+        "`POST /v1/match` body and the caller's `id` for it (1-200 characters). Each is "
+        "checked on its own: a bad one is answered with its problem, the others are matched.",
+    )
+
+
+class BatchItemOut(BaseModel):
+    index: int = Field(description="The query's position in the batch, from 0.")
+    id: str | None = Field(description="The query's id, as sent (null if it had no usable one).")
+    candidates: list[CandidateOut] | None = Field(
+        default=None, description="As `POST /v1/match` answers them; absent with a problem."
+    )
+    confident: bool | None = None
+    problem: Problem | None = Field(
+        default=None, description="Why this query was not matched (422, naming its fields)."
+    )
+
+    @classmethod
+    def of(cls, answer: BatchAnswer, base: str) -> BatchItemOut:
+        if answer.result is None:
+            assert answer.error is not None
+            fields = answer.error.errors
+            message = answer.error.message
+            problem = problem_of(422, "validation_error", message, BATCH_PATH, fields)
+            return cls(index=answer.index, id=answer.id, problem=problem)
+        candidates = answer.result.candidates
+        return cls(
+            index=answer.index,
+            id=answer.id,
+            candidates=[CandidateOut.of(n, c, base) for n, c in enumerate(candidates, 1)],
+            confident=answer.result.confident,
+        )
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchItemOut] = Field(description="One per query, in the order sent.")
+    catalogue_generation: int = Field(description="The one generation every query met.")
+    indexed_texts: int
+
+
+@router.post(
+    "/match/batch",
+    summary="Match many items at once",
+    response_model=BatchResponse,
+    responses={
+        200: {
+            "content": {
+                NDJSON: {
+                    "schema": {"$ref": "#/components/schemas/BatchItemOut"},
+                    "example": '{"index":0,"id":"item-1","candidates":[...],"confident":true}',
+                }
+            },
+            "description": "JSON; or, asked for with `Accept: application/x-ndjson`, one "
+            "result (a BatchItemOut) a line, streamed as each query is matched.",
+            "headers": {
+                GENERATION_HEADER: {
+                    "description": "The catalogue generation every query met.",
+                    "schema": {"type": "integer"},
+                }
+            },
+        }
+    },
+)
+def match_batch(
+    batch: Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
+    request: Request,
+    session: DbSession,
+    matcher: MarkingMatcher,
+    counts: RateCounts,
+    settings: AppSettings,
+    base: BaseUrl,
+) -> Response:
+    """Answers each query as `POST /v1/match` would, in order, all against one catalogue
+    generation. Rate limited per client by the number of queries
+    (`WEAPONSDB_MATCH_BATCH_RATE_LIMIT`; 429 with Retry-After). Large batches are best
+    streamed: send `Accept: application/x-ndjson` and read a line per query as it is done."""
+    rate = parse(settings.match_batch_rate_limit)
+    key = f"{BATCH_PATH} {client_of(request.scope)}"
+    verdict = counts.hit(key, *limit_of(rate), cost=len(batch.queries))
+    if not verdict.allowed:
+        detail = (
+            f"This client sent more than {rate} queries in batches; "
+            f"try again in {verdict.retry_after} s."
+        )
+        headers = {"Retry-After": str(verdict.retry_after)}
+        return problem_response(request, 429, "rate_limited", detail, None, headers)
+    index = matcher.index(session)  # one generation for the whole batch
+    results = (BatchItemOut.of(a, base) for a in answers(matcher, index, batch.queries))
+    headers = {GENERATION_HEADER: str(index.generation)}
+    if NDJSON in (header_value(request.scope, "accept") or ""):
+        lines = (result.model_dump_json() + "\n" for result in results)
+        return StreamingResponse(lines, media_type=NDJSON, headers=headers)
+    whole = BatchResponse(
+        results=list(results), catalogue_generation=index.generation, indexed_texts=index.texts
+    )
+    return JSONResponse(whole.model_dump(mode="json"), headers=headers)
 
 
 class PhotoMatches(BaseModel):

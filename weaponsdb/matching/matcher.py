@@ -11,16 +11,19 @@ the catalogue, the whole index is rebuilt instead.
 
 from __future__ import annotations
 
+import gc
+import logging
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Connection, Engine, and_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from weaponsdb import models
 from weaponsdb.catalogue.read import EntryFilter
@@ -46,12 +49,13 @@ from weaponsdb.schemas import (
 )
 from weaponsdb.vocab import Category, Status
 
+LOG = logging.getLogger("weaponsdb.matching")
 MAX_MARKINGS = 20
 MAX_RESULTS = 50
 # Entries re-ranked with their facts: the best this many by their markings alone.
 RERANKED = 200
 PHOTOS_SHOWN = 3
-# Changed entries an overlay may hold before the whole index is rebuilt instead.
+# Changed entries an overlay may hold before the whole index is rebuilt, in the background.
 OVERLAY_LIMIT = 2000
 
 
@@ -109,13 +113,30 @@ class MatchResult:
 @dataclass(frozen=True)
 class CatalogueIndex:
     """The index as of *generation*: a base built at *base_generation*, and an overlay with
-    the current targets of the entries changed since, which supersede the base's."""
+    the current targets of the entries changed since, which supersede the base's. Beside
+    each, the facts ranking needs of its published entries, so that a match reads nothing
+    but the generation from the database."""
 
     generation: int
     base: MatchIndex
     base_generation: int
     overlay: MatchIndex
     changed: frozenset[int]
+    base_facts: dict[int, EntryFacts]
+    overlay_facts: dict[int, EntryFacts]
+
+    def facts(self, entry_ids: Iterable[int]) -> dict[int, EntryFacts]:
+        """The facts of those of *entry_ids* that are published."""
+        found: dict[int, EntryFacts] = {}
+        for entry_id in entry_ids:
+            facts = (
+                self.overlay_facts.get(entry_id)
+                if entry_id in self.changed
+                else self.base_facts.get(entry_id)
+            )
+            if facts is not None:
+                found[entry_id] = facts
+        return found
 
     @property
     def texts(self) -> int:
@@ -132,9 +153,12 @@ class CatalogueIndex:
 
 
 class Matcher:
-    def __init__(self) -> None:
+    def __init__(self, overlay_limit: int = OVERLAY_LIMIT) -> None:
         self._lock = threading.Lock()
         self._current: CatalogueIndex | None = None
+        self._building = False
+        self._overlay_limit = overlay_limit
+        self._rebuilding = threading.Lock()  # held while a whole index is built in the background
 
     def index(self, session: Session) -> CatalogueIndex:
         """The index of the catalogue as it now stands, refreshed if the catalogue moved."""
@@ -144,11 +168,66 @@ class Matcher:
             with self._lock:  # one refresh at a time; the others wait and reuse it
                 current = self._current
                 if current is None or current.generation != generation:
-                    current = self._current = refreshed(session, current, generation)
+                    self._building = current is None
+                    try:
+                        current = self._current = refreshed(session, current, generation)
+                    finally:
+                        self._building = False
+        if len(current.changed) > self._overlay_limit:
+            self._rebuild_in_background(session.get_bind())
         return current
 
+    def _rebuild_in_background(self, bind: Engine | Connection) -> None:
+        """A whole new index, built beside the one in use (which keeps answering, its overlay
+        growing meanwhile) and swapped in when done; once at a time."""
+        if not self._rebuilding.acquire(blocking=False):
+            return
+
+        def rebuild() -> None:
+            try:
+                with Session(bind) as session:
+                    fresh = refreshed(session, None, current_generation(session))
+                # Possibly older than the current one: the next match brings it up to date
+                # with a small overlay.
+                with self._lock:
+                    self._current = fresh
+            except Exception:  # the overlay goes on answering; the next match tries again
+                LOG.warning("the match index could not be rebuilt", exc_info=True)
+            finally:
+                self._rebuilding.release()
+
+        threading.Thread(target=rebuild, name="match-index-rebuild", daemon=True).start()
+
+    def warm(self, sessions: sessionmaker[Session]) -> threading.Thread:
+        """Builds the index in a background thread, so that the first match need not."""
+
+        def build() -> None:
+            try:
+                with sessions() as session:
+                    self.index(session)
+            except Exception:  # the first match will try again, and say what fails
+                LOG.warning("the match index could not be built at start", exc_info=True)
+
+        thread = threading.Thread(target=build, name="match-index", daemon=True)
+        thread.start()
+        return thread
+
+    def index_now(self) -> CatalogueIndex | None:
+        """The index in use, as it stands, without asking the database whether it moved."""
+        return self._current
+
+    def state(self) -> str:
+        """For /healthz: whether matches can be answered without building the index first."""
+        current = self._current
+        if current is not None:
+            return f"ready (generation {current.generation})"
+        return "building" if self._building else "not built"
+
     def match(self, session: Session, query: MatchQuery) -> MatchResult:
-        index = self.index(session)
+        return self.match_in(self.index(session), query)
+
+    def match_in(self, index: CatalogueIndex, query: MatchQuery) -> MatchResult:
+        """*query* matched against *index* (one generation of the catalogue)."""
         observed = list(dict.fromkeys(query.markings))
         matches: dict[int, list[MarkingMatch]] = defaultdict(list)
         for text in observed:
@@ -156,7 +235,7 @@ class Matcher:
                 matches[entry_id].append(match)
         shortlist = sorted(matches, key=lambda e: entry_cost(matches[e], observed))[:RERANKED]
         evidence = Evidence(query.category, query.calibre_mm, query.country, query.features)
-        facts = load_facts(session, shortlist)
+        facts = index.facts(shortlist)
         chosen = {entry_id: matches[entry_id] for entry_id in shortlist}
         candidates = rank(observed, chosen, facts, evidence, query.limit)
         return MatchResult(candidates, index.generation, index.texts)
@@ -179,17 +258,55 @@ def current_generation(session: Session) -> int:
 
 
 def refreshed(session: Session, previous: CatalogueIndex | None, generation: int) -> CatalogueIndex:
-    """*previous* brought to *generation*: a new overlay, or a whole new index."""
+    """*previous* brought to *generation*: a new overlay (however many entries changed: past
+    the matcher's limit it rebuilds the whole index in the background), or, with no previous
+    index or after a change to everything, a whole new index."""
     if previous is not None:
         changed = changed_entries(session, previous.base_generation)
-        if changed is not None and len(changed) <= OVERLAY_LIMIT:
+        if changed is not None:
             overlay = MatchIndex(load_targets(session, changed))
-            return CatalogueIndex(
-                generation, previous.base, previous.base_generation, overlay, changed
+            return replace(
+                previous,
+                generation=generation,
+                overlay=overlay,
+                changed=changed,
+                overlay_facts=load_facts(session, changed),
             )
     # Read after the generation: the index holds at least every change up to it.
-    base = MatchIndex(load_targets(session))
-    return CatalogueIndex(generation, base, generation, MatchIndex([]), frozenset())
+    with _collector_paused():
+        base = MatchIndex(load_targets(session))
+        whole = CatalogueIndex(
+            generation, base, generation, MatchIndex([]), frozenset(), load_facts(session), {}
+        )
+        # The index is millions of small objects that live as long as it does: moved out of
+        # the collector's sight, a full collection no longer walks them all (0.3-0.8 s at
+        # 100k markings, seconds at 1M, every few seconds under load). An index replaced
+        # later is freed by reference counting (it holds no cycles). No collection first:
+        # with collection paused the whole new index is in the youngest generation, so even
+        # a young collection would walk all of it.
+        gc.freeze()
+    return whole
+
+
+_paused_lock = threading.Lock()
+_paused = 0  # builds under way that asked the collector to wait
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic collection while an index is built: each would walk the growing index,
+    pausing every request (and the build) for longer and longer."""
+    global _paused
+    with _paused_lock:
+        _paused += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0:
+                gc.enable()
 
 
 def changed_entries(session: Session, since: int) -> frozenset[int] | None:
@@ -234,9 +351,7 @@ def _search(
 def load_targets(session: Session, entry_ids: Iterable[int] | None = None) -> list[Target]:
     """Every marking and name of the published entries (of those in *entry_ids* if given),
     in a stable order."""
-    published = models.Entry.status == Status.PUBLISHED.value
-    if entry_ids is not None:
-        published = and_(published, models.Entry.id.in_(sorted(entry_ids)))
+    published = _published(entry_ids)
     markings = session.execute(
         select(models.Marking.entry_id, models.Marking.text, models.Marking.pattern)
         .join(models.Entry)
@@ -259,25 +374,56 @@ def load_targets(session: Session, entry_ids: Iterable[int] | None = None) -> li
     ]
 
 
-def load_facts(session: Session, entry_ids: Iterable[int]) -> dict[int, EntryFacts]:
-    """What scoring needs of each published entry among *entry_ids*."""
-    rows = session.scalars(
-        select(models.Entry)
-        .where(models.Entry.id.in_(list(entry_ids)))
-        .where(models.Entry.status == Status.PUBLISHED.value)
-        .options(selectinload(models.Entry.features), selectinload(models.Entry.photos))
-    )
-    return {entry.id: _facts(entry) for entry in rows}
+def _published(entry_ids: Iterable[int] | None) -> ColumnElement[bool]:
+    """Published entries, of those in *entry_ids* if given."""
+    published = models.Entry.status == Status.PUBLISHED.value
+    if entry_ids is None:
+        return published
+    return and_(published, models.Entry.id.in_(sorted(entry_ids)))
 
 
-def _facts(entry: models.Entry) -> EntryFacts:
-    return EntryFacts(
-        id=entry.id,
-        slug=entry.slug,
-        name=entry.name,
-        category=entry.category,
-        calibre_mm=float(entry.calibre_mm) if entry.calibre_mm is not None else None,
-        country=entry.country,
-        features=[f.description for f in entry.features],
-        photos=[p.sha256 for p in entry.photos][:PHOTOS_SHOWN],
+def _by_entry(
+    session: Session,
+    part: type[models.Feature | models.Photo],
+    column: InstrumentedAttribute[str],
+    published: ColumnElement[bool],
+) -> dict[int, list[str]]:
+    """*column* of an entry part, listed per published entry in the order of their ids."""
+    values: dict[int, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(part.entry_id, column).join(models.Entry).where(published).order_by(part.id)
     )
+    for entry_id, value in rows:
+        values[entry_id].append(value)
+    return values
+
+
+def load_facts(session: Session, entry_ids: Iterable[int] | None = None) -> dict[int, EntryFacts]:
+    """What scoring needs of each published entry (of those in *entry_ids* if given): three
+    queries, however many entries."""
+    published = _published(entry_ids)
+    features = _by_entry(session, models.Feature, models.Feature.description, published)
+    photos = _by_entry(session, models.Photo, models.Photo.sha256, published)
+    entries = session.execute(
+        select(
+            models.Entry.id,
+            models.Entry.slug,
+            models.Entry.name,
+            models.Entry.category,
+            models.Entry.calibre_mm,
+            models.Entry.country,
+        ).where(published)
+    )
+    return {
+        entry_id: EntryFacts(
+            id=entry_id,
+            slug=slug,
+            name=name,
+            category=category,
+            calibre_mm=float(calibre) if calibre is not None else None,
+            country=country,
+            features=features.get(entry_id, []),
+            photos=photos.get(entry_id, [])[:PHOTOS_SHOWN],
+        )
+        for entry_id, slug, name, category, calibre, country in entries
+    }

@@ -1,0 +1,236 @@
+"""Scale benchmark: the service with one and with two worker processes, as `weaponsdb serve
+--workers N` runs it, on SQLite and PostgreSQL, with a synthetic catalogue.
+
+    python -m benchmarks.scale [--database sqlite|postgresql|both] [--entries N] [--seconds S]
+
+For each database and worker count: seconds from process start to /healthz answering and to
+the first answered match, resident memory of each worker, POST /v1/match req/s and p50/p99 at
+1, 8 and 32 concurrent clients, /healthz req/s at 32 clients, and batch queries/s (10 batches
+of 1,000 queries of 1-2 markings, one client). Ratios are against one worker in the same run.
+The load generator shares the machine's cores with the service; the load average is printed
+before each database. Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from benchmarks.load import Tally, Workload, database, free_port, prepare
+
+CLIENTS = (1, 8, 32)
+BATCH = 1000
+BATCHES = 10
+
+
+@contextmanager
+def started(url: str, folder: Path, workers: int) -> Iterator[tuple[str, dict[str, float]]]:
+    """The service on a free port; yields its address and the seconds from process start to
+    /healthz answering and to the first match answered."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "WEAPONSDB_DATABASE_URL": url,
+        "WEAPONSDB_IMAGES_DIR": str(folder / "images"),
+        # Measure the service, not the limiter.
+        "WEAPONSDB_MATCH_RATE_LIMIT": "100000000/minute",
+        "WEAPONSDB_MATCH_BATCH_RATE_LIMIT": "100000000/minute",
+    }
+    begun = time.perf_counter()
+    command = ["serve", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "weaponsdb", *command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        times = {"healthz_s": _until(base, begun, "get", "/healthz", None)}
+        times["first_match_s"] = _until(base, begun, "post", "/v1/match", {"markings": ["F-7"]})
+        times["all_indexes_s"] = _all_indexes_ready(base, begun, workers)
+        times["rss_mb"] = _resident_mb(process.pid, workers)  # type: ignore[assignment]
+        yield base, times
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def _until(base: str, begun: float, method: str, path: str, body: Any) -> float:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx2.request(method, base + path, json=body, timeout=600)
+            if answer.status_code == 200:
+                return round(time.perf_counter() - begun, 2)
+        except httpx2.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{path} did not answer")
+
+
+def _all_indexes_ready(base: str, begun: float, workers: int) -> float:
+    """Seconds from start until every worker says its match index is ready: measuring
+    before would time a worker still building its own."""
+    ready: set[int] = set()
+    deadline = time.monotonic() + 900
+    with httpx2.Client(base_url=base, timeout=60) as client:
+        while len(ready) < workers:
+            assert time.monotonic() < deadline, "the workers' indexes were not built"
+            client.headers["Connection"] = "close"  # a new connection may reach another worker
+            health = client.get("/healthz").json()
+            if health["matching_index"].startswith("ready"):
+                ready.add(health["worker"])
+            else:
+                time.sleep(0.1)
+    return round(time.perf_counter() - begun, 2)
+
+
+def _resident_mb(pid: int, workers: int) -> list[float]:
+    """Resident memory of each worker (the process itself when there is one)."""
+    if workers == 1:
+        pids = [pid]
+    else:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        # The supervisor's children are the workers and multiprocessing's resource tracker.
+        pids = [
+            int(child)
+            for child in children
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        ]
+    sizes = []
+    for each in pids:
+        status = Path(f"/proc/{each}/status").read_text().splitlines()
+        rss = next(line for line in status if line.startswith("VmRSS:"))
+        sizes.append(round(int(rss.split()[1]) / 1024, 1))
+    return sizes
+
+
+async def hammer(
+    base: str, clients: int, seconds: float, call: Callable[[httpx2.AsyncClient], Awaitable[bool]]
+) -> dict[str, float | int]:
+    tally = Tally()
+    deadline = time.monotonic() + seconds
+
+    async def client() -> None:
+        async with httpx2.AsyncClient(base_url=base, timeout=60) as session:
+            while time.monotonic() < deadline:
+                began = time.perf_counter()
+                try:
+                    ok = await call(session)
+                except httpx2.HTTPError:
+                    ok = False
+                if ok:
+                    tally.latencies.append(time.perf_counter() - began)
+                else:
+                    tally.errors += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return tally.summary(time.perf_counter() - began)
+
+
+def batch_rate(base: str, workload: Workload) -> float:
+    rng = random.Random(5)
+    queries = [
+        {"id": str(n), "markings": rng.sample(workload.markings, rng.randint(1, 2))}
+        for n in range(BATCH * BATCHES)
+    ]
+    began = time.perf_counter()
+    with httpx2.Client(base_url=base, timeout=600) as client:
+        for start in range(0, len(queries), BATCH):
+            answer = client.post(
+                "/v1/match/batch",
+                json={"queries": queries[start : start + BATCH]},
+                headers={"Accept": "application/x-ndjson"},
+            )
+            assert answer.status_code == 200, answer.text
+            assert len(answer.text.splitlines()) == BATCH
+    return round(len(queries) / (time.perf_counter() - began), 1)
+
+
+def measure(
+    url: str, folder: Path, workload: Workload, workers: int, seconds: float
+) -> dict[str, Any]:
+    async def match(session: httpx2.AsyncClient) -> bool:
+        marking = workload.rng.choice(workload.markings)
+        answer = await session.post("/v1/match", json={"markings": [marking]})
+        return answer.status_code == 200
+
+    async def health(session: httpx2.AsyncClient) -> bool:
+        return (await session.get("/healthz")).status_code == 200
+
+    with started(url, folder, workers) as (base, times):
+        result: dict[str, Any] = {"workers": workers, **times}
+        for clients in CLIENTS:
+            result[f"match_{clients}"] = asyncio.run(hammer(base, clients, seconds, match))
+        result["healthz_32"] = asyncio.run(hammer(base, 32, seconds / 2, health))
+        result["batch_qps"] = batch_rate(base, workload)
+        result["longest_gc_pause_ms"] = longest_gc_pause_ms(base)
+    return result
+
+
+def longest_gc_pause_ms(base: str) -> float:
+    """The longest collection any worker reported (each scrape reaches one of them)."""
+    longest = 0.0
+    for _ in range(20):
+        for line in httpx2.get(f"{base}/metrics", timeout=30).text.splitlines():
+            if line.startswith("weaponsdb_gc_longest_pause_seconds "):
+                longest = max(longest, float(line.split()[1]))
+    return round(longest * 1000, 1)
+
+
+def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    print(f"\n{kind}: load average {os.getloadavg()[0]:.2f} before the run", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
+        workload = prepare(url, args.entries, random.Random(11))
+        runs = [measure(url, Path(tmp), workload, w, args.seconds) for w in (1, 2)]
+    one, two = runs
+    for each in runs:
+        print(
+            f"  {each['workers']} worker(s): /healthz up {each['healthz_s']} s, first match "
+            f"{each['first_match_s']} s after start, every worker's index "
+            f"{each['all_indexes_s']} s; resident MB per worker {each['rss_mb']}"
+        )
+        for clients in CLIENTS:
+            figures = each[f"match_{clients}"]
+            ratio = figures["rps"] / max(one[f"match_{clients}"]["rps"], 0.1)
+            print(
+                f"    match, {clients:>2} clients: {figures['rps']:>7} req/s "
+                f"(x{ratio:.2f} of 1 worker), p50 {figures['p50_ms']} ms, "
+                f"p99 {figures['p99_ms']} ms, errors {figures['errors']}"
+            )
+        print(
+            f"    /healthz, 32 clients: {each['healthz_32']['rps']} req/s; "
+            f"batch: {each['batch_qps']} queries/s; longest GC pause "
+            f"{each['longest_gc_pause_ms']} ms"
+        )
+    return {"database": kind, "entries": args.entries, "one_worker": one, "two_workers": two}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--entries", type=int, default=10_000, help="synthetic entries loaded")
+    parser.add_argument("--seconds", type=float, default=10, help="per client count")
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    print(f"Scale benchmark: {args.entries} synthetic entries (3 texts each), 1 and 2 workers")
+    results = [run(kind, args) for kind in kinds]
+    print(json.dumps({"benchmark": "scale", "results": results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Several worker processes on one port: what `weaponsdb serve --workers N` runs."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx2
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.server import server_config
+from tests.factories import headers, issue_key, synthetic_entry
+from tests.serving import free_port, served
+from weaponsdb import db
+
+
+@pytest.fixture
+def seeded_key():
+    def key_for(url: str) -> str:
+        engine = db.make_engine(url)
+        try:
+            return issue_key(db.make_sessionmaker(engine), "two-workers")
+        finally:
+            engine.dispose()
+
+    return key_for
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_connections_accepted_on_the_workers_shared_socket_send_without_delay(
+    settings, engine, loop
+):
+    """uvicorn binds the workers' socket with proto=0, so asyncio leaves Nagle's algorithm on
+    for the connections accepted on it; every answer then waited for the client's delayed ACK
+    (about 40 ms). The service turns it off itself, whichever event loop runs it."""
+    config = server_config(create_app(settings, engine), settings, "127.0.0.1", free_port())
+    config.loop = loop
+    config.load()
+    shared = config.bind_socket()  # exactly as uvicorn's supervisor binds it for its workers
+    assert shared.proto == 0
+    seen: list[int] = []
+
+    class Observed(config.http_protocol_class):  # type: ignore[misc, name-defined]
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(transport)
+            accepted = transport.get_extra_info("socket")
+            seen.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    config.http_protocol_class = Observed
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [shared]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        answer = httpx2.get(f"http://127.0.0.1:{config.port}/healthz")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert answer.status_code == 200
+    assert seen
+    assert all(seen)
+
+
+LIMIT = 30  # match requests per minute per client, in the served tests
+
+
+@pytest.fixture
+def two_workers(database_url, tmp_path):
+    environment = {"WEAPONSDB_MATCH_RATE_LIMIT": f"{LIMIT}/minute"}
+    with served(database_url, tmp_path, workers=2, environment=environment) as service:
+        yield service
+
+
+def on_fresh_connections(requests: list[Callable[[], httpx2.Response]]) -> list[httpx2.Response]:
+    """Each request on its own connection, several at once, so that both workers accept."""
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda send: send(), requests))
+
+
+def test_two_workers_answer_and_match_an_edit_made_through_either(two_workers, seeded_key):
+    base = two_workers.base
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60  # a busy worker may leave the other to accept for a while
+    while len(workers) < 2 and time.monotonic() < deadline:
+        answers = on_fresh_connections([lambda: httpx2.get(f"{base}/healthz")] * 16)
+        workers |= {answer.json()["worker"] for answer in answers}
+    assert len(workers) == 2
+    created = httpx2.post(
+        f"{base}/v1/entries",
+        json=synthetic_entry(
+            "synthetic-two-workers", status="published", markings=[{"text": "TWO-WORKERS-7"}]
+        ),
+        headers=headers(seeded_key(two_workers.database_url)),
+    )
+    assert created.status_code == 201, created.text
+    answers = on_fresh_connections(
+        [lambda: httpx2.post(f"{base}/v1/match", json={"markings": ["TWO-WORKERS-7"]})] * 20
+    )
+    assert {a.json()["candidates"][0]["slug"] for a in answers} == {"synthetic-two-workers"}
+
+
+def test_two_workers_count_one_clients_matches_together(two_workers):
+    """A client is allowed the limit by the service, not by each worker."""
+    base = two_workers.base
+    answers = on_fresh_connections(
+        [lambda: httpx2.post(f"{base}/v1/match", json={"markings": ["F-7"]})] * (LIMIT + 20)
+    )
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(200) == LIMIT
+    assert statuses.count(429) == 20
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert int(refused.headers["Retry-After"]) >= 1
