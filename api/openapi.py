@@ -115,9 +115,12 @@ def _describe_form(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
         choices = field.pop("anyOf", None)
         if choices is not None:
             field.update(next(c for c in choices if c.get("type") != "null"))
-        if field.get("contentMediaType") == "application/octet-stream":
+        files = field.get("items", {}) if field.get("type") == "array" else field
+        if files.get("contentMediaType") == "application/octet-stream":
             form.setdefault("encoding", {})[name] = {"contentType": PHOTO_TYPES}
-            field["minLength"] = 1  # an empty file is refused
+            files["minLength"] = 1  # an empty file is refused
+            if files is not field:
+                field.setdefault("minItems", 1)  # a list of photos has at least one
 
 
 def _inline_parts(body: dict[str, Any], schemas: dict[str, Any]) -> None:
