@@ -339,3 +339,23 @@ def test_from_a_file_commons_is_not_asked(seeded_client, database_url, commons) 
     assert result.returncode == 0, result.stderr
     assert asked == []
     assert set(leads(entry(seeded_client, "Q999999003")).values()) == {UNCHECKED}
+
+
+def test_a_licence_never_replaces_an_editors_note(
+    seeded_client, seeded, database_url, stand_in: str, commons
+) -> None:
+    down = commons[0].replace("/w/api.php", "/down/api.php")
+    assert fetched(database_url, stand_in, down).returncode == 0
+    made = entry(seeded_client, "Q999999003")
+    index = [i["value"] for i in made["identifiers"]].index(LICENSED)
+    mine = schemas.IdentifierRecord(
+        scheme="commons", value=LICENSED, note="Editor: CC0 per the uploader (test data)"
+    )
+    with db.transaction(seeded) as session:
+        editing.replace_item(session, change(made["slug"]), COLLECTIONS["identifiers"], index, mine)
+    result = fetched(database_url, stand_in, commons[0])
+    assert result.returncode == 0, result.stderr
+    assert leads(entry(seeded_client, "Q999999003")) == {
+        LICENSED: "Editor: CC0 per the uploader (test data)",
+        UNKNOWN: UNCHECKED,
+    }
