@@ -88,9 +88,7 @@ def _read(document: dict[str, Any], names: list[str], answer: Answer) -> None:
     query = document.get("query", {})
     # The API answers under the normalised title (e.g. underscores become spaces).
     normalised = {n.get("to"): n.get("from") for n in query.get("normalized", [])}
-    pages = query.get("pages", [])
-    pages = list(pages.values()) if isinstance(pages, dict) else pages  # formatversion 1 or 2
-    for page in pages:
+    for page in query.get("pages", []):  # a list: formatversion 2
         title = str(page.get("title", ""))
         name = str(normalised.get(title, title)).removeprefix("File:")
         licence = _licence(page)
