@@ -7,12 +7,14 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -144,27 +146,37 @@ def test_dump_lines_from_standard_input(seeded_client, database_url) -> None:
     assert {n["script"] for n in made["names"]} == {"Latn", "Hani"}
 
 
+class JsonServer(http.server.BaseHTTPRequestHandler):
+    """A quiet stand-in for a service that answers JSON."""
+
+    def send_json(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture
 def stand_in() -> Iterator[str]:
     """A local HTTP server in the place of Wikidata, serving Special:EntityData."""
 
-    class EntityData(http.server.BaseHTTPRequestHandler):
+    class EntityData(JsonServer):
         def do_GET(self) -> None:
             name = self.path.removeprefix("/wiki/Special:EntityData/")
             path = FIXTURES / name
             if not name.startswith("Q") or not path.is_file():
                 self.send_error(404)
                 return
-            body = path.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_json(path.read_bytes())
 
-        def log_message(self, *args: object) -> None:
-            pass
+    yield from serving(EntityData)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EntityData)
+
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -207,3 +219,143 @@ def test_bad_entity_json_changes_nothing(seeded, database_url, text: str, report
     after = json.loads(run(database_url, "export", "-").stdout)
     before.pop("exported_at"), after.pop("exported_at")
     assert after == before
+
+
+# --- the licences of photo leads, from Wikimedia Commons ---------------------------------------
+
+COMMONS_PAGES = {
+    page["title"]: page
+    for page in json.loads((FIXTURES / "commons-extmetadata.json").read_text())["query"]["pages"]
+}
+LICENSED = "Synthetic rifle SX-3 (test data).jpg"
+UNKNOWN = "Synthetic rifle SX-3 markings (test data).png"
+UNCHECKED = "photo lead from Wikidata; its licence is on the Commons file page, not checked"
+
+
+@pytest.fixture
+def commons() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+    """A local HTTP server in the place of the Commons API at /w/api.php, answering
+    imageinfo extmetadata queries from tests/wikidata/commons-extmetadata.json (any other
+    title is missing, as on Commons); anything else answers 503. With the queries asked."""
+    asked: list[dict[str, list[str]]] = []
+
+    class Api(JsonServer):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            query = parse_qs(url.query)
+            if url.path != "/w/api.php":
+                self.send_error(503)
+                return
+            asked.append(query)
+            self.answer(query)
+
+        def answer(self, query: dict[str, list[str]]) -> None:
+            wanted = {"action": ["query"], "prop": ["imageinfo"], "format": ["json"]}
+            if any(query.get(k) != v for k, v in wanted.items()) or "extmetadata" not in query.get(
+                "iiprop", [""]
+            )[0].split("|"):
+                document: dict[str, Any] = {"error": {"code": "badquery", "info": "not expected"}}
+            else:
+                titles = query["titles"][0].split("|")
+                missing = {"ns": 6, "missing": True, "imagerepository": ""}
+                pages = [COMMONS_PAGES.get(t, {**missing, "title": t}) for t in titles]
+                document = {"batchcomplete": True, "query": {"pages": pages}}
+            self.send_json(json.dumps(document).encode())
+
+    for url in serving(Api):
+        yield f"{url}/w/api.php", asked
+
+
+def leads(made: dict[str, Any]) -> dict[str, str]:
+    return {i["value"]: i["note"] for i in made["identifiers"] if i["scheme"] == "commons"}
+
+
+def fetched(database_url: str, wikidata: str, commons_api: str):
+    return run(
+        database_url,
+        "import",
+        "wikidata",
+        "--fetch",
+        "Q999999003",
+        WEAPONSDB_WIKIDATA_URL=wikidata,
+        WEAPONSDB_COMMONS_API_URL=commons_api,
+    )
+
+
+def test_fetch_records_the_licences_commons_gives(
+    seeded_client, database_url, stand_in: str, commons
+) -> None:
+    api, asked = commons
+    result = fetched(database_url, stand_in, api)
+    assert result.returncode == 0, result.stderr
+    # One query for both files, by their File: titles.
+    assert [q["titles"] for q in asked] == [[f"File:{LICENSED}|File:{UNKNOWN}"]]
+    made = entry(seeded_client, "Q999999003")
+    notes = leads(made)
+    assert notes[LICENSED].startswith(
+        "licence: CC BY-SA 4.0 <https://creativecommons.org/licenses/by-sa/4.0>;"
+        " credit: Synthetic Tester (test data) (as Wikimedia Commons gave it on "
+    )
+    assert notes[UNKNOWN] == UNCHECKED  # Commons does not know it
+    assert f"File:{UNKNOWN}: Commons gives no licence for it" in result.stderr
+    page = seeded_client.get(f"/entries/{made['slug']}").text
+    assert "licence: CC BY-SA 4.0" in page
+    assert "credit: Synthetic Tester (test data)" in page
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("down", ["unreachable", "503"])
+def test_commons_down_leaves_the_licence_unchecked(
+    seeded_client, database_url, stand_in: str, commons, down: str
+) -> None:
+    api = f"http://127.0.0.1:{closed_port()}/w/api.php" if down == "unreachable" else ""
+    api = api or commons[0].replace("/w/api.php", "/down/api.php")
+    result = fetched(database_url, stand_in, api)
+    assert result.returncode == 0, result.stderr
+    assert "the photo leads keep 'licence not checked'" in result.stderr
+    made = entry(seeded_client, "Q999999003")
+    assert leads(made) == {LICENSED: UNCHECKED, UNKNOWN: UNCHECKED}
+    # Once Commons answers, importing again records the licence.
+    again = fetched(database_url, stand_in, commons[0])
+    assert again.returncode == 0, again.stderr
+    assert leads(entry(seeded_client, "Q999999003"))[LICENSED].startswith("licence: CC BY-SA 4.0")
+
+
+def test_from_a_file_commons_is_not_asked(seeded_client, database_url, commons) -> None:
+    api, asked = commons
+    result = run(
+        database_url,
+        "import",
+        "wikidata",
+        str(FIXTURES / "Q999999003.json"),
+        WEAPONSDB_COMMONS_API_URL=api,
+    )
+    assert result.returncode == 0, result.stderr
+    assert asked == []
+    assert set(leads(entry(seeded_client, "Q999999003")).values()) == {UNCHECKED}
+
+
+def test_a_licence_never_replaces_an_editors_note(
+    seeded_client, seeded, database_url, stand_in: str, commons
+) -> None:
+    down = commons[0].replace("/w/api.php", "/down/api.php")
+    assert fetched(database_url, stand_in, down).returncode == 0
+    made = entry(seeded_client, "Q999999003")
+    index = [i["value"] for i in made["identifiers"]].index(LICENSED)
+    mine = schemas.IdentifierRecord(
+        scheme="commons", value=LICENSED, note="Editor: CC0 per the uploader (test data)"
+    )
+    with db.transaction(seeded) as session:
+        editing.replace_item(session, change(made["slug"]), COLLECTIONS["identifiers"], index, mine)
+    result = fetched(database_url, stand_in, commons[0])
+    assert result.returncode == 0, result.stderr
+    assert leads(entry(seeded_client, "Q999999003")) == {
+        LICENSED: "Editor: CC0 per the uploader (test data)",
+        UNKNOWN: UNCHECKED,
+    }

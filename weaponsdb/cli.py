@@ -50,8 +50,8 @@ from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.reader import Box, Reader, Reading
 from weaponsdb.reading.scripts import parse_scripts
 from weaponsdb.vocab import Category, PhotoView, Role, Status
+from weaponsdb.wikidata import commons, importing
 from weaponsdb.wikidata import entities as wikidata
-from weaponsdb.wikidata import importing
 
 app = typer.Typer(
     help="weaponsdb: identify weapons and munitions from what can be seen on them.",
@@ -515,14 +515,20 @@ def _import_wikidata(ctx: typer.Context, given: str | None, fetch: list[str]) ->
         found += wikidata.parse_entities(_read_text(Path(given)), given)
     for qid in fetch:
         found += wikidata.fetch(qid, settings_of(ctx).wikidata_url)
+    # Only with a network (--fetch) are the images' licences asked of Commons.
+    answer = (
+        commons.licences(wikidata.image_names(found), settings_of(ctx).commons_api_url)
+        if fetch
+        else commons.Answer()
+    )
     today = datetime.now(UTC).date()
     with unit_of_work(ctx) as session:
-        report = importing.import_items(session, found, today)
+        report = importing.import_items(session, found, today, answer.licences)
     for slug in report.created:
         out.print(f"created draft {slug}")
     for slug in report.updated:
         out.print(f"updated {slug}")
-    for note in report.notes:
+    for note in [*answer.notes, *report.notes]:
         err.print(f"note: {escape(note)}", highlight=False)
 
 

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Where `weaponsdb import wikidata --fetch` reads items (Special:EntityData).
     wikidata_url: str = "https://www.wikidata.org"
+    # Where `--fetch` asks Wikimedia Commons for the licences of the items' images.
+    commons_api_url: str = "https://commons.wikimedia.org/w/api.php"
 
     # Limits that protect the service (see api/limits.py).
     max_body_bytes: int = 1024 * 1024

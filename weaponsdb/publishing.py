@@ -79,7 +79,7 @@ TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "entry": ("TEXT NOT NULL REFERENCES entries(slug)", "Slug of the entry."),
             "scheme": ("TEXT NOT NULL", "wikidata, or commons (a file name on Commons)."),
             "value": ("TEXT NOT NULL", "The identifier."),
-            "note": ("TEXT", "E.g. that a Commons file's licence is not checked."),
+            "note": ("TEXT", "E.g. a Commons file's licence and credit, or that it is unchecked."),
         },
     ),
     "sources": (

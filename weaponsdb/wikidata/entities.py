@@ -154,6 +154,12 @@ def read_item(entity: Entity, others: dict[str, Entity]) -> Item:
     return item
 
 
+def image_names(entities: list[Entity]) -> list[str]:
+    """The Commons file names the entities' images (P18) give."""
+    pid = mapping()["properties"]["image"]
+    return [v for entity in entities for v in _values(entity, pid) if isinstance(v, str)]
+
+
 def _day(modified: Any) -> str | None:
     return modified[:10] if isinstance(modified, str) and len(modified) >= 10 else None
 

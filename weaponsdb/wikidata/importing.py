@@ -24,6 +24,7 @@ from weaponsdb.catalogue import convert
 from weaponsdb.catalogue.parts import CITATIONS, PARTS
 from weaponsdb.revisions import ENTRIES
 from weaponsdb.vocab import Confidence, IdentifierScheme, NameKind, SourceKind, Status
+from weaponsdb.wikidata.commons import Licence
 from weaponsdb.wikidata.entities import Entity, Item, english_label, read_item
 
 AUTHOR = "wikidata import"
@@ -40,9 +41,15 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
-def import_items(session: Session, entities: list[Entity], today: dt.date) -> Report:
+def import_items(
+    session: Session,
+    entities: list[Entity],
+    today: dt.date,
+    licences: dict[str, Licence] | None = None,
+) -> Report:
     """Import the items among *entities* (the others, e.g. countries and makers, are read
-    for what the items name), in the caller's transaction."""
+    for what the items name), in the caller's transaction; *licences*, by Commons file
+    name, are what Commons said of the items' images (none: not asked)."""
     report = Report()
     by_id = {e["id"]: e for e in entities}
     for entity in entities:
@@ -52,10 +59,11 @@ def import_items(session: Session, entities: list[Entity], today: dt.date) -> Re
         source = _source(session, item, today)
         producers = _producers(session, item, by_id, report)
         slug = _identified(session, item.qid)
+        identifiers = _identifiers(item, licences or {}, today)
         if slug is None:
-            report.created.append(_create(session, item, source, producers))
+            report.created.append(_create(session, item, source, producers, identifiers))
         else:
-            _update(session, slug, item, source, producers)
+            _update(session, slug, item, source, producers, identifiers)
             report.updated.append(slug)
         report.notes += [f"{item.qid}: {note}" for note in item.unmapped]
     return report
@@ -149,15 +157,31 @@ def _names(item: Item, source: str) -> list[dict[str, Any]]:
     ]
 
 
-def _identifiers(item: Item) -> list[dict[str, Any]]:
+def _identifiers(item: Item, licences: dict[str, Licence], today: dt.date) -> list[dict[str, Any]]:
     return [
         {"scheme": IdentifierScheme.WIKIDATA.value, "value": item.qid},
         *(
-            {"scheme": IdentifierScheme.COMMONS.value, "value": name, "note": COMMONS_NOTE}
+            {
+                "scheme": IdentifierScheme.COMMONS.value,
+                "value": name,
+                "note": commons_note(licences.get(name), today),
+            }
             for name in item.images
             if len(name) <= 200
         ),
     ]
+
+
+def commons_note(licence: Licence | None, today: dt.date) -> str:
+    """What a photo lead says of its licence: as Commons gave it, or that nobody checked."""
+    if licence is None:
+        return COMMONS_NOTE
+    where = f" <{licence.url}>" if licence.url else ""
+    credit = f"; credit: {licence.credit}" if licence.credit else ""
+    return (
+        f"licence: {licence.name}{where}{credit}"
+        f" (as Wikimedia Commons gave it on {today.isoformat()}; check before reuse)"
+    )
 
 
 def _slug(session: Session, item: Item) -> str:
@@ -166,7 +190,13 @@ def _slug(session: Session, item: Item) -> str:
     return slug if slug and taken is None else f"wikidata-{item.qid.lower()}"
 
 
-def _create(session: Session, item: Item, source: str, producers: list[str]) -> str:
+def _create(
+    session: Session,
+    item: Item,
+    source: str,
+    producers: list[str],
+    identifiers: list[dict[str, Any]],
+) -> str:
     values = {"category": item.category, "calibre_mm": item.calibre_mm, "country": item.country}
     record = schemas.EntryRecord.model_validate(
         {
@@ -182,7 +212,7 @@ def _create(session: Session, item: Item, source: str, producers: list[str]) -> 
             ],
             "names": _names(item, source),
             "producers": [{"producer": k, "citations": _cited(source, item)} for k in producers],
-            "identifiers": _identifiers(item),
+            "identifiers": identifiers,
         }
     )
     editing.create_entry(session, record, AUTHOR, f"Imported from Wikidata {item.qid}")
@@ -193,7 +223,14 @@ def _from_wikidata(citations: list[schemas.CitationRecord]) -> bool:
     return bool(citations) and all(c.source.startswith(SOURCE_PREFIX) for c in citations)
 
 
-def _update(session: Session, slug: str, item: Item, source: str, producers: list[str]) -> None:
+def _update(
+    session: Session,
+    slug: str,
+    item: Item,
+    source: str,
+    producers: list[str],
+    identifiers: list[dict[str, Any]],
+) -> None:
     change = editing.Change(slug, None, AUTHOR, f"Re-imported from Wikidata {item.qid}")
     entry = editing.begin_change(session, change)
     before = _last_import(session, entry)
@@ -211,7 +248,8 @@ def _update(session: Session, slug: str, item: Item, source: str, producers: lis
         refs,
         key="producer",
     )
-    _add_missing(entry, "identifiers", _identifiers(item), refs, key="value")
+    _add_missing(entry, "identifiers", identifiers, refs, key="value")
+    _update_leads(entry, before, identifiers)
     editing.end_change(session, change, entry)
 
 
@@ -246,6 +284,20 @@ class Reimport:
         self,
     ) -> tuple[models.Entry, schemas.EntryRecord | None, Item, str, convert.References]:
         return self.entry, self.before, self.item, self.source, self.refs
+
+
+def _update_leads(
+    entry: models.Entry, before: schemas.EntryRecord | None, identifiers: list[dict[str, Any]]
+) -> None:
+    """A photo lead's note takes a licence Commons now gives while it still says what the
+    last import wrote; an unanswered question never replaces a licence already recorded."""
+    imported = {(i.value, i.note) for i in (before.identifiers if before else [])}
+    checked = {
+        i["value"]: i["note"] for i in identifiers if i.get("note", COMMONS_NOTE) != COMMONS_NOTE
+    }
+    for row in entry.identifiers:
+        if row.scheme == IdentifierScheme.COMMONS.value and (row.value, row.note) in imported:
+            row.note = checked.get(row.value, row.note)
 
 
 def _update_attributes(update: Reimport) -> None:
