@@ -232,8 +232,8 @@ def test_sequences_of_calls_following_the_specs_links(seeded, settings, editor, 
 
     Workflow.run(
         settings=settings_(
-            max_examples=12,
-            stateful_step_count=6,
+            max_examples=8,
+            stateful_step_count=5,
             deadline=None,
             suppress_health_check=list(HealthCheck),
         )
