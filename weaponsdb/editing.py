@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
+from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError, WithJsonSchema
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -57,9 +57,17 @@ def check_note(note: str | None, field: str = "note") -> str:
         ) from None
 
 
+# A change may draft or publish an entry; retraction has its own endpoint, with a reason.
+_CHANGEABLE = [status.value for status in Status if status is not Status.RETRACTED]
+
+
 class EntryChanges(schemas.EntryAttributes):
     """The entry's own attributes to change; attributes left out stay as they are, null
     clears one. The slug is permanent; retraction has its own endpoint."""
+
+    status: Annotated[
+        Status | None, WithJsonSchema({"anyOf": [{"enum": _CHANGEABLE}, {"type": "null"}]})
+    ] = None
 
 
 @dataclass(frozen=True)

@@ -107,15 +107,29 @@ def country_name(code: str | None) -> str | None:
     return getattr(country, "common_name", None) or getattr(country, "name", None)
 
 
+def at_most(characters: int) -> Any:
+    """The declared maxLength, counted as sent: before the white space around it is
+    stripped, so that what the schema refuses the service refuses too."""
+
+    def sent_length(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > characters:
+            raise ValueError(f"must have at most {characters} characters")
+        return value
+
+    return BeforeValidator(sent_length)
+
+
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    at_most(4000),
     AfterValidator(storable),
     declared(pattern=STORABLE_PATTERN),
 ]
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    at_most(200),
     AfterValidator(storable),
     declared(pattern=STORABLE_PATTERN),
 ]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import AfterValidator
 
 from api.dependencies import BaseUrl, DbSession, MarkingMatcher
 from api.problems import PROBLEM_RESPONSES
@@ -16,6 +17,7 @@ from weaponsdb import __version__, reconciling
 from weaponsdb.catalogue import convert
 from weaponsdb.catalogue.read import get_entry
 from weaponsdb.errors import NotFoundError
+from weaponsdb.schemas import PRINTABLE_PATTERN, declared, printable
 from weaponsdb.vocab import Category, Status
 
 PATH = "/reconcile"
@@ -163,7 +165,12 @@ def preview(
     return response
 
 
-Prefix = Annotated[str, Query(max_length=200, description="What has been typed so far.")]
+Prefix = Annotated[
+    str,
+    Query(max_length=200, description="What has been typed so far."),
+    AfterValidator(printable),
+    declared(pattern=PRINTABLE_PATTERN),
+]
 
 
 def _suggestions(found: list[reconciling.Suggestion]) -> dict[str, Any]:

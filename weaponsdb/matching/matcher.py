@@ -44,6 +44,7 @@ from weaponsdb.schemas import (
     CountryCode,
     Record,
     ShortText,
+    at_most,
     declared,
     printable,
 )
@@ -72,6 +73,7 @@ def _legible(text: str) -> str:
 ObservedMarking = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    at_most(200),
     AfterValidator(printable),
     AfterValidator(_legible),
     declared(pattern=LEGIBLE_PATTERN),
