@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import SOURCE_KEY, add_entries, synthetic_entry
+from tests.factories import SOURCE_KEY, add_entries, headers, synthetic_entry
 from tests.test_cli import run
 from weaponsdb.tabular import ENTRY_COLUMNS, INSTANCE_COLUMNS
 
@@ -48,6 +48,19 @@ def test_instances_csv(seeded_client) -> None:
     (bang,) = [row for row in found if row["entry"] == "bang-122"]
     assert bang["event"] == first["event"]
     assert bang["sources"] == " | ".join(sorted({c["source"] for c in first["citations"]}))
+
+
+def test_instances_csv_gives_coordinates_as_published(seeded_client, editor) -> None:
+    sighting = {"event": "Synthetic sighting", "latitude": 48.12, "longitude": 37.65}
+    added = seeded_client.post(
+        "/v1/entries/f-7/instances",
+        json={**sighting, "precision": "place"},
+        headers=headers(editor, 1),
+    )
+    assert added.status_code == 200, added.text
+    found = rows(seeded_client.get("/v1/instances.csv").text)
+    (row,) = [r for r in found if r["event"] == "Synthetic sighting"]
+    assert (row["latitude"], row["longitude"], row["precision"]) == ("48.12", "37.65", "place")
 
 
 def test_export_csv_then_import_it_back(seeded, database_url, tmp_path: Path) -> None:
