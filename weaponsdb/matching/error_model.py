@@ -66,6 +66,8 @@ def confusions() -> dict[tuple[str, str], Confusion]:
         add(meant, read, cost, "look-alike shape")
         if len(read) == 1:  # a shape misread either way: typed by sight, or OCR'd back
             add(read, meant, cost + 0.1, "look-alike shape")
+    for meant, read, cost in ERRORS["volapuk"]["runs"]:
+        add(meant, read, cost, "typed by shape (Volapuk)")
     for meant, read, cost in ERRORS["han"]["pairs"]:
         add(meant, read, cost, "Han character of similar shape")
     for group in ERRORS["arabic"]["groups"]:
