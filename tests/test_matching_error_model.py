@@ -149,7 +149,10 @@ def test_the_answer_says_whether_the_first_candidate_is_a_confident_match(seeded
 
 # Synthetic designations (test data) for readings by shape and misread designators, with
 # siblings one character away that a reading must not fall into.
-SIGHT_TEXTS = ["ШПК-9", "ШПМ-9", "ЦФ-21", "ЦФ-27", "ЖФ-21", "ЯД-3", "250式", "260式", "250-1式"]
+SIGHT_TEXTS = [
+    *("ШПК-9", "ШПМ-9", "ЦФ-21", "ЦФ-27", "ЖФ-21", "ЯД-3", "250式", "260式", "250-1式"),
+    *("ЗНА-84", "ЗНА-34", "ΓΛ-12", "ΓΛ-17"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +176,8 @@ def sight_first(index: MatchIndex, observed: str) -> Candidate | None:
         ("9IA-3", "ЯД-3", "'9i' taken as 'я'"),  # Я as 9I, Д as A
         ("250吉", "250式", "'吉' after the number taken as the designator '式'"),
         ("250-1 或", "250-1式", "'或' after the number taken as the designator '式'"),
+        ("ЭНА-84", "ЗНА-84", "'э' taken as 'з' (both look like '3')"),
+        ("TA-12", "ΓΛ-12", "'t' taken as 'γ'"),  # Γ typed as T, as Г is
     ],
 )
 def test_shapes_typed_as_runs_and_misread_designators_find_their_entry(
