@@ -178,6 +178,7 @@ def sight_first(index: MatchIndex, observed: str) -> Candidate | None:
         ("250-1 或", "250-1式", "'或' after the number taken as the designator '式'"),
         ("ЭНА-84", "ЗНА-84", "'э' taken as 'з' (both look like '3')"),
         ("TA-12", "ΓΛ-12", "'t' taken as 'γ'"),  # Γ typed as T, as Г is
+        ("260G式", "260式", "'g' taken as extra"),  # a Latin letter beside 式 is a misreading
     ],
 )
 def test_shapes_typed_as_runs_and_misread_designators_find_their_entry(
