@@ -25,7 +25,7 @@ from weaponsdb.matching.matcher import best_per_entry
 from weaponsdb.matching.scoring import information
 
 CANDIDATES = 20  # the cheapest entries per query that the fit weighs
-TEMPERATURES = np.linspace(0.5, 6.0, 23)
+TEMPERATURES = np.linspace(0.5, 12.0, 47)
 BASES = np.linspace(-4.0, 8.0, 49)
 PER_CHARACTER = np.linspace(0.0, 2.0, 41)
 

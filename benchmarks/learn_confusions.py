@@ -4,7 +4,8 @@
 
 Synthetic designations of every script are rendered and read by Tesseract (ocr_readings.py),
 each reading's key is aligned to the key of what was rendered (rapidfuzz Levenshtein
-editops), and the substitutions, extra and missing characters are counted. A confusion read
+editops), and the substitutions, extra and missing characters are counted per script read
+(each script is read by its own Tesseract model, which makes its own confusions). A confusion read
 with probability p costs ln p / ln P_ARBITRARY (so one as unlikely as an arbitrary misread
 costs 1.0, the unit of errors.json); only confusions seen at least MIN_SEEN times are kept,
 errors.json's hand-tuned costs stand where the data is silent. Readings with a character
@@ -39,23 +40,27 @@ def plain_key(text: str) -> str:
 
 
 def count(readings: list[OcrReading]) -> dict[str, Counter[Any]]:
+    """Counts per script read: a confusion happens in one language's model of Tesseract
+    (only `fas` reads 8 as و), so it is counted against how often that model met the
+    character, not against every script's readings together."""
     counts: dict[str, Counter[Any]] = {
         name: Counter() for name in ("meant", "read", "pairs", "extra", "missing")
     }
     for reading in readings:
         if reading.cer > MOST_CER:
             continue
+        script = reading.script
         truth, read = plain_key(reading.truth), plain_key(reading.read)
-        counts["meant"].update(truth)
-        counts["read"].update(read)
+        counts["meant"].update((script, ch) for ch in truth)
+        counts["read"][script] += len(read)
         for op in Levenshtein.editops(read, truth):
             tag, i, j = op.tag, op.src_pos, op.dest_pos
             if tag == "replace":
-                counts["pairs"][(truth[j], read[i])] += 1
+                counts["pairs"][(script, truth[j], read[i])] += 1
             elif tag == "delete":
-                counts["extra"][read[i]] += 1
+                counts["extra"][(script, read[i])] += 1
             else:
-                counts["missing"][truth[j]] += 1
+                counts["missing"][(script, truth[j])] += 1
     return counts
 
 
@@ -65,23 +70,27 @@ def cost(seen: int, out_of: int) -> float:
 
 
 def table(counts: dict[str, Counter[Any]]) -> dict[str, Any]:
-    pairs = sorted(
-        [meant, read, cost(seen, counts["meant"][meant]), seen]
-        for (meant, read), seen in counts["pairs"].items()
-        if seen >= MIN_SEEN and cost(seen, counts["meant"][meant]) < 1.0
-    )
-    read_total = sum(counts["read"].values())
-    extra = {
-        ch: cost(seen, read_total)
-        for ch, seen in sorted(counts["extra"].items())
-        if seen >= MIN_SEEN and cost(seen, read_total) < 1.0
+    """The cheapest cost of each confusion over the scripts it was seen in often enough."""
+    pairs: dict[tuple[str, str], tuple[float, int]] = {}
+    for (script, meant, read), seen in counts["pairs"].items():
+        _keep(pairs, (meant, read), cost(seen, counts["meant"][(script, meant)]), seen)
+    extra: dict[str, tuple[float, int]] = {}
+    for (script, ch), seen in counts["extra"].items():
+        _keep(extra, ch, cost(seen, counts["read"][script]), seen)
+    missing: dict[str, tuple[float, int]] = {}
+    for (script, ch), seen in counts["missing"].items():
+        _keep(missing, ch, cost(seen, counts["meant"][(script, ch)]), seen)
+    return {
+        "pairs": sorted([meant, read, c, seen] for (meant, read), (c, seen) in pairs.items()),
+        "extra": {ch: c for ch, (c, _) in sorted(extra.items())},
+        "missing": {ch: c for ch, (c, _) in sorted(missing.items())},
     }
-    missing = {
-        ch: cost(seen, counts["meant"][ch])
-        for ch, seen in sorted(counts["missing"].items())
-        if seen >= MIN_SEEN and cost(seen, counts["meant"][ch]) < 1.0
-    }
-    return {"pairs": pairs, "extra": extra, "missing": missing}
+
+
+def _keep(found: dict[Any, tuple[float, int]], name: Any, price: float, seen: int) -> None:
+    """Kept if seen often enough to be more than chance and likelier than an arbitrary error."""
+    if seen >= MIN_SEEN and price < 1.0 and (name not in found or price < found[name][0]):
+        found[name] = (price, seen)
 
 
 def main() -> None:

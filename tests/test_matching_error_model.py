@@ -145,3 +145,52 @@ def test_the_answer_says_whether_the_first_candidate_is_a_confident_match(seeded
     nothing = seeded_client.post("/v1/match", json={"markings": ["Q-999 ZZTOP"]}).json()
     assert nothing["candidates"] == []
     assert nothing["confident"] is False
+
+
+# Synthetic designations (test data) for readings by shape and misread designators, with
+# siblings one character away that a reading must not fall into.
+SIGHT_TEXTS = [
+    *("ШПК-9", "ШПМ-9", "ЦФ-21", "ЦФ-27", "ЖФ-21", "ЯД-3", "250式", "260式", "250-1式"),
+    *("ЗНА-84", "ЗНА-34", "ΓΛ-12", "ΓΛ-17"),
+]
+
+
+@pytest.fixture(scope="module")
+def sight_index() -> MatchIndex:
+    return MatchIndex([Target(n, "marking", text) for n, text in enumerate(SIGHT_TEXTS)])
+
+
+def sight_first(index: MatchIndex, observed: str) -> Candidate | None:
+    best = best_per_entry(index, observed)
+    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", SIGHT_TEXTS[n], None, None, None) for n in best}
+    candidates = rank([observed], {n: [m] for n, m in best.items()}, facts, Evidence(), 5)
+    return candidates[0] if candidates else None
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant", "taken"),
+    [
+        ("LLITTK-9", "ШПК-9", "'lli' taken as 'ш'"),  # Ш as LLI, П as TT (Volapuk)
+        ("LICD-21", "ЦФ-21", "'cd' taken as 'ф'"),  # Ц as LI, Ф as CD
+        ("LIQP-27", "ЦФ-27", "'qp' taken as 'ф'"),  # Ф as QP
+        ("9IA-3", "ЯД-3", "'9i' taken as 'я'"),  # Я as 9I, Д as A
+        ("250吉", "250式", "'吉' after the number taken as the designator '式'"),
+        ("250-1 或", "250-1式", "'或' after the number taken as the designator '式'"),
+        ("ЭНА-84", "ЗНА-84", "'э' taken as 'з' (both look like '3')"),
+        ("TA-12", "ΓΛ-12", "'t' taken as 'γ'"),  # Γ typed as T, as Г is
+        ("260G式", "260式", "'g' taken as extra"),  # a Latin letter beside 式 is a misreading
+    ],
+)
+def test_shapes_typed_as_runs_and_misread_designators_find_their_entry(
+    sight_index, observed, meant, taken
+):
+    found = sight_first(sight_index, observed)
+    assert found is not None, f"{observed!r} found nothing"
+    assert found.entry.name == meant
+    assert taken in found.matches[0].detail
+
+
+@pytest.mark.parametrize("observed", ["LLITTCD-LI", "QPLI-5", "731吉", "9IXZ-40"])
+def test_strings_of_such_runs_are_no_confident_match(sight_index, observed):
+    found = sight_first(sight_index, observed)
+    assert found is None or found.score < CONFIDENT_SCORE

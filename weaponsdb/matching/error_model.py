@@ -66,6 +66,8 @@ def confusions() -> dict[tuple[str, str], Confusion]:
         add(meant, read, cost, "look-alike shape")
         if len(read) == 1:  # a shape misread either way: typed by sight, or OCR'd back
             add(read, meant, cost + 0.1, "look-alike shape")
+    for meant, read, cost in ERRORS["volapuk"]["runs"]:
+        add(meant, read, cost, "typed by shape (Volapuk)")
     for meant, read, cost in ERRORS["han"]["pairs"]:
         add(meant, read, cost, "Han character of similar shape")
     for group in ERRORS["arabic"]["groups"]:
@@ -77,7 +79,27 @@ def confusions() -> dict[tuple[str, str], Confusion]:
         add(meant, read, 0.3, "OCR confusion")
     for meant, read, cost, _seen in learned()["ocr"]["pairs"]:
         add(meant, read, cost, "OCR confusion, measured")
+    _through_a_third_shape(table)
     return table
+
+
+def _through_a_third_shape(table: dict[tuple[str, str], Confusion]) -> None:
+    """Two characters that each look like a third are misread as one another (З and Э both
+    look like 3): such a pair costs the two confusions together, when that is less than an
+    arbitrary misreading. Single characters only; it joins no shape class (the sum of two
+    costs is below a class's bound only if both are), so the index finds nothing new."""
+    single = [(pair, c) for pair, c in table.items() if len(pair[0]) == 1 and len(pair[1]) == 1]
+    read_for: dict[str, list[tuple[str, float]]] = {}
+    for (read, meant), confusion in single:
+        read_for.setdefault(meant, []).append((read, confusion.cost))
+    for (third, meant), first in single:  # *meant* read as *third* ...
+        for read, cost in read_for.get(third, ()):  # ... and *third* as *read*
+            total = first.cost + cost
+            if read != meant and total < COSTS["substitution"]:
+                known = table.get((read, meant))
+                if known is None or total < known.cost:
+                    why = f"both look like '{third}'"
+                    table[(read, meant)] = Confusion(round(total, 3), why)
 
 
 def _ocr_rule_pairs() -> Iterator[tuple[str, str]]:

@@ -61,8 +61,15 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
         else "same text but for case, spacing, punctuation or script of digits"
     )
     plain_key = key(folded, wildcards)
-    # Latin beside another alphabet, the designator word included, is itself a misreading.
-    mixed = _has_other_alphabet(plain_key) and any(c.isascii() and c.isalpha() for c in plain_key)
+    # Latin beside another alphabet, the designator word included, is itself a misreading,
+    # with a cleaner reading beside it when the other letters have Latin look-alikes (Cyrillic
+    # В beside B). Beside letters without one (式, Persian), the misread Latin letter is just
+    # one more misread character, and this key the one to search misreadings of.
+    mixed = (
+        _has_other_alphabet(plain_key)
+        and any(c.isascii() and c.isalpha() for c in plain_key)
+        and look_alikes(plain_key) != plain_key
+    )
     found = [Reading(plain_key, How.NORMALISED, plain, fuzzy=not mixed)]
     if designated != folded.casefold():  # a misread designator word still leaves the rest
         found.append(Reading(key(folded, wildcards, designate=False), How.NORMALISED, "as written"))

@@ -5,10 +5,11 @@ spans of tokens, each paying a little for the tokens it leaves out as junk."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 
 from weaponsdb.matching.error_model import COSTS, read_runs
-from weaponsdb.matching.normalise import How, Reading, fold, key, readings
+from weaponsdb.matching.normalise import RULES, How, Reading, fold, key, readings
 
 # A line of more tokens than this is tried as its whole and its single tokens only.
 MAX_SPAN_TOKENS = 6
@@ -25,8 +26,10 @@ class Span:
 def query_readings(text: str) -> list[Reading]:
     """The readings of one observed text, with runs read as one character where there are
     any; the plainest first, without duplicate keys."""
-    found = readings(text, wildcards=True)
+    found = readings(text, wildcards=True) + designator_misread(text)
     for reading in list(found):
+        if reading.how is How.TRANSLITERATED:
+            continue  # runs are what someone typed or OCR read, not our own romanisation
         run = read_runs(reading.key)
         if run is not None:
             detail = f"{reading.detail}; read by shape: {', '.join(run.taken)}"
@@ -35,6 +38,32 @@ def query_readings(text: str) -> list[Reading]:
     for reading in found:
         unique.setdefault(reading.key, reading)
     return list(unique.values())
+
+
+_ENDS_IN_ONE_CHARACTER = re.compile(
+    rf"(.*\d)[{re.escape(RULES['designators']['separators'])}]*(\w)", re.DOTALL
+)
+
+
+def designator_misread(text: str) -> list[Reading]:
+    """A number ending in a Han character that is no designator, read as the number and the
+    designator 式 (which OCR reads as other ideographs: errors.json says how often)."""
+    found = _ENDS_IN_ONE_CHARACTER.fullmatch(fold(text).strip())
+    if found is None:
+        return []
+    number, last = found.groups()
+    if last in RULES["designators"]["after_number"] or not _is_han(last):
+        return []
+    cost = COSTS["designator_read_as_other_han"]
+    why = f"'{last}' after the number taken as the designator '式' (OCR reads 式 as others)"
+    return [
+        replace(reading, detail=f"{why}; {reading.detail}", cost=reading.cost + cost)
+        for reading in readings(f"{number}式", wildcards=True)[:1]
+    ]
+
+
+def _is_han(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH")
 
 
 def spans(text: str) -> list[Span]:
