@@ -1,7 +1,7 @@
 """Reading benchmark: how well and how fast the reader reads synthetic markings, and how
 often what it reads identifies the right entry.
 
-    python -m benchmarks.read [--per-cell N] [--timed N] [--seed S]
+    python -m benchmarks.read [--per-cell N] [--timed N] [--seed S] [--rows FILE]
 
 Every photo is synthetic (benchmarks/rendering.py): designation-like strings in Hangul,
 Cyrillic, Han, Persian/Arabic and Latin, as stencil, stamp or paint on metal, with each
@@ -247,8 +247,11 @@ def main() -> None:
     parser.add_argument("--per-cell", type=int, default=2, help="photos per script and degradation")
     parser.add_argument("--timed", type=int, default=10, help="12-megapixel photos timed")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--rows", type=Path, help="also write every photo's figures here (JSON)")
     args = parser.parse_args()
     quality = measure_quality(args.per_cell, args.seed)
+    if args.rows:
+        args.rows.write_text(json.dumps(quality["rows"], ensure_ascii=False, indent=1))
     speed = measure_speed(args.timed, args.seed + 1)
     print(json.dumps(report(quality, speed), ensure_ascii=False))
 

@@ -18,7 +18,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image
@@ -157,11 +158,21 @@ class Reader:
     ) -> Reading:
         """The text lines on *photo* (upright, as stored), inside *box* if given, in
         *scripts* if given (else in any the catalogue holds)."""
+        with self.turn():
+            return self.read_in_turn(photo, box, scripts)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """One of the reader's turns, waited for: a caller that decodes the photo inside
+        its turn holds at most *workers* decoded photos in memory, however many wait."""
         self.engine.require()
         with self._turns:
-            return self._read(photo, box, scripts)
+            yield
 
-    def _read(self, photo: Image.Image, box: Box | None, scripts: Sequence[Script]) -> Reading:
+    def read_in_turn(
+        self, photo: Image.Image, box: Box | None = None, scripts: Sequence[Script] = ()
+    ) -> Reading:
+        """As read, by a caller holding a turn."""
         started = time.perf_counter()
         tried = list(dict.fromkeys(scripts)) or list(Script)
         areas = (
