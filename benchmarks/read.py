@@ -194,8 +194,10 @@ def measure_speed(count: int, seed: int) -> dict[str, Any]:
     return {name: percentiles(seconds) for name, seconds in timings.items()}
 
 
-def percentiles(seconds: list[float]) -> dict[str, float]:
+def percentiles(seconds: list[float]) -> dict[str, float | None]:
     ordered = sorted(seconds)
+    if not ordered:  # none timed
+        return {"p50": None, "p99": None}
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return {"p50": round(statistics.median(ordered), 3), "p99": round(p99, 3)}
 
@@ -212,7 +214,7 @@ def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
     print(_row("all", overall))
     print("\nseconds per 12-megapixel JPEG (checks, decoding, reading)")
     for name, figures in speed.items():
-        print(f"  {name:12} p50 {figures['p50']:.2f} s   p99 {figures['p99']:.2f} s")
+        print(f"  {name:12} p50 {figures['p50']} s   p99 {figures['p99']} s")
     misses = [r for r in rows if not r["top5"]][:15]
     print("\nsome misses (truth -> read / baseline):")
     for r in misses:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from weaponsdb.matching.normalise import fold, look_alikes
 from weaponsdb.reading import combining, regions
 from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.preparing import (
@@ -38,9 +39,10 @@ from weaponsdb.reading.preparing import (
 )
 from weaponsdb.reading.scripts import (
     LANGUAGE_SETS,
+    SEPARATORS,
     Script,
+    plausibility,
     script_of,
-    script_of_character,
     tidy,
 )
 
@@ -51,12 +53,10 @@ LARGER, SMALLER = 1.5, 0.7
 # Photos are taken, and boxes drawn, upright far more often than upside down; lines that
 # run up or down the photo are as likely to run either way.
 UPSIDE_DOWN = 0.75
-# Readings of the runner-up script offered per line, after the winner's own alternatives.
+# Readings of each runner-up script offered per line, after the winner's own alternatives.
 RIVAL_ALTERNATIVES = 2
-# Script and orientation pairs looked at closely after the first round.
-LEADERS = 2
-# What separates the parts of a marking: neither evidence for a reading nor against it.
-SEPARATORS = " -./"
+# Scripts looked at closely after the first round.
+LEADERS = 3
 # Lines read with less confidence than this are noise on the metal, not text.
 MIN_CONFIDENCE = 0.3
 # A line is text when the passes agree on it at least this much (its confidence); a line
@@ -210,35 +210,31 @@ class Reader:
         found = run(ways)
         prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
         way_up = max(ways, key=lambda p: prior[p.quarter_turns] * _strength(found[p]))
-        # Which script: each script's own model, that way up; the two likeliest are then
-        # looked at the other ways.
+        # Which script: each script's own model, that way up; the likeliest are then looked
+        # at the other ways, and the script whose passes read the most plausible text, most
+        # surely and most alike, is chosen.
         own = {
             script: Pass(script, LANGUAGE_SETS[script][0], *way_up.orientation)
             for script in scripts
         }
         if only is None:
             found |= run(own.values())
-        votes = _script_votes(found[way_up])
 
-        def support(script: Script) -> tuple[float, float]:
-            """Confident letters of the script read by its own models and by all at once;
-            then, between scripts none of whose letters were read (a marking of digits),
-            how much confident text their models read at all."""
-            mine = [line for p, lines in found.items() if p.script == script for line in lines]
-            own = sum(line.confidence**2 * _letters_in(line.text, script) for line in mine)
-            return own + votes.get(script, 0.0), _strength(mine)
+        def first_look(script: Script) -> float:
+            return sum(
+                line.confidence * plausibility(line.text, script) * _characters(line.text)
+                for line in found[own[script]]
+            )
 
-        leaders = sorted(scripts, key=support, reverse=True)[:LEADERS]
+        leaders = sorted(scripts, key=first_look, reverse=True)[:LEADERS]
         for leader in leaders:
             found |= run(_refinements(own[leader]))
-        best = max(leaders, key=support)
-        chosen = [p for p in found if p.script in (best, None)]
-        read = combining.lines([line for p in chosen for line in found[p]], len(chosen))
-        # The runner-up script's best readings of each line are offered as alternatives:
-        # where the vote picked the wrong script, the right reading is still matched.
-        rival = [p for p in found if p.script in leaders and p.script != best]
-        rivals = combining.lines([line for p in rival for line in found[p]], len(rival) or 1)
-        return len(found), [_line(line, rivals) for line in _kept(read)]
+        read = {leader: _script_lines(found, leader) for leader in leaders}
+        best = _chosen(read)
+        # The other leaders' best readings of each line are offered as alternatives: where
+        # the choice was wrong, the right reading is still matched.
+        rivals = [line for leader in leaders if leader != best for line in read[leader]]
+        return len(found), [_line(line, rivals) for line in _kept(read[best])]
 
     def _run(
         self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
@@ -284,18 +280,49 @@ def _refinements(leader: Pass) -> list[Pass]:
     ]
 
 
-def _letters_in(text: str, script: Script) -> int:
-    return sum(1 for c in text if script_of_character(c) is script)
+def _script_lines(
+    found: dict[Pass, list[combining.PassLine]], script: Script
+) -> list[combining.Line]:
+    """The lines read by *script*'s passes, each with its ranked hypotheses."""
+    mine = [p for p in found if p.script == script]
+    return combining.lines([line for p in mine for line in found[p]], len(mine) or 1)
 
 
-def _script_votes(lines: list[combining.PassLine]) -> dict[Script, float]:
-    """A reading in several scripts' models at once, as votes for each script: its
-    confident letters in each script."""
-    votes: dict[Script, float] = {}
-    for line in lines:
-        for script in filter(None, map(script_of_character, line.text)):
-            votes[script] = votes.get(script, 0.0) + line.confidence**2
-    return votes
+def _evidence(lines: list[combining.Line], script: Script) -> float:
+    """How much plausible text a script's passes read, how surely and how alike: over the
+    lines kept, the best hypothesis's confidence (which falls as passes disagree) times its
+    plausibility in the script times its letters and digits."""
+    total = 0.0
+    for line in _kept(lines):
+        best = line.hypotheses()[0]
+        total += best.confidence * plausibility(best.text, script) * _characters(best.text)
+    return total
+
+
+def _chosen(read: dict[Script, list[combining.Line]]) -> Script:
+    """The script with the most evidence; Latin, if its passes read the same letter shapes
+    (Cyrillic Р and Latin P): markings in every script mix Latin letters in, so it is the
+    likelier where the shapes cannot tell."""
+    best = max(read, key=lambda script: _evidence(read[script], script))
+    latin = read.get(Script.LATIN)
+    if best is not Script.LATIN and latin and _shapes(read[best]) == _shapes(latin):
+        return Script.LATIN
+    return best
+
+
+def _shapes(lines: list[combining.Line]) -> list[tuple[str, int]]:
+    """The kept lines' best readings as the letter shapes they show, and how many of
+    them are letters (Cyrillic З looks like the digit 3, but is no Latin letter)."""
+    texts = [line.hypotheses()[0].text for line in _kept(lines)]
+    return [(look_alikes(fold(t)).casefold().replace(" ", ""), _letters(t)) for t in texts]
+
+
+def _letters(text: str) -> int:
+    return sum(1 for c in text if c.isalpha())
+
+
+def _characters(text: str) -> int:
+    return sum(1 for c in text if c.isalnum())
 
 
 def _strength(lines: list[combining.PassLine]) -> float:

@@ -67,6 +67,33 @@ def script_of(text: str) -> Script | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
+# Hangul letters written alone (jamo): markings compose them into syllables; a model
+# that reads another script as Hangul makes them of strokes.
+_JAMO = re.compile(r"[\u1100-\u11ff\u3130-\u318f]")
+# What separates the parts of a marking: neither evidence for a reading nor against it.
+SEPARATORS = " -./"
+
+
+def plausibility(text: str, script: Script) -> float:
+    """How much *text* looks like a marking in *script*, from 0 to 1: the share of its
+    characters that are digits or letters of the script, or Latin letters (markings in
+    every script mix them in; half as likely). Letters of other scripts, lone Hangul jamo
+    and signs no marking has are what a model makes of a script it does not know.
+    Separators count neither way."""
+    good = bad = 0.0
+    for character in text:
+        if character in SEPARATORS:
+            continue
+        found = script_of_character(character)
+        if character.isdecimal() or (found is script and not _JAMO.match(character)):
+            good += 1
+        elif found is Script.LATIN:
+            good, bad = good + 0.5, bad + 0.5
+        else:
+            bad += 1
+    return good / (good + bad) if good + bad else 0.0
+
+
 # Tesseract puts a space between CJK characters, and often around a designation's hyphen;
 # neither is in the marking.
 _CJK = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3400-\u4dbf\u4e00-\u9fff"
