@@ -31,6 +31,8 @@ class Binarisation(StrEnum):
     GREY = "grey, contrast stretched"
     OTSU = "light evened, Otsu threshold"
     ADAPTIVE = "adaptive threshold"
+    GROUND = "ground subtracted, contrast stretched"
+    CLOSED = "ground subtracted, Otsu threshold, gaps in strokes closed"
 
 
 @dataclass(frozen=True)
@@ -131,10 +133,46 @@ def stretched(grey: Grey) -> Grey:
     return np.asarray(np.clip((smooth - low) * (255 / spread), 0, 255), dtype=np.uint8)
 
 
-def binarised(grey: Grey, how: Binarisation, text_height: int = TEXT_HEIGHT) -> Grey:
+def ground_subtracted(grey: Grey, light_ink: bool) -> Grey:
+    """The ink's difference from the ground around it, in the ink's own polarity: the
+    ground is the image with the strokes taken away by a grey-level closing (of dark ink)
+    or opening (of light ink) wider than any stroke, then smoothed. Light falling unevenly
+    and faint paint on a dark or bright part of the item come out alike (the top-hat
+    transform)."""
+    side = TEXT_HEIGHT | 1  # odd; wider than a stroke of text TEXT_HEIGHT high
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    ground = cv2.morphologyEx(grey, cv2.MORPH_OPEN if light_ink else cv2.MORPH_CLOSE, kernel)
+    ground = cv2.GaussianBlur(ground, (0, 0), TEXT_HEIGHT / 4)
+    ink = cv2.subtract(grey, ground) if light_ink else cv2.subtract(ground, grey)
+    low, high = np.percentile(ink, (1, 99.5))
+    spread = max(1.0, float(high - low))
+    contrast = np.clip((ink.astype(np.float32) - low) * (255 / spread), 0, 255)
+    return np.asarray(contrast if light_ink else 255 - contrast, dtype=np.uint8)
+
+
+def closed_gaps(binary: Grey, light_ink: bool) -> Grey:
+    """The ink's narrow gaps closed: a stencil's bridges and the breaks of worn paint cut
+    letters into pieces Tesseract reads as separate signs."""
+    side = max(3, TEXT_HEIGHT // 10) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    ink = cv2.morphologyEx(binary if light_ink else 255 - binary, cv2.MORPH_CLOSE, kernel)
+    return np.asarray(ink if light_ink else 255 - ink, dtype=np.uint8)
+
+
+def binarised(
+    grey: Grey, how: Binarisation, light_ink: bool = False, text_height: int = TEXT_HEIGHT
+) -> Grey:
+    """*grey* prepared the way *how* says, in its own polarity (*light_ink*: the text is
+    lighter than the ground)."""
     smooth = stretched(grey)
     if how is Binarisation.GREY:
         return smooth
+    if how in (Binarisation.GROUND, Binarisation.CLOSED):
+        flat = ground_subtracted(smooth, light_ink)
+        if how is Binarisation.GROUND:
+            return flat
+        _, binary = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        return closed_gaps(np.asarray(binary, dtype=np.uint8), light_ink)
     if how is Binarisation.OTSU:
         _, binary = cv2.threshold(evened(smooth), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         return np.asarray(binary, dtype=np.uint8)
@@ -224,7 +262,7 @@ def prepare(
         flags=cv2.INTER_CUBIC if geometry.scale > 1 else cv2.INTER_AREA,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    image = binarised(np.asarray(warped, dtype=np.uint8), how)
+    image = binarised(np.asarray(warped, dtype=np.uint8), how, light_ink=invert)
     if invert:
         image = 255 - image
     turns = f", turned {quarter_turns * 90}°" if quarter_turns else ""

@@ -269,6 +269,8 @@ def _refinements(leader: Pass) -> list[Pass]:
         Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
         Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
         Pass(script, languages, turns, Binarisation.ADAPTIVE, invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.GROUND, invert, BLOCK),
+        Pass(script, languages, turns, Binarisation.CLOSED, invert, BLOCK),
         Pass(script, languages, turns, Binarisation.GREY, not invert, BLOCK),
         Pass(script, languages, turns, Binarisation.GREY, invert, BLOCK, zoom=LARGER),
         Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK, zoom=SMALLER),
