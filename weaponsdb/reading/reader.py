@@ -39,7 +39,6 @@ from weaponsdb.reading.preparing import (
 )
 from weaponsdb.reading.scripts import (
     LANGUAGE_SETS,
-    SEPARATORS,
     Script,
     plausibility,
     script_of,
@@ -129,20 +128,19 @@ class Reading(BaseModel):
     lines: list[ReadLine] = Field(description="Top to bottom, left to right.")
 
 
+# A script and how many quarter turns make its text upright.
+Way = tuple[Script, int]
+
+
 @dataclass(frozen=True)
 class Pass:
-    script: Script | None  # None: several scripts' models at once
+    script: Script
     languages: str
     quarter_turns: int
     how: Binarisation
     invert: bool
     psm: int
     zoom: float = 1.0  # times the scale that makes the text Tesseract's favourite height
-
-    @property
-    def orientation(self) -> tuple[int, Binarisation, bool, int]:
-        """The first pass of another language set, this way up."""
-        return self.quarter_turns, Binarisation.GREY, self.invert, BLOCK
 
 
 class Reader:
@@ -202,35 +200,32 @@ class Reader:
         crop = grey_region(photo, region)
         geometry = estimate(crop)
         run = functools.partial(self._run, crop, region, geometry)
-        # Which way up: every script's model at once (Tesseract picks per word), upright
-        # and upside down.
-        only = scripts[0] if len(scripts) == 1 else None
-        every = "+".join(LANGUAGE_SETS[script][0] for script in scripts)
-        ways = [Pass(only, every, t, Binarisation.GREY, geometry.invert, BLOCK) for t in (0, 2)]
-        found = run(ways)
+        # Which script and which way up: each script's own model, upright and upside down
+        # (a script read upside down can look like another read upright); the likeliest
+        # are then looked at the other ways, and the one whose passes read the most
+        # plausible text, most surely and most alike, is chosen.
         prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
-        way_up = max(ways, key=lambda p: prior[p.quarter_turns] * _strength(found[p]))
-        # Which script: each script's own model, that way up; the likeliest are then looked
-        # at the other ways, and the script whose passes read the most plausible text, most
-        # surely and most alike, is chosen.
         own = {
-            script: Pass(script, LANGUAGE_SETS[script][0], *way_up.orientation)
+            (script, turns): Pass(
+                script, LANGUAGE_SETS[script][0], turns, Binarisation.GREY, geometry.invert, BLOCK
+            )
             for script in scripts
+            for turns in prior
         }
-        if only is None:
-            found |= run(own.values())
+        found = run(own.values())
 
-        def first_look(script: Script) -> float:
-            return sum(
+        def first_look(way: Way) -> float:
+            script, turns = way
+            return prior[turns] * sum(
                 line.confidence * plausibility(line.text, script) * _characters(line.text)
-                for line in found[own[script]]
+                for line in found[own[way]]
             )
 
-        leaders = sorted(scripts, key=first_look, reverse=True)[:LEADERS]
+        leaders = sorted(own, key=first_look, reverse=True)[:LEADERS]
         for leader in leaders:
             found |= run(_refinements(own[leader]))
-        read = {leader: _script_lines(found, leader) for leader in leaders}
-        best = _chosen(read)
+        read = {leader: _way_lines(found, leader) for leader in leaders}
+        best = _chosen(read, prior)
         # The other leaders' best readings of each line are offered as alternatives: where
         # the choice was wrong, the right reading is still matched.
         rivals = [line for leader in leaders if leader != best for line in read[leader]]
@@ -264,7 +259,6 @@ def _refinements(leader: Pass) -> list[Pass]:
         leader.quarter_turns,
         leader.invert,
     )
-    assert script is not None
     return [
         Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
         Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
@@ -282,11 +276,9 @@ def _refinements(leader: Pass) -> list[Pass]:
     ]
 
 
-def _script_lines(
-    found: dict[Pass, list[combining.PassLine]], script: Script
-) -> list[combining.Line]:
-    """The lines read by *script*'s passes, each with its ranked hypotheses."""
-    mine = [p for p in found if p.script == script]
+def _way_lines(found: dict[Pass, list[combining.PassLine]], way: Way) -> list[combining.Line]:
+    """The lines read by the passes of a script, that way up, with their hypotheses."""
+    mine = [p for p in found if (p.script, p.quarter_turns) == way]
     return combining.lines([line for p in mine for line in found[p]], len(mine) or 1)
 
 
@@ -301,14 +293,14 @@ def _evidence(lines: list[combining.Line], script: Script) -> float:
     return total
 
 
-def _chosen(read: dict[Script, list[combining.Line]]) -> Script:
-    """The script with the most evidence; Latin, if its passes read the same letter shapes
-    (Cyrillic Р and Latin P): markings in every script mix Latin letters in, so it is the
-    likelier where the shapes cannot tell."""
-    best = max(read, key=lambda script: _evidence(read[script], script))
-    latin = read.get(Script.LATIN)
-    if best is not Script.LATIN and latin and _shapes(read[best]) == _shapes(latin):
-        return Script.LATIN
+def _chosen(read: dict[Way, list[combining.Line]], prior: dict[int, float]) -> Way:
+    """The script and way up with the most evidence; Latin, if its passes read the same
+    letter shapes that way up (Cyrillic Р and Latin P): markings in every script mix Latin
+    letters in, so it is the likelier where the shapes cannot tell."""
+    best = max(read, key=lambda way: prior[way[1]] * _evidence(read[way], way[0]))
+    latin = (Script.LATIN, best[1])
+    if best != latin and latin in read and _shapes(read[best]) == _shapes(read[latin]):
+        return latin
     return best
 
 
@@ -325,19 +317,6 @@ def _letters(text: str) -> int:
 
 def _characters(text: str) -> int:
     return sum(1 for c in text if c.isalnum())
-
-
-def _strength(lines: list[combining.PassLine]) -> float:
-    """How much confident, marking-like text a pass read: confidences weighted by the
-    letters and digits read, less those of stray signs (a model reading a script it does
-    not know sees brackets and quotes in it)."""
-    return sum(line.confidence**2 * max(0, _plausible(line.text)) for line in lines)
-
-
-def _plausible(text: str) -> int:
-    """Letters and digits, less the signs no marking has (separators are neutral)."""
-    signs = sum(1 for c in text if not c.isalnum() and c not in SEPARATORS)
-    return sum(1 for c in text if c.isalnum()) - signs
 
 
 def _kept(lines: list[combining.Line]) -> list[combining.Line]:
