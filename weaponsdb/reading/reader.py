@@ -55,7 +55,7 @@ UPSIDE_DOWN = 0.75
 # Readings of each runner-up script offered per line, after the winner's own alternatives.
 RIVAL_ALTERNATIVES = 2
 # Scripts looked at closely after the first round.
-LEADERS = 3
+LEADERS = 4
 # Lines read with less confidence than this are noise on the metal, not text.
 MIN_CONFIDENCE = 0.3
 # A line is text when the passes agree on it at least this much (its confidence); a line
@@ -215,10 +215,16 @@ class Reader:
         found = run(own.values())
 
         def first_look(way: Way) -> float:
+            """The most plausible line its own model read: a marking has a line or two,
+            while a model reading a script it does not know, or upside down, can make
+            lines of the texture around it."""
             script, turns = way
-            return prior[turns] * sum(
-                line.confidence * plausibility(line.text, script) * _characters(line.text)
-                for line in found[own[way]]
+            return prior[turns] * max(
+                (
+                    line.confidence * plausibility(line.text, script) * _characters(line.text)
+                    for line in found[own[way]]
+                ),
+                default=0.0,
             )
 
         leaders = sorted(own, key=first_look, reverse=True)[:LEADERS]
