@@ -251,6 +251,7 @@ class Reader:
                     _within(prepared.to_photo(raw.box), region),
                     p.languages,
                     f"{prepared.label}, {p.languages}, psm {p.psm}",
+                    tidy(raw.unsure),
                 )
                 for raw in self.engine.read(prepared.image, p.languages, p.psm)
             ]
@@ -342,6 +343,10 @@ def _kept(lines: list[combining.Line]) -> list[combining.Line]:
 
 def _line(line: combining.Line, rivals: list[combining.Line]) -> ReadLine:
     best, *others = line.hypotheses()
+    # The best reading with its unsure characters as '?', for the matcher to fill in.
+    unsure = line.unsure(best.text)
+    if unsure != best.text and any(c.isalnum() for c in unsure):
+        others.insert(0, dataclasses.replace(best, text=unsure))
     known = {best.text, *(h.text for h in others)}
     others += [
         hypothesis
