@@ -191,13 +191,43 @@ def estimate(grey: Grey) -> Geometry:
     those at which the rows of ink are most unequal (lines and the gaps between them)."""
     shrink = min(1.0, ESTIMATE_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-    _, binary = cv2.threshold(cv2.medianBlur(small, 5), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    smooth = np.asarray(cv2.medianBlur(small, 5), dtype=np.uint8)
+    _, binary = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     invert = bool(np.count_nonzero(binary) < binary.size / 2)  # ink is the smaller part
-    ink = np.asarray(binary if invert else 255 - binary, dtype=np.uint8)
+    # The letters' size and slant from the tones as they are, or against their own
+    # surroundings (where light falls unevenly), whichever separates more letter-like blobs.
+    _, evened_binary = cv2.threshold(
+        _light_evened(smooth), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    )
+    ink = max(
+        (np.asarray(b if invert else 255 - b, dtype=np.uint8) for b in (binary, evened_binary)),
+        key=_letter_count,
+    )
     angle, vertical = _direction(ink)
     height = _letter_height(ink, vertical) / shrink
     scale = float(np.clip(TEXT_HEIGHT / height, MIN_SCALE, MAX_SCALE)) if height else 1.0
     return Geometry(scale, angle, invert, vertical)
+
+
+def _light_evened(grey: Grey) -> Grey:
+    """Each pixel against the mean tone of a wide neighbourhood (a quarter of the image's
+    smaller side, wider than the letters): where light falls unevenly, one threshold over
+    the raw tones splits the lit part of the item from the shaded one, not ink from ground."""
+    sigma = max(3.0, min(grey.shape) / 4)
+    values = grey.astype(np.float32)
+    difference = values - cv2.GaussianBlur(values, (0, 0), sigma)
+    low, high = float(difference.min()), float(difference.max())
+    spread = max(1e-6, high - low)
+    return np.asarray((difference - low) * (255 / spread), dtype=np.uint8)
+
+
+def _letter_count(ink: Grey) -> int:
+    """How many blobs of ink are shaped like letters, whichever way the lines run."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    widths, heights = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    longer, shorter = np.maximum(widths, heights), np.minimum(widths, heights)
+    letters = (longer >= 6) & (longer < max(ink.shape) / 2) & (longer < 4 * shorter)
+    return int(np.count_nonzero(letters))
 
 
 def _letter_height(ink: Grey, vertical: bool) -> float:
