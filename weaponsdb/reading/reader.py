@@ -39,6 +39,7 @@ from weaponsdb.reading.preparing import (
 )
 from weaponsdb.reading.scripts import (
     LANGUAGE_SETS,
+    VERTICAL,
     Script,
     plausibility,
     script_of,
@@ -46,7 +47,7 @@ from weaponsdb.reading.scripts import (
 )
 
 # Tesseract's page segmentation modes the reader uses.
-BLOCK, LINE = 6, 7
+BLOCK, LINE, COLUMNS = 6, 7, 5
 # Other text heights tried: thin strokes read better larger, blurred and noisy ones smaller.
 LARGER, SMALLER = 1.5, 0.7
 # Photos are taken, and boxes drawn, upright far more often than upside down; lines that
@@ -128,8 +129,9 @@ class Reading(BaseModel):
     lines: list[ReadLine] = Field(description="Top to bottom, left to right.")
 
 
-# A script and how many quarter turns make its text upright.
-Way = tuple[Script, int]
+# A script, how many quarter turns make its text upright, and whether it is read in
+# columns (vertical CJK) rather than lines.
+Way = tuple[Script, int, bool]
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Pass:
     invert: bool
     psm: int
     zoom: float = 1.0  # times the scale that makes the text Tesseract's favourite height
+    columns: bool = False  # lines running down the photo read as columns, not turned
 
 
 class Reader:
@@ -206,19 +209,20 @@ class Reader:
         # plausible text, most surely and most alike, is chosen.
         prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
         own = {
-            (script, turns): Pass(
+            (script, turns, False): Pass(
                 script, LANGUAGE_SETS[script][0], turns, Binarisation.GREY, geometry.invert, BLOCK
             )
             for script in scripts
             for turns in prior
         }
+        own |= self._columns(geometry, scripts)
         found = run(own.values())
 
         def first_look(way: Way) -> float:
             """The most plausible line its own model read: a marking has a line or two,
             while a model reading a script it does not know, or upside down, can make
             lines of the texture around it."""
-            script, turns = way
+            script, turns, _ = way
             return prior[turns] * max(
                 (
                     line.confidence * plausibility(line.text, script) * _characters(line.text)
@@ -237,12 +241,29 @@ class Reader:
         rivals = [line for leader in leaders if leader != best for line in read[leader]]
         return len(found), [_line(line, rivals) for line in _kept(read[best])]
 
+    def _columns(self, geometry: Geometry, scripts: list[Script]) -> dict[Way, Pass]:
+        """Where lines run down the photo, a way of reading them with the script's
+        vertical model (where installed), on the text as it stands: CJK is written in
+        columns of upright characters, which a quarter turn lays on their sides."""
+        installed = self.engine.languages() if geometry.vertical else set()
+        return {
+            (script, 0, True): Pass(
+                script, model, 0, Binarisation.GREY, geometry.invert, COLUMNS, columns=True
+            )
+            for script in scripts
+            if (model := VERTICAL.get(script)) in installed
+        }
+
     def _run(
         self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
     ) -> dict[Pass, list[combining.PassLine]]:
         found = {}
         for p in passes:
-            zoomed = dataclasses.replace(geometry, scale=geometry.scale * p.zoom)
+            zoomed = dataclasses.replace(
+                geometry,
+                scale=geometry.scale * p.zoom,
+                vertical=geometry.vertical and not p.columns,
+            )
             prepared = prepare(crop, region, zoomed, p.quarter_turns, p.how, p.invert)
             found[p] = [
                 combining.PassLine(
@@ -259,33 +280,33 @@ class Reader:
 
 
 def _refinements(leader: Pass) -> list[Pass]:
-    """The second round: the same script and orientation looked at the other ways."""
-    script, languages, turns, invert = (
-        leader.script,
-        leader.languages,
-        leader.quarter_turns,
-        leader.invert,
-    )
+    """The second round: the same script, way up and direction looked at the other ways."""
+    again = functools.partial(dataclasses.replace, leader)
+    passes = [
+        again(how=Binarisation.OTSU),
+        again(how=Binarisation.ADAPTIVE),
+        again(how=Binarisation.GROUND),
+        again(how=Binarisation.CLOSED),
+        again(invert=not leader.invert),
+        again(zoom=LARGER),
+        again(how=Binarisation.OTSU, zoom=SMALLER),
+    ]
+    if leader.columns:  # the vertical models have no line mode, nor other languages
+        return passes
     return [
-        Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
-        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.ADAPTIVE, invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.GROUND, invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.CLOSED, invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.GREY, not invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.GREY, invert, BLOCK, zoom=LARGER),
-        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK, zoom=SMALLER),
+        again(psm=LINE),
+        *passes,
         *(
-            Pass(script, other, turns, Binarisation.GREY, invert, BLOCK)
-            for other in LANGUAGE_SETS[script]
-            if other != languages
+            again(languages=lang)
+            for lang in LANGUAGE_SETS[leader.script]
+            if lang != leader.languages
         ),
     ]
 
 
 def _way_lines(found: dict[Pass, list[combining.PassLine]], way: Way) -> list[combining.Line]:
     """The lines read by the passes of a script, that way up, with their hypotheses."""
-    mine = [p for p in found if (p.script, p.quarter_turns) == way]
+    mine = [p for p in found if (p.script, p.quarter_turns, p.columns) == way]
     return combining.lines([line for p in mine for line in found[p]], len(mine) or 1)
 
 
@@ -305,7 +326,7 @@ def _chosen(read: dict[Way, list[combining.Line]], prior: dict[int, float]) -> W
     letter shapes that way up (Cyrillic Р and Latin P): markings in every script mix Latin
     letters in, so it is the likelier where the shapes cannot tell."""
     best = max(read, key=lambda way: prior[way[1]] * _evidence(read[way], way[0]))
-    latin = (Script.LATIN, best[1])
+    latin = (Script.LATIN, best[1], best[2])
     if best != latin and latin in read and _shapes(read[best]) == _shapes(read[latin]):
         return latin
     return best

@@ -28,6 +28,11 @@ LANGUAGE_SETS: dict[Script, tuple[str, ...]] = {
 }
 
 
+# Models of text written in columns, characters upright (Debian's *-vert packages): used
+# where installed, for lines that run down the photo.
+VERTICAL: dict[Script, str] = {Script.HAN: "chi_sim_vert", Script.HANGUL: "kor_vert"}
+
+
 _CODE = f" *(?:{'|'.join(Script)})? *"
 # What parse_scripts takes, as the API declares it: codes separated by commas, or nothing.
 SCRIPTS_PATTERN = f"^{_CODE}(?:,{_CODE})*$"
