@@ -81,19 +81,19 @@ SEPARATORS = " -./"
 
 def plausibility(text: str, script: Script) -> float:
     """How much *text* looks like a marking in *script*, from 0 to 1: the share of its
-    characters that are digits or letters of the script, or Latin letters (markings in
-    every script mix them in; half as likely). Letters of other scripts, lone Hangul jamo
-    and signs no marking has are what a model makes of a script it does not know.
-    Separators count neither way."""
+    characters that are digits, letters of the script or Latin letters (markings in every
+    script mix them in). Letters of other scripts, lone Hangul jamo and signs no marking
+    has are what a model makes of a script it does not know. Separators count neither
+    way."""
     good = bad = 0.0
     for character in text:
         if character in SEPARATORS:
             continue
         found = script_of_character(character)
-        if character.isdecimal() or (found is script and not _JAMO.match(character)):
+        if character.isdecimal() or found is Script.LATIN:
             good += 1
-        elif found is Script.LATIN:
-            good, bad = good + 0.5, bad + 0.5
+        elif found is script and not _JAMO.match(character):
+            good += 1
         else:
             bad += 1
     return good / (good + bad) if good + bad else 0.0
