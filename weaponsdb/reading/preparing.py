@@ -192,16 +192,20 @@ def estimate(grey: Grey) -> Geometry:
     shrink = min(1.0, ESTIMATE_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     smooth = np.asarray(cv2.medianBlur(small, 5), dtype=np.uint8)
-    _, binary = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    invert = bool(np.count_nonzero(binary) < binary.size / 2)  # ink is the smaller part
-    # The letters' size and slant from the tones as they are, or against their own
-    # surroundings (where light falls unevenly), whichever separates more letter-like blobs.
-    _, evened_binary = cv2.threshold(
-        _light_evened(smooth), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
-    )
-    ink = max(
-        (np.asarray(b if invert else 255 - b, dtype=np.uint8) for b in (binary, evened_binary)),
-        key=_letter_count,
+    otsu = cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    _, binary = cv2.threshold(smooth, 0, 255, otsu)
+    _, evened_binary = cv2.threshold(_light_evened(smooth), 0, 255, otsu)
+    smaller = bool(np.count_nonzero(binary) < binary.size / 2)  # ink is the smaller part
+    # The ink: the tones as they are or against their own surroundings (where light falls
+    # unevenly, one threshold over the raw tones splits lit metal from shaded), light or
+    # dark, whichever has the most letter-like blobs; in a tie, the smaller part as is.
+    ink, invert = max(
+        (
+            (np.asarray(b if light else 255 - b, dtype=np.uint8), light)
+            for b in (binary, evened_binary)
+            for light in (smaller, not smaller)
+        ),
+        key=lambda candidate: _letter_count(candidate[0]),
     )
     angle, vertical = _direction(ink)
     height = _letter_height(ink, vertical) / shrink

@@ -90,9 +90,8 @@ def plausibility(text: str, script: Script) -> float:
         if character in SEPARATORS:
             continue
         found = script_of_character(character)
-        if character.isdecimal() or found is Script.LATIN:
-            good += 1
-        elif found is script and not _JAMO.match(character):
+        own = found is script and not _JAMO.match(character)
+        if character.isdecimal() or found is Script.LATIN or own:
             good += 1
         else:
             bad += 1
