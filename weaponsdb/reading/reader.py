@@ -132,9 +132,9 @@ class Reading(BaseModel):
     lines: list[ReadLine] = Field(description="Top to bottom, left to right.")
 
 
-# A script, how many quarter turns make its text upright, and whether it is read in
-# columns (vertical CJK) rather than lines.
-Way = tuple[Script, int, bool]
+# A script, how many quarter turns make its text upright, whether it is read in columns
+# (vertical CJK) rather than lines, and whether the text is lighter than its ground.
+Way = tuple[Script, int, bool, bool]
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class Reader:
         # plausible text, most surely and most alike, is chosen.
         prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
         own = {
-            (script, turns, False): Pass(
+            (script, turns, False, geometry.invert): Pass(
                 script, LANGUAGE_SETS[script][0], turns, Binarisation.GREY, geometry.invert, BLOCK
             )
             for script in scripts
@@ -225,16 +225,22 @@ class Reader:
             """The most plausible line its own model read: a marking has a line or two,
             while a model reading a script it does not know, or upside down, can make
             lines of the texture around it."""
-            script, turns, _ = way
-            return prior[turns] * max(
-                (
-                    line.confidence * plausibility(line.text, script) * _characters(line.text)
-                    for line in found[own[way]]
-                ),
-                default=0.0,
-            )
+            return prior[way[1]] * _plausible_line(found[own[way]], way[0])
 
         leaders = sorted(own, key=first_look, reverse=True)[:LEADERS]
+        # Stamped and embossed markings show light faces and dark shadows: where the
+        # opposite polarity reads a leader better, it is a way of its own.
+        flipped = {
+            leader: dataclasses.replace(own[leader], invert=not leader[3]) for leader in leaders
+        }
+        found |= run(flipped.values())
+        for leader, flip in flipped.items():
+            if _plausible_line(found[flip], leader[0]) > _plausible_line(
+                found[own[leader]], leader[0]
+            ):
+                way = (*leader[:3], flip.invert)
+                own[way] = flip
+                leaders.append(way)
         for leader in leaders:
             found |= run(_refinements(own[leader]))
         read = {leader: _way_lines(found, leader) for leader in leaders}
@@ -250,7 +256,7 @@ class Reader:
         columns of upright characters, which a quarter turn lays on their sides."""
         installed = self.engine.languages() if geometry.vertical else set()
         return {
-            (script, 0, True): Pass(
+            (script, 0, True, geometry.invert): Pass(
                 script, model, 0, Binarisation.GREY, geometry.invert, COLUMNS, columns=True
             )
             for script in scripts
@@ -290,7 +296,6 @@ def _refinements(leader: Pass) -> list[Pass]:
         again(how=Binarisation.ADAPTIVE),
         again(how=Binarisation.GROUND),
         again(how=Binarisation.CLOSED),
-        again(invert=not leader.invert),
         again(zoom=LARGER),
         again(how=Binarisation.OTSU, zoom=SMALLER),
     ]
@@ -309,18 +314,32 @@ def _refinements(leader: Pass) -> list[Pass]:
 
 def _way_lines(found: dict[Pass, list[combining.PassLine]], way: Way) -> list[combining.Line]:
     """The lines read by the passes of a script, that way up, with their hypotheses."""
-    mine = [p for p in found if (p.script, p.quarter_turns, p.columns) == way]
+    mine = [p for p in found if (p.script, p.quarter_turns, p.columns, p.invert) == way]
     return combining.lines([line for p in mine for line in found[p]], len(mine) or 1)
+
+
+def _plausible_line(lines: list[combining.PassLine], script: Script) -> float:
+    """The most plausible line a pass read (its confidence times its plausibility times
+    the square root of its letters and digits): a marking has a line or two, while a model
+    reading a script it does not know, or upside down, can make long lines of texture."""
+    return max(
+        (
+            line.confidence * plausibility(line.text, script) * _characters(line.text) ** 0.5
+            for line in lines
+        ),
+        default=0.0,
+    )
 
 
 def _evidence(lines: list[combining.Line], script: Script) -> float:
     """How much plausible text a script's passes read, how surely and how alike: over the
     lines kept, the best hypothesis's confidence (which falls as passes disagree) times its
-    plausibility in the script times its letters and digits."""
+    plausibility in the script times the square root of its letters and digits (longer
+    text is more evidence, but texture read as a long string of letters is not)."""
     total = 0.0
     for line in _kept(lines):
         best = line.hypotheses()[0]
-        total += best.confidence * plausibility(best.text, script) * _characters(best.text)
+        total += best.confidence * plausibility(best.text, script) * _characters(best.text) ** 0.5
     return total
 
 
@@ -329,7 +348,7 @@ def _chosen(read: dict[Way, list[combining.Line]], prior: dict[int, float]) -> W
     letter shapes that way up (Cyrillic Р and Latin P): markings in every script mix Latin
     letters in, so it is the likelier where the shapes cannot tell."""
     best = max(read, key=lambda way: prior[way[1]] * _evidence(read[way], way[0]))
-    latin = (Script.LATIN, best[1], best[2])
+    latin = (Script.LATIN, *best[1:])
     if best != latin and latin in read and _shapes(read[best]) == _shapes(read[latin]):
         return latin
     return best
