@@ -5,12 +5,12 @@ A careful person reading a worn marking looks at it several ways; so does the re
 rounds per region of the photo. First it finds the text's size, slant, polarity and direction
 from the ink, and reads the region with each script's own model, upright and upside down (and
 as columns of upright CJK where the lines run down the photo), to learn which script and
-which way up. The likeliest of these ways are read again with the other binarisations, the
-opposite polarity, other sizes, single-line segmentation and the script's other language
-models. Each way's lines are combined into ranked hypotheses per line (combining.py), and the
-way whose passes read the most plausible text, most surely and most alike, is chosen; the
-others' readings stay as alternatives. The number of passes is fixed, so a photo's reading
-time is bounded.
+which way up. The likeliest of these ways are read again with the other binarisations,
+other sizes, single-line segmentation and the script's other language models, and so is the
+opposite polarity where it reads one of them better. Each way's lines are combined into
+ranked hypotheses per line (combining.py), and the way whose passes read the most plausible
+text, most surely and most alike, is chosen; the others' readings stay as alternatives. The
+number of passes is bounded, so a photo's reading time is.
 """
 
 from __future__ import annotations
