@@ -37,7 +37,7 @@ browser:
 ## through tesserocr, whose wheel brings the engine itself), and the engine's command.
 TESSERACT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor tesseract-ocr-rus \
 	tesseract-ocr-ukr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-fas \
-	tesseract-ocr-ara
+	tesseract-ocr-ara tesseract-ocr-chi-sim-vert tesseract-ocr-kor-vert
 tesseract:
 	@dpkg -s $(TESSERACT_PACKAGES) >/dev/null 2>&1 \
 		|| apt-get install -y --no-install-recommends $(TESSERACT_PACKAGES) \

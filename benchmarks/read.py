@@ -1,7 +1,7 @@
 """Reading benchmark: how well and how fast the reader reads synthetic markings, and how
 often what it reads identifies the right entry.
 
-    python -m benchmarks.read [--per-cell N] [--timed N] [--seed S]
+    python -m benchmarks.read [--per-cell N] [--timed N] [--seed S] [--rows FILE]
 
 Every photo is synthetic (benchmarks/rendering.py): designation-like strings in Hangul,
 Cyrillic, Han, Persian/Arabic and Latin, as stencil, stamp or paint on metal, with each
@@ -194,8 +194,10 @@ def measure_speed(count: int, seed: int) -> dict[str, Any]:
     return {name: percentiles(seconds) for name, seconds in timings.items()}
 
 
-def percentiles(seconds: list[float]) -> dict[str, float]:
+def percentiles(seconds: list[float]) -> dict[str, float | None]:
     ordered = sorted(seconds)
+    if not ordered:  # none timed
+        return {"p50": None, "p99": None}
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return {"p50": round(statistics.median(ordered), 3), "p99": round(p99, 3)}
 
@@ -212,7 +214,7 @@ def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
     print(_row("all", overall))
     print("\nseconds per 12-megapixel JPEG (checks, decoding, reading)")
     for name, figures in speed.items():
-        print(f"  {name:12} p50 {figures['p50']:.2f} s   p99 {figures['p99']:.2f} s")
+        print(f"  {name:12} p50 {figures['p50']} s   p99 {figures['p99']} s")
     misses = [r for r in rows if not r["top5"]][:15]
     print("\nsome misses (truth -> read / baseline):")
     for r in misses:
@@ -247,8 +249,11 @@ def main() -> None:
     parser.add_argument("--per-cell", type=int, default=2, help="photos per script and degradation")
     parser.add_argument("--timed", type=int, default=10, help="12-megapixel photos timed")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--rows", type=Path, help="also write every photo's figures here (JSON)")
     args = parser.parse_args()
     quality = measure_quality(args.per_cell, args.seed)
+    if args.rows:
+        args.rows.write_text(json.dumps(quality["rows"], ensure_ascii=False, indent=1))
     speed = measure_speed(args.timed, args.seed + 1)
     print(json.dumps(report(quality, speed), ensure_ascii=False))
 

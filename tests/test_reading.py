@@ -17,8 +17,9 @@ from tests.test_cli import run
 from tests.test_reading_api import overlap, same_marking
 from weaponsdb import db
 from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.preparing import Region, estimate, grey_region
 from weaponsdb.reading.reader import AGREED, Box, Reader
-from weaponsdb.reading.scripts import Script, parse_scripts, script_of, tidy
+from weaponsdb.reading.scripts import Script, parse_scripts, plausibility, script_of, tidy
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,26 @@ def test_scripts_and_tidying() -> None:
     assert parse_scripts("Hang, Cyrl") == [Script.HANGUL, Script.CYRILLIC]
     with pytest.raises(ValueError, match="Klingon"):
         parse_scripts("Klingon")
+
+
+def test_a_reading_is_plausible_in_the_script_whose_letters_it_has() -> None:
+    assert plausibility("방-122", Script.HANGUL) == 1
+    assert plausibility("K-2 방", Script.HANGUL) == 1  # Latin letters are in every script's
+    assert plausibility("방-122", Script.ARABIC) < 1
+    # Lone jamo and stray signs are what a model makes of a script it does not know.
+    assert plausibility("340-ㄴ의", Script.HANGUL) < plausibility("340-의", Script.HANGUL)
+    assert plausibility("1.£)4b", Script.LATIN) < plausibility("154b", Script.LATIN)
+    assert plausibility("--", Script.LATIN) == 0
+
+
+def test_light_falling_unevenly_does_not_change_the_letters_size_or_slant() -> None:
+    clean = render_marking("ZU-23", "Latn", random.Random(3), style="paint")
+    shaded = render_marking(
+        "ZU-23", "Latn", random.Random(3), style="paint", degradation="uneven light"
+    )
+    found = [estimate(grey_region(p.image, Region(0, 0, *p.image.size))) for p in (clean, shaded)]
+    assert found[1].scale == pytest.approx(found[0].scale, rel=0.25)
+    assert found[1].skew == pytest.approx(found[0].skew, abs=2)
     with pytest.raises(ValueError, match="four whole numbers"):
         Box.parse("1,2,3")
 

@@ -5,12 +5,14 @@ loop left free while a photo is read. OCR is slow: these tests are few, on small
 
 from __future__ import annotations
 
+import io
 import random
 import threading
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -209,3 +211,39 @@ def test_a_markings_close_up_proposes_what_it_reads_and_stores_none_of_it(
     side = upload(seeded_client, editor, photo.jpeg(), view="side")
     assert side.status_code == 201, side.text
     assert side.json()["proposed_markings"] is None
+
+
+def test_photos_are_read_within_the_query_pixel_budget(
+    settings: Settings, engine: Engine, seeded: sessionmaker[Session], editor: str
+) -> None:
+    marking = render_marking("ZU-23", "Latn", random.Random(21), style="paint")
+    width, height = marking.image.size
+    # Twice the marking's size a side: four times its pixels, over a budget of twice them.
+    large = marking.image.resize((2 * width, 2 * height), Image.Resampling.LANCZOS)
+    budget = settings.model_copy(update={"max_query_image_pixels": 2 * width * height})
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    large.save(jpeg, "JPEG", quality=92)
+    large.save(png, "PNG")
+    with TestClient(create_app(budget, engine)) as client:
+        refused = post_photo(client, "/v1/read", jpeg.getvalue(), "m.jpg")
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0] == {"field": "file", "reason": "too many pixels to read"}
+        # A reference photo is stored whole; the reader proposes from a JPEG decoded at half
+        # scale, placing what it read on the photo at full size.
+        close_up = upload(client, editor, jpeg.getvalue(), view="markings close-up")
+        assert close_up.status_code == 201, close_up.text
+        proposed = close_up.json()["proposed_markings"]
+        line = next(line for line in proposed if same_marking(line["text"], "ZU-23"))
+        x, y, w, h = marking.box
+        assert overlap(line["box"], (2 * x, 2 * y, 2 * w, 2 * h)) > 0.5
+        # Other formats have no cheap smaller decoding: attached, nothing proposed.
+        other = upload(
+            client,
+            editor,
+            png.getvalue(),
+            filename="m.png",
+            content_type="image/png",
+            view="markings close-up",
+        )
+        assert other.status_code == 201, other.text
+        assert other.json()["proposed_markings"] is None

@@ -37,7 +37,7 @@ from weaponsdb.errors import FieldError, NotFoundError, PreconditionRequiredErro
 from weaponsdb.photos import ingest
 from weaponsdb.photos.processing import THUMBNAIL_TYPE
 from weaponsdb.photos.validation import ALLOWED, Limits
-from weaponsdb.reading.identifying import proposed_markings
+from weaponsdb.reading.identifying import Photo, proposed_markings
 from weaponsdb.reading.reader import ReadLine
 
 router = APIRouter(prefix="/v1", tags=["photos"], route_class=KeyFirstRoute)
@@ -139,6 +139,13 @@ def add_photo(
     version = _version(if_match_header, description.marking_index)
     change = editing.Change(slug, version, key.name, note)
     upload = upload_of(file, limits)
+    # Read before the first write: the entry is not held while the reader works.
+    proposed = proposed_markings(
+        reader,
+        Photo(data=upload.data, filename=upload.filename, content_type=upload.content_type),
+        description.view,
+        limits,
+    )
     attached = ingest.attach_photo(session, store, matcher, change, upload, description, limits)
     response.headers["ETag"] = etag(attached.entry_version)
     detail = PhotoDetail.of(attached.record, base)
@@ -151,7 +158,7 @@ def add_photo(
         photo=detail,
         stored_new_file=attached.stored_new_file,
         near_duplicates=[MatchedPhoto.with_links(m, base) for m in attached.near_duplicates],
-        proposed_markings=proposed_markings(reader, upload.data, description.view),
+        proposed_markings=proposed,
     )
 
 

@@ -25,6 +25,7 @@ class PassLine:
     region: Region
     languages: str
     pass_label: str
+    unsure: str = ""  # the text with the characters read with little confidence as '?'
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class Line:
             ranked.append(Hypothesis(text, support / self.passes, len(confidences), mean))
         ranked.sort(key=lambda h: (-h.confidence, -h.mean_confidence, h.text))
         return ranked[:MAX_ALTERNATIVES]
+
+    def unsure(self, text: str) -> str:
+        """*text* with the characters its surest pass read with little confidence as '?'
+        (*text* itself when all were sure)."""
+        passes = [r for r in self.readings if r.text == text and r.unsure]
+        return max(passes, key=lambda r: r.confidence).unsure if passes else text
 
     def languages(self) -> list[str]:
         return sorted({r.languages for r in self.readings})

@@ -41,6 +41,9 @@ def default_tessdata() -> Path:
 
 # Words read with less confidence are dropped from their line (unless all are).
 MIN_WORD_CONFIDENCE = 0.5
+# Characters read with less confidence are unsure: the matcher is offered the line with
+# them as '?' too (it matches any character), so a worn letter read wrong still matches.
+SURE_CHARACTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class RawLine:
     text: str
     confidence: float  # 0-1, Tesseract's mean over the line's words
     box: tuple[int, int, int, int]  # left, top, right, bottom
+    unsure: str = ""  # the text with the characters read with little confidence as '?'
 
 
 class Tesseract:
@@ -128,7 +132,7 @@ def _lines(api: tesserocr.PyTessBaseAPI) -> Iterator[RawLine]:
     iterator = api.GetIterator()
     if iterator is None:
         return
-    words: list[str] = []
+    words: list[tuple[str, str]] = []  # as read, and with unsure characters as '?'
     confidences: list[list[float]] = []
     box: tuple[int, int, int, int] | None = None
     for symbol in tesserocr.iterate_level(iterator, ril.SYMBOL):
@@ -142,24 +146,27 @@ def _lines(api: tesserocr.PyTessBaseAPI) -> Iterator[RawLine]:
         except RuntimeError:  # a symbol Tesseract found but read nothing in
             continue
         if symbol.IsAtBeginningOf(ril.WORD) or not words:
-            words.append("")
+            words.append(("", ""))
             confidences.append([symbol.Confidence(ril.WORD) / 100])
-        words[-1] += character
-        confidences[-1].append(symbol.Confidence(ril.SYMBOL) / 100)
+        sure = symbol.Confidence(ril.SYMBOL) / 100
+        read, unsure = words[-1]
+        words[-1] = (read + character, unsure + (character if sure >= SURE_CHARACTER else "?"))
+        confidences[-1].append(sure)
     if words and box:
         yield _line(words, confidences, box)
 
 
 def _line(
-    words: list[str], confidences: list[list[float]], box: tuple[int, int, int, int]
+    words: list[tuple[str, str]], confidences: list[list[float]], box: tuple[int, int, int, int]
 ) -> RawLine:
     """The line without the words read with little confidence: the texture and scratches
     around a marking read as stray letters beside it."""
     scored = [(w, _word_confidence(c)) for w, c in zip(words, confidences, strict=True)]
     kept = [(w, c) for w, c in scored if c >= MIN_WORD_CONFIDENCE] or scored
     confidence = sum(c for _, c in kept) / len(kept) if kept else 0.0
-    text = " ".join(" ".join(w for w, _ in kept).split())
-    return RawLine(text, max(0.0, min(1.0, confidence)), box)
+    text = " ".join(" ".join(w for (w, _), _ in kept).split())
+    unsure = " ".join(" ".join(u for (_, u), _ in kept).split())
+    return RawLine(text, max(0.0, min(1.0, confidence)), box, unsure)
 
 
 def _word_confidence(confidences: list[float]) -> float:

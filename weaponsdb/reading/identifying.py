@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from weaponsdb import models
+from weaponsdb.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError
 from weaponsdb.matching.matcher import Matcher, MatchQuery, load_facts
 from weaponsdb.matching.scoring import Candidate, EntryFacts, MarkingMatch
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
@@ -99,23 +100,81 @@ class Identification(BaseModel):
 
 def read_upload(reader: Reader, photo: Photo, limits: Limits) -> Reading:
     """The photo checked as every upload is, turned upright, and read. Nothing is stored."""
-    return reader.read(_checked_image(photo, limits), photo.box, photo.scripts)
+    _check_before_decoding(photo, limits)
+    with reader.turn():
+        return reader.read_in_turn(_decoded(photo, limits), photo.box, photo.scripts)
 
 
-def proposed_markings(reader: Reader, data: bytes, view: str | None) -> list[ReadLine] | None:
-    """What the reader reads on a reference photo of an item's markings (an upload already
-    checked), for an editor to confirm: never stored as catalogue facts. None for other
-    views, and where reading is unavailable (the photo is attached all the same)."""
+def proposed_markings(
+    reader: Reader, photo: Photo, view: str | None, limits: Limits
+) -> list[ReadLine] | None:
+    """What the reader reads on a reference photo of an item's markings, for an editor to
+    confirm: never stored as catalogue facts. None for other views, where reading is
+    unavailable, and for a photo the reader cannot decode within the query budget (the
+    photo is attached all the same, or refused by the upload's own checks). A JPEG over the
+    budget is read at the largest of its decoder's scales that fits, its lines placed on
+    the photo at full size."""
     if view != PhotoView.MARKINGS.value or reader.engine.missing():
         return None
-    return reader.read(upright(data)).lines
+    try:
+        header = check_header(photo.data, limits, photo.filename, photo.content_type)
+        shrink = _budget_shrink(header.size, header.format.pillow, limits)
+        if shrink is None:
+            return None
+        with reader.turn():
+            checked = check_upload(photo.data, limits, photo.filename, photo.content_type)
+            width, _ = header.size
+            image = upright(checked.data, _draft_side(header.size, shrink))
+            lines = reader.read_in_turn(image).lines
+    except (InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError):
+        # A bad upload: attaching it refuses it, saying what is wrong.
+        return None
+    factor = width / image.width if image.width else 1.0
+    return [_scaled(line, factor) for line in lines] if factor != 1 else lines
 
 
-def _checked_image(photo: Photo, limits: Limits) -> Image.Image:
-    """The photo decoded, upright, after the upload checks; reading needs every pixel, so a
-    photo over the query budget is refused before it is decoded."""
+# Scales a JPEG decoder reads at, besides the whole: 1/2, 1/4 and 1/8.
+_DRAFT_SHRINKS = (2, 4, 8)
+
+
+def _budget_shrink(size: tuple[int, int], pillow_format: str, limits: Limits) -> int | None:
+    """By how much to shrink a photo on decoding to keep within the query budget: 1 for a
+    photo within it, a JPEG decoder's scale for a JPEG beyond it, None when nothing fits."""
+    pixels = size[0] * size[1]
+    if pixels <= limits.max_query_pixels:
+        return 1
+    if pillow_format not in ("JPEG", "MPO"):
+        return None
+    return next((s for s in _DRAFT_SHRINKS if pixels / s**2 <= limits.max_query_pixels), None)
+
+
+def _draft_side(size: tuple[int, int], shrink: int) -> int | None:
+    """The draft size asking the JPEG decoder for 1/*shrink* of the photo (it picks the
+    smallest of its scales keeping that many pixels a side)."""
+    return None if shrink == 1 else -(-min(size) // shrink)
+
+
+def _scaled(line: ReadLine, factor: float) -> ReadLine:
+    box = line.box
+    scaled = Box(
+        x=round(box.x * factor),
+        y=round(box.y * factor),
+        width=max(1, round(box.width * factor)),
+        height=max(1, round(box.height * factor)),
+    )
+    return line.model_copy(update={"box": scaled})
+
+
+def _check_before_decoding(photo: Photo, limits: Limits) -> None:
+    """The upload checks that need no decoding; reading needs every pixel, so a photo over
+    the query budget is refused here, before it is decoded."""
     header = check_header(photo.data, limits, photo.filename, photo.content_type)
     within_query_budget(header, limits, "read", "crop it to the marking, or send a smaller copy")
+
+
+def _decoded(photo: Photo, limits: Limits) -> Image.Image:
+    """The photo decoded, upright, after the upload checks that decode it: by a caller
+    holding one of the reader's turns, which bound the photos decoded at once."""
     checked = check_upload(photo.data, limits, photo.filename, photo.content_type)
     return upright(checked.data)
 
@@ -139,9 +198,12 @@ def identify(
     limit: int = 10,
 ) -> Identification:
     reader.engine.require()
-    image = _checked_image(photo, limits)
-    reading = reader.read(image, photo.box, photo.scripts)
-    phash = perceptual_hash(image)
+    _check_before_decoding(photo, limits)
+    with reader.turn():
+        image = _decoded(photo, limits)
+        reading = reader.read_in_turn(image, photo.box, photo.scripts)
+        phash = perceptual_hash(image)
+        del image  # the decoded photo is let go with the turn
     neighbours = photo_matcher.match(session, phash, PHOTOS_SEARCHED, PHOTO_DISTANCE)
     found: dict[str, _Found] = {}
     for index, line in enumerate(_observed_lines(reading, evidence)):

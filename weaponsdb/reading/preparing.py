@@ -31,6 +31,8 @@ class Binarisation(StrEnum):
     GREY = "grey, contrast stretched"
     OTSU = "light evened, Otsu threshold"
     ADAPTIVE = "adaptive threshold"
+    GROUND = "ground subtracted, contrast stretched"
+    CLOSED = "ground subtracted, Otsu threshold, gaps in strokes closed"
 
 
 @dataclass(frozen=True)
@@ -131,10 +133,46 @@ def stretched(grey: Grey) -> Grey:
     return np.asarray(np.clip((smooth - low) * (255 / spread), 0, 255), dtype=np.uint8)
 
 
-def binarised(grey: Grey, how: Binarisation, text_height: int = TEXT_HEIGHT) -> Grey:
+def ground_subtracted(grey: Grey, light_ink: bool) -> Grey:
+    """The ink's difference from the ground around it, in the ink's own polarity: the
+    ground is the image with the strokes taken away by a grey-level closing (of dark ink)
+    or opening (of light ink) wider than any stroke, then smoothed. Light falling unevenly
+    and faint paint on a dark or bright part of the item come out alike (the top-hat
+    transform)."""
+    side = TEXT_HEIGHT | 1  # odd; wider than a stroke of text TEXT_HEIGHT high
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    ground = cv2.morphologyEx(grey, cv2.MORPH_OPEN if light_ink else cv2.MORPH_CLOSE, kernel)
+    ground = cv2.GaussianBlur(ground, (0, 0), TEXT_HEIGHT / 4)
+    ink = cv2.subtract(grey, ground) if light_ink else cv2.subtract(ground, grey)
+    low, high = np.percentile(ink, (1, 99.5))
+    spread = max(1.0, float(high - low))
+    contrast = np.clip((ink.astype(np.float32) - low) * (255 / spread), 0, 255)
+    return np.asarray(contrast if light_ink else 255 - contrast, dtype=np.uint8)
+
+
+def closed_gaps(binary: Grey, light_ink: bool) -> Grey:
+    """The ink's narrow gaps closed: a stencil's bridges and the breaks of worn paint cut
+    letters into pieces Tesseract reads as separate signs."""
+    side = max(3, TEXT_HEIGHT // 10) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    ink = cv2.morphologyEx(binary if light_ink else 255 - binary, cv2.MORPH_CLOSE, kernel)
+    return np.asarray(ink if light_ink else 255 - ink, dtype=np.uint8)
+
+
+def binarised(
+    grey: Grey, how: Binarisation, light_ink: bool = False, text_height: int = TEXT_HEIGHT
+) -> Grey:
+    """*grey* prepared the way *how* says, in its own polarity (*light_ink*: the text is
+    lighter than the ground)."""
     smooth = stretched(grey)
     if how is Binarisation.GREY:
         return smooth
+    if how in (Binarisation.GROUND, Binarisation.CLOSED):
+        flat = ground_subtracted(smooth, light_ink)
+        if how is Binarisation.GROUND:
+            return flat
+        _, binary = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        return closed_gaps(np.asarray(binary, dtype=np.uint8), light_ink)
     if how is Binarisation.OTSU:
         _, binary = cv2.threshold(evened(smooth), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         return np.asarray(binary, dtype=np.uint8)
@@ -153,13 +191,47 @@ def estimate(grey: Grey) -> Geometry:
     those at which the rows of ink are most unequal (lines and the gaps between them)."""
     shrink = min(1.0, ESTIMATE_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-    _, binary = cv2.threshold(cv2.medianBlur(small, 5), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    invert = bool(np.count_nonzero(binary) < binary.size / 2)  # ink is the smaller part
-    ink = np.asarray(binary if invert else 255 - binary, dtype=np.uint8)
+    smooth = np.asarray(cv2.medianBlur(small, 5), dtype=np.uint8)
+    otsu = cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    _, binary = cv2.threshold(smooth, 0, 255, otsu)
+    _, evened_binary = cv2.threshold(_light_evened(smooth), 0, 255, otsu)
+    smaller = bool(np.count_nonzero(binary) < binary.size / 2)  # ink is the smaller part
+    # The ink: the tones as they are or against their own surroundings (where light falls
+    # unevenly, one threshold over the raw tones splits lit metal from shaded), light or
+    # dark, whichever has the most letter-like blobs; in a tie, the smaller part as is.
+    ink, invert = max(
+        (
+            (np.asarray(b if light else 255 - b, dtype=np.uint8), light)
+            for b in (binary, evened_binary)
+            for light in (smaller, not smaller)
+        ),
+        key=lambda candidate: _letter_count(candidate[0]),
+    )
     angle, vertical = _direction(ink)
     height = _letter_height(ink, vertical) / shrink
     scale = float(np.clip(TEXT_HEIGHT / height, MIN_SCALE, MAX_SCALE)) if height else 1.0
     return Geometry(scale, angle, invert, vertical)
+
+
+def _light_evened(grey: Grey) -> Grey:
+    """Each pixel against the mean tone of a wide neighbourhood (a quarter of the image's
+    smaller side, wider than the letters): where light falls unevenly, one threshold over
+    the raw tones splits the lit part of the item from the shaded one, not ink from ground."""
+    sigma = max(3.0, min(grey.shape) / 4)
+    values = grey.astype(np.float32)
+    difference = values - cv2.GaussianBlur(values, (0, 0), sigma)
+    low, high = float(difference.min()), float(difference.max())
+    spread = max(1e-6, high - low)
+    return np.asarray((difference - low) * (255 / spread), dtype=np.uint8)
+
+
+def _letter_count(ink: Grey) -> int:
+    """How many blobs of ink are shaped like letters, whichever way the lines run."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    widths, heights = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    longer, shorter = np.maximum(widths, heights), np.minimum(widths, heights)
+    letters = (longer >= 6) & (longer < max(ink.shape) / 2) & (longer < 4 * shorter)
+    return int(np.count_nonzero(letters))
 
 
 def _letter_height(ink: Grey, vertical: bool) -> float:
@@ -224,7 +296,7 @@ def prepare(
         flags=cv2.INTER_CUBIC if geometry.scale > 1 else cv2.INTER_AREA,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    image = binarised(np.asarray(warped, dtype=np.uint8), how)
+    image = binarised(np.asarray(warped, dtype=np.uint8), how, light_ink=invert)
     if invert:
         image = 255 - image
     turns = f", turned {quarter_turns * 90}°" if quarter_turns else ""

@@ -3,11 +3,14 @@ reader is, and the other readings its passes made.
 
 A careful person reading a worn marking looks at it several ways; so does the reader, in two
 rounds per region of the photo. First it finds the text's size, slant, polarity and direction
-from the ink, and reads the region once per script (or per hinted script), upright and upside
-down, to learn which script and which way up. Then it reads again in that script with the
-other binarisations, the opposite polarity, single-line segmentation and the script's other
-language models. The passes' lines are combined into ranked hypotheses per line
-(combining.py). The number of passes is fixed, so a photo's reading time is bounded.
+from the ink, and reads the region with each script's own model, upright and upside down (and
+as columns of upright CJK where the lines run down the photo), to learn which script and
+which way up. The likeliest of these ways are read again with the other binarisations,
+other sizes, single-line segmentation and the script's other language models, and so is the
+opposite polarity where it reads one of them better. Each way's lines are combined into
+ranked hypotheses per line (combining.py), and the way whose passes read the most plausible
+text, most surely and most alike, is chosen; the others' readings stay as alternatives. The
+number of passes is bounded, so a photo's reading time is.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from weaponsdb.matching.normalise import fold, look_alikes
 from weaponsdb.reading import combining, regions
 from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.preparing import (
@@ -37,25 +42,24 @@ from weaponsdb.reading.preparing import (
 )
 from weaponsdb.reading.scripts import (
     LANGUAGE_SETS,
+    VERTICAL,
     Script,
+    plausibility,
     script_of,
-    script_of_character,
     tidy,
 )
 
 # Tesseract's page segmentation modes the reader uses.
-BLOCK, LINE = 6, 7
+BLOCK, LINE, COLUMNS = 6, 7, 5
 # Other text heights tried: thin strokes read better larger, blurred and noisy ones smaller.
 LARGER, SMALLER = 1.5, 0.7
 # Photos are taken, and boxes drawn, upright far more often than upside down; lines that
 # run up or down the photo are as likely to run either way.
 UPSIDE_DOWN = 0.75
-# Readings of the runner-up script offered per line, after the winner's own alternatives.
+# Readings of each runner-up script offered per line, after the winner's own alternatives.
 RIVAL_ALTERNATIVES = 2
-# Script and orientation pairs looked at closely after the first round.
-LEADERS = 2
-# What separates the parts of a marking: neither evidence for a reading nor against it.
-SEPARATORS = " -./"
+# Scripts looked at closely after the first round.
+LEADERS = 4
 # Lines read with less confidence than this are noise on the metal, not text.
 MIN_CONFIDENCE = 0.3
 # A line is text when the passes agree on it at least this much (its confidence); a line
@@ -128,20 +132,21 @@ class Reading(BaseModel):
     lines: list[ReadLine] = Field(description="Top to bottom, left to right.")
 
 
+# A script, how many quarter turns make its text upright, whether it is read in columns
+# (vertical CJK) rather than lines, and whether the text is lighter than its ground.
+Way = tuple[Script, int, bool, bool]
+
+
 @dataclass(frozen=True)
 class Pass:
-    script: Script | None  # None: several scripts' models at once
+    script: Script
     languages: str
     quarter_turns: int
     how: Binarisation
     invert: bool
     psm: int
     zoom: float = 1.0  # times the scale that makes the text Tesseract's favourite height
-
-    @property
-    def orientation(self) -> tuple[int, Binarisation, bool, int]:
-        """The first pass of another language set, this way up."""
-        return self.quarter_turns, Binarisation.GREY, self.invert, BLOCK
+    columns: bool = False  # lines running down the photo read as columns, not turned
 
 
 class Reader:
@@ -157,11 +162,21 @@ class Reader:
     ) -> Reading:
         """The text lines on *photo* (upright, as stored), inside *box* if given, in
         *scripts* if given (else in any the catalogue holds)."""
+        with self.turn():
+            return self.read_in_turn(photo, box, scripts)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """One of the reader's turns, waited for: a caller that decodes the photo inside
+        its turn holds at most *workers* decoded photos in memory, however many wait."""
         self.engine.require()
         with self._turns:
-            return self._read(photo, box, scripts)
+            yield
 
-    def _read(self, photo: Image.Image, box: Box | None, scripts: Sequence[Script]) -> Reading:
+    def read_in_turn(
+        self, photo: Image.Image, box: Box | None = None, scripts: Sequence[Script] = ()
+    ) -> Reading:
+        """As read, by a caller holding a turn."""
         started = time.perf_counter()
         tried = list(dict.fromkeys(scripts)) or list(Script)
         areas = (
@@ -191,50 +206,73 @@ class Reader:
         crop = grey_region(photo, region)
         geometry = estimate(crop)
         run = functools.partial(self._run, crop, region, geometry)
-        # Which way up: every script's model at once (Tesseract picks per word), upright
-        # and upside down.
-        only = scripts[0] if len(scripts) == 1 else None
-        every = "+".join(LANGUAGE_SETS[script][0] for script in scripts)
-        ways = [Pass(only, every, t, Binarisation.GREY, geometry.invert, BLOCK) for t in (0, 2)]
-        found = run(ways)
+        # Which script and which way up: each script's own model, upright and upside down
+        # (a script read upside down can look like another read upright); the likeliest
+        # are then looked at the other ways, and the one whose passes read the most
+        # plausible text, most surely and most alike, is chosen.
         prior = {0: 1.0, 2: 1.0 if geometry.vertical else UPSIDE_DOWN}
-        way_up = max(ways, key=lambda p: prior[p.quarter_turns] * _strength(found[p]))
-        # Which script: each script's own model, that way up; the two likeliest are then
-        # looked at the other ways.
         own = {
-            script: Pass(script, LANGUAGE_SETS[script][0], *way_up.orientation)
+            (script, turns, False, geometry.invert): Pass(
+                script, LANGUAGE_SETS[script][0], turns, Binarisation.GREY, geometry.invert, BLOCK
+            )
             for script in scripts
+            for turns in prior
         }
-        if only is None:
-            found |= run(own.values())
-        votes = _script_votes(found[way_up])
+        own |= self._columns(geometry, scripts)
+        found = run(own.values())
 
-        def support(script: Script) -> tuple[float, float]:
-            """Confident letters of the script read by its own models and by all at once;
-            then, between scripts none of whose letters were read (a marking of digits),
-            how much confident text their models read at all."""
-            mine = [line for p, lines in found.items() if p.script == script for line in lines]
-            own = sum(line.confidence**2 * _letters_in(line.text, script) for line in mine)
-            return own + votes.get(script, 0.0), _strength(mine)
+        def first_look(way: Way) -> float:
+            """The most plausible line its own model read: a marking has a line or two,
+            while a model reading a script it does not know, or upside down, can make
+            lines of the texture around it."""
+            return prior[way[1]] * _plausible_line(found[own[way]], way[0])
 
-        leaders = sorted(scripts, key=support, reverse=True)[:LEADERS]
+        leaders = sorted(own, key=first_look, reverse=True)[:LEADERS]
+        # Stamped and embossed markings show light faces and dark shadows: where the
+        # opposite polarity reads a leader better, it is a way of its own.
+        flipped = {
+            leader: dataclasses.replace(own[leader], invert=not leader[3]) for leader in leaders
+        }
+        found |= run(flipped.values())
+        for leader, flip in flipped.items():
+            if _plausible_line(found[flip], leader[0]) > _plausible_line(
+                found[own[leader]], leader[0]
+            ):
+                way = (*leader[:3], flip.invert)
+                own[way] = flip
+                leaders.append(way)
         for leader in leaders:
             found |= run(_refinements(own[leader]))
-        best = max(leaders, key=support)
-        chosen = [p for p in found if p.script in (best, None)]
-        read = combining.lines([line for p in chosen for line in found[p]], len(chosen))
-        # The runner-up script's best readings of each line are offered as alternatives:
-        # where the vote picked the wrong script, the right reading is still matched.
-        rival = [p for p in found if p.script in leaders and p.script != best]
-        rivals = combining.lines([line for p in rival for line in found[p]], len(rival) or 1)
-        return len(found), [_line(line, rivals) for line in _kept(read)]
+        read = {leader: _way_lines(found, leader) for leader in leaders}
+        best = _chosen(read, prior)
+        # The other leaders' best readings of each line are offered as alternatives: where
+        # the choice was wrong, the right reading is still matched.
+        rivals = [line for leader in leaders if leader != best for line in read[leader]]
+        return len(found), [_line(line, rivals) for line in _kept(read[best])]
+
+    def _columns(self, geometry: Geometry, scripts: list[Script]) -> dict[Way, Pass]:
+        """Where lines run down the photo, a way of reading them with the script's
+        vertical model (where installed), on the text as it stands: CJK is written in
+        columns of upright characters, which a quarter turn lays on their sides."""
+        installed = self.engine.languages() if geometry.vertical else set()
+        return {
+            (script, 0, True, geometry.invert): Pass(
+                script, model, 0, Binarisation.GREY, geometry.invert, COLUMNS, columns=True
+            )
+            for script in scripts
+            if (model := VERTICAL.get(script)) in installed
+        }
 
     def _run(
         self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
     ) -> dict[Pass, list[combining.PassLine]]:
         found = {}
         for p in passes:
-            zoomed = dataclasses.replace(geometry, scale=geometry.scale * p.zoom)
+            zoomed = dataclasses.replace(
+                geometry,
+                scale=geometry.scale * p.zoom,
+                vertical=geometry.vertical and not p.columns,
+            )
             prepared = prepare(crop, region, zoomed, p.quarter_turns, p.how, p.invert)
             found[p] = [
                 combining.PassLine(
@@ -243,6 +281,7 @@ class Reader:
                     _within(prepared.to_photo(raw.box), region),
                     p.languages,
                     f"{prepared.label}, {p.languages}, psm {p.psm}",
+                    tidy(raw.unsure),
                 )
                 for raw in self.engine.read(prepared.image, p.languages, p.psm)
             ]
@@ -250,54 +289,84 @@ class Reader:
 
 
 def _refinements(leader: Pass) -> list[Pass]:
-    """The second round: the same script and orientation looked at the other ways."""
-    script, languages, turns, invert = (
-        leader.script,
-        leader.languages,
-        leader.quarter_turns,
-        leader.invert,
-    )
-    assert script is not None
+    """The second round: the same script, way up and direction looked at the other ways."""
+    again = functools.partial(dataclasses.replace, leader)
+    passes = [
+        again(how=Binarisation.OTSU),
+        again(how=Binarisation.ADAPTIVE),
+        again(how=Binarisation.GROUND),
+        again(how=Binarisation.CLOSED),
+        again(zoom=LARGER),
+        again(how=Binarisation.OTSU, zoom=SMALLER),
+    ]
+    if leader.columns:  # the vertical models have no line mode, nor other languages
+        return passes
     return [
-        Pass(script, languages, turns, Binarisation.GREY, invert, LINE),
-        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.ADAPTIVE, invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.GREY, not invert, BLOCK),
-        Pass(script, languages, turns, Binarisation.GREY, invert, BLOCK, zoom=LARGER),
-        Pass(script, languages, turns, Binarisation.OTSU, invert, BLOCK, zoom=SMALLER),
+        again(psm=LINE),
+        *passes,
         *(
-            Pass(script, other, turns, Binarisation.GREY, invert, BLOCK)
-            for other in LANGUAGE_SETS[script]
-            if other != languages
+            again(languages=lang)
+            for lang in LANGUAGE_SETS[leader.script]
+            if lang != leader.languages
         ),
     ]
 
 
-def _letters_in(text: str, script: Script) -> int:
-    return sum(1 for c in text if script_of_character(c) is script)
+def _way_lines(found: dict[Pass, list[combining.PassLine]], way: Way) -> list[combining.Line]:
+    """The lines read by the passes of a script, that way up, with their hypotheses."""
+    mine = [p for p in found if (p.script, p.quarter_turns, p.columns, p.invert) == way]
+    return combining.lines([line for p in mine for line in found[p]], len(mine) or 1)
 
 
-def _script_votes(lines: list[combining.PassLine]) -> dict[Script, float]:
-    """A reading in several scripts' models at once, as votes for each script: its
-    confident letters in each script."""
-    votes: dict[Script, float] = {}
-    for line in lines:
-        for script in filter(None, map(script_of_character, line.text)):
-            votes[script] = votes.get(script, 0.0) + line.confidence**2
-    return votes
+def _plausible_line(lines: list[combining.PassLine], script: Script) -> float:
+    """The most plausible line a pass read (its confidence times its plausibility times
+    the square root of its letters and digits): a marking has a line or two, while a model
+    reading a script it does not know, or upside down, can make long lines of texture."""
+    return max(
+        (
+            line.confidence * plausibility(line.text, script) * _characters(line.text) ** 0.5
+            for line in lines
+        ),
+        default=0.0,
+    )
 
 
-def _strength(lines: list[combining.PassLine]) -> float:
-    """How much confident, marking-like text a pass read: confidences weighted by the
-    letters and digits read, less those of stray signs (a model reading a script it does
-    not know sees brackets and quotes in it)."""
-    return sum(line.confidence**2 * max(0, _plausible(line.text)) for line in lines)
+def _evidence(lines: list[combining.Line], script: Script) -> float:
+    """How much plausible text a script's passes read, how surely and how alike: over the
+    lines kept, the best hypothesis's confidence (which falls as passes disagree) times its
+    plausibility in the script times the square root of its letters and digits (longer
+    text is more evidence, but texture read as a long string of letters is not)."""
+    total = 0.0
+    for line in _kept(lines):
+        best = line.hypotheses()[0]
+        total += best.confidence * plausibility(best.text, script) * _characters(best.text) ** 0.5
+    return total
 
 
-def _plausible(text: str) -> int:
-    """Letters and digits, less the signs no marking has (separators are neutral)."""
-    signs = sum(1 for c in text if not c.isalnum() and c not in SEPARATORS)
-    return sum(1 for c in text if c.isalnum()) - signs
+def _chosen(read: dict[Way, list[combining.Line]], prior: dict[int, float]) -> Way:
+    """The script and way up with the most evidence; Latin, if its passes read the same
+    letter shapes that way up (Cyrillic Р and Latin P): markings in every script mix Latin
+    letters in, so it is the likelier where the shapes cannot tell."""
+    best = max(read, key=lambda way: prior[way[1]] * _evidence(read[way], way[0]))
+    latin = (Script.LATIN, *best[1:])
+    if best != latin and latin in read and _shapes(read[best]) == _shapes(read[latin]):
+        return latin
+    return best
+
+
+def _shapes(lines: list[combining.Line]) -> list[tuple[str, int]]:
+    """The kept lines' best readings as the letter shapes they show, and how many of
+    them are letters (Cyrillic З looks like the digit 3, but is no Latin letter)."""
+    texts = [line.hypotheses()[0].text for line in _kept(lines)]
+    return [(look_alikes(fold(t)).casefold().replace(" ", ""), _letters(t)) for t in texts]
+
+
+def _letters(text: str) -> int:
+    return sum(1 for c in text if c.isalpha())
+
+
+def _characters(text: str) -> int:
+    return sum(1 for c in text if c.isalnum())
 
 
 def _kept(lines: list[combining.Line]) -> list[combining.Line]:
@@ -317,6 +386,10 @@ def _kept(lines: list[combining.Line]) -> list[combining.Line]:
 
 def _line(line: combining.Line, rivals: list[combining.Line]) -> ReadLine:
     best, *others = line.hypotheses()
+    # The best reading with its unsure characters as '?', for the matcher to fill in.
+    unsure = line.unsure(best.text)
+    if unsure != best.text and any(c.isalnum() for c in unsure):
+        others.insert(0, dataclasses.replace(best, text=unsure))
     known = {best.text, *(h.text for h in others)}
     others += [
         hypothesis

@@ -28,6 +28,11 @@ LANGUAGE_SETS: dict[Script, tuple[str, ...]] = {
 }
 
 
+# Models of text written in columns, characters upright (Debian's *-vert packages): used
+# where installed, for lines that run down the photo.
+VERTICAL: dict[Script, str] = {Script.HAN: "chi_sim_vert", Script.HANGUL: "kor_vert"}
+
+
 _CODE = f" *(?:{'|'.join(Script)})? *"
 # What parse_scripts takes, as the API declares it: codes separated by commas, or nothing.
 SCRIPTS_PATTERN = f"^{_CODE}(?:,{_CODE})*$"
@@ -65,6 +70,32 @@ def script_of(text: str) -> Script | None:
     is not assumed: None)."""
     counts = Counter(s for s in map(script_of_character, text) if s is not None)
     return counts.most_common(1)[0][0] if counts else None
+
+
+# Hangul letters written alone (jamo): markings compose them into syllables; a model
+# that reads another script as Hangul makes them of strokes.
+_JAMO = re.compile(r"[\u1100-\u11ff\u3130-\u318f]")
+# What separates the parts of a marking: neither evidence for a reading nor against it.
+SEPARATORS = " -./"
+
+
+def plausibility(text: str, script: Script) -> float:
+    """How much *text* looks like a marking in *script*, from 0 to 1: the share of its
+    characters that are digits, letters of the script or Latin letters (markings in every
+    script mix them in). Letters of other scripts, lone Hangul jamo and signs no marking
+    has are what a model makes of a script it does not know. Separators count neither
+    way."""
+    good = bad = 0.0
+    for character in text:
+        if character in SEPARATORS:
+            continue
+        found = script_of_character(character)
+        own = found is script and not _JAMO.match(character)
+        if character.isdecimal() or found is Script.LATIN or own:
+            good += 1
+        else:
+            bad += 1
+    return good / (good + bad) if good + bad else 0.0
 
 
 # Tesseract puts a space between CJK characters, and often around a designation's hyphen;
