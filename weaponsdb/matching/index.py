@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -90,6 +90,7 @@ def allowed_edits(query_key: str) -> int:
 
 
 HOWS = list(How)
+PROGRESS_EVERY = 10_000
 
 
 class Targets:
@@ -140,8 +141,11 @@ class MatchIndex:
     """Held in flat arrays (tables.py): built from targets, or from arrays a saved index
     file maps back (arrays(), from_arrays()); either answers the same."""
 
-    def __init__(self, targets: Sequence[Target]) -> None:
-        self._install(_built(targets))
+    def __init__(
+        self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """*progress*: told (targets read, of how many) as the build goes."""
+        self._install(_built(targets, progress))
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, Array]) -> MatchIndex:
@@ -275,7 +279,7 @@ def _within(text: str, segments: SegmentIndex, texts: TextTable, edits: int) -> 
         return []
     found = process.extract(
         text,
-        texts.many(candidates.tolist()),
+        texts.many(candidates),
         scorer=OSA.distance,
         score_cutoff=edits,
         limit=MAX_PRICED,
@@ -362,7 +366,9 @@ def _keep(hits: dict[int, Hit], hit: Hit) -> None:
         hits[hit.target] = hit
 
 
-def _built(targets: Sequence[Target]) -> dict[str, Array]:
+def _built(
+    targets: Sequence[Target], progress: Callable[[int, int], None] | None = None
+) -> dict[str, Array]:
     """The arrays of an index of *targets*: each key a text reads as, numbered in the order
     first met, with the targets read as it (ascending) and how; each key's shape and coarse
     shape; the segment and q-gram indexes over them."""
@@ -387,6 +393,10 @@ def _built(targets: Sequence[Target]) -> dict[str, Array]:
             key_hits[key_id].append((number, how_numbers[reading.how], detail))
         if target.pattern:
             patterned.append((number, target.pattern))
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number, len(targets))
+    if progress is not None:
+        progress(len(targets), len(targets))
     keys, shapes = list(key_ids), list(shape_ids)
     hits = [hit for hits in key_hits for hit in hits]
     return {

@@ -16,7 +16,7 @@ import json
 import mmap
 import os
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +68,12 @@ class TextTable:
     def __iter__(self) -> Iterator[str]:
         return (self[number] for number in range(len(self)))
 
-    def many(self, numbers: Iterable[int]) -> list[str]:
-        return [self[number] for number in numbers]
+    def many(self, numbers: Array) -> list[str]:
+        """The texts of *numbers* (an array), in order."""
+        starts = self._offsets[numbers].tolist()
+        ends = self._offsets[numbers + 1].tolist()
+        view = self._view
+        return [str(view[start:end], "utf-8") for start, end in zip(starts, ends, strict=True)]
 
     def find(self, text: str) -> int | None:
         """The number of *text*, or None if it is not in the table."""
