@@ -74,10 +74,10 @@ def load(session: Session, path: Path) -> SavedIndex | None:
     """The index saved in *path*, if it is one of this database's catalogue at a generation
     it has reached, by this code; else None (and why is logged)."""
     try:
-        meta = tables.header(path)
+        meta = tables.header(path)["meta"]
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, KeyError) as error:
         LOG.warning("the match index file %s is unreadable: %s", path, error)
         return None
     why = _unusable(session, meta)
