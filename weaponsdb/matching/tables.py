@@ -39,7 +39,8 @@ class TextTable:
     def __init__(self, arrays: Mapping[str, Array], data: bytes | mmap.mmap | Array) -> None:
         self._offsets = arrays["offsets"]
         self._data = data
-        self._view = memoryview(data)  # type: ignore[arg-type]  # sliced without copying, decoded from the slice
+        self._view = memoryview(data)  # type: ignore[arg-type]
+        self._size = max(0, len(self._view) - 1)  # the last byte that may be gathered  # sliced without copying, decoded from the slice
         self._hashes = arrays.get("hashes")
         self._order = arrays.get("order")
 
@@ -69,11 +70,17 @@ class TextTable:
         return (self[number] for number in range(len(self)))
 
     def many(self, numbers: Array) -> list[str]:
-        """The texts of *numbers* (an array), in order."""
-        starts = self._offsets[numbers].tolist()
-        ends = self._offsets[numbers + 1].tolist()
-        view = self._view
-        return [str(view[start:end], "utf-8") for start, end in zip(starts, ends, strict=True)]
+        """The texts of *numbers* (an array), in order: their bytes gathered by numpy, each
+        followed by a NUL, decoded at once and split (thousands of candidates a query)."""
+        if not len(self._view):
+            return [""] * len(numbers)
+        starts = self._offsets[numbers]
+        sizes = self._offsets[numbers + 1] - starts + 1  # and a separator
+        ends = np.cumsum(sizes)
+        places = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + sizes, sizes)
+        gathered = np.frombuffer(self._view, dtype=np.uint8)[np.minimum(places, self._size)]
+        gathered[ends - 1] = 0
+        return gathered.tobytes().decode().split("\0")[:-1]
 
     def find(self, text: str) -> int | None:
         """The number of *text*, or None if it is not in the table."""
