@@ -34,7 +34,7 @@ from weaponsdb.matching.error_model import (
     coarse_key,
     shape_key,
 )
-from weaponsdb.matching.grams import GramIndex, qgrams
+from weaponsdb.matching.grams import GramIndex, Ids, qgrams
 from weaponsdb.matching.normalise import How, Reading, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 from weaponsdb.matching.segments import SegmentIndex
@@ -44,6 +44,8 @@ from weaponsdb.matching.tables import Array, Postings, TextTable
 MAX_WILDCARD_KEYS = 1000
 # Shape keys within the allowed edits priced by the error model, the nearest first.
 MAX_PRICED = 200
+# Candidates measured as they are; more are first narrowed by the bigrams they share.
+FEW_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ class MatchIndex:
             for shape_id in _within(shape, self._shape_segments, self.shapes, edits):
                 yield from self._shape_keys.row(shape_id).tolist()
         elif edits == 2:
-            yield from _within(query.key, self._key_segments, self.keys, edits)
+            yield from _within(query.key, self._key_segments, self.keys, edits, self._bigrams)
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
@@ -272,9 +274,17 @@ class MatchIndex:
         return ids.tolist()
 
 
-def _within(text: str, segments: SegmentIndex, texts: TextTable, edits: int) -> list[int]:
+def _within(
+    text: str,
+    segments: SegmentIndex,
+    texts: TextTable,
+    edits: int,
+    bigrams: GramIndex | None = None,
+) -> list[int]:
     """Positions in *texts* of those 1 to *edits* edits from *text*, the nearest first."""
     candidates = segments.candidates(text, edits)
+    if bigrams is not None and len(candidates) > FEW_CANDIDATES:
+        candidates = _sharing_bigrams(text, candidates, edits, bigrams)
     if not len(candidates):
         return []
     found = process.extract(
@@ -285,6 +295,25 @@ def _within(text: str, segments: SegmentIndex, texts: TextTable, edits: int) -> 
         limit=MAX_PRICED,
     )
     return [int(candidates[position]) for _, distance, position in found if distance]
+
+
+def _sharing_bigrams(text: str, candidates: Ids, edits: int, bigrams: GramIndex) -> Ids:
+    """The candidates that could be within *edits* of *text* by the bigrams they share: an
+    edit spoils at most three of the text's bigrams (a swap of neighbours; the ends padded),
+    so a key that close holds all but 3 x edits of them. Structured markings ('... LOT 0042')
+    share segments with thousands of keys, but few of those share this many bigrams, and
+    counting is cheaper than decoding and measuring each."""
+    grams = qgrams(text, 2)
+    needed = len(grams) - 3 * edits
+    if needed <= 0:
+        return candidates
+    shared = np.zeros(len(candidates), dtype=np.int32)
+    for gram in grams:
+        holders = bigrams.postings(gram)
+        if len(holders):
+            places = np.minimum(np.searchsorted(holders, candidates), len(holders) - 1)
+            shared += holders[places] == candidates
+    return candidates[shared >= needed]
 
 
 class PatternIndex:

@@ -80,7 +80,8 @@ class TextTable:
         places = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + sizes, sizes)
         gathered = np.frombuffer(self._view, dtype=np.uint8)[np.minimum(places, self._size)]
         gathered[ends - 1] = 0
-        return gathered.tobytes().decode().split("\0")[:-1]
+        texts: list[str] = gathered.tobytes().decode().split("\0")[:-1]
+        return texts
 
     def find(self, text: str) -> int | None:
         """The number of *text*, or None if it is not in the table."""
