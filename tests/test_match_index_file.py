@@ -10,7 +10,7 @@ from benchmarks.synthetic import perturbed_queries, synthetic_markings
 from tests.test_matching import add_synthetic_markings
 from weaponsdb.matching import saved, tables
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry
+from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry, caught_up
 
 
 def test_a_saved_index_answers_as_the_index_it_was_saved_from(tmp_path):
@@ -59,6 +59,11 @@ def test_a_file_written_by_other_rules_or_ahead_of_the_database_is_not_loaded(se
         assert saved.load(session, path) is None
         tables.save(path, arrays, {**meta, "generation": meta["generation"] + 1})
         assert saved.load(session, path) is None
+        # Another catalogue with a change log alike: its sampled entries' texts differ.
+        tables.save(path, arrays, {**meta, "sample": dict.fromkeys(meta["sample"], "other")})
+        other = saved.load(session, path)
+        assert other is not None
+        assert caught_up(session, other, meta["generation"]) is None
         index = Matcher(index_file=path).index(session)  # rebuilt, and saved again
         assert index.base_generation == meta["generation"]
         assert saved.load(session, path) is not None

@@ -99,7 +99,7 @@ class Targets:
     """The catalogue texts of an index, by number, as Target."""
 
     def __init__(self, arrays: Mapping[str, Array]) -> None:
-        self._entries = arrays["targets.entry"]
+        self.entries = arrays["targets.entry"]
         self._kinds = TextTable.from_arrays(arrays, "kinds")
         self._kind_of = arrays["targets.kind"]
         self._texts = TextTable.from_arrays(arrays, "targets.text")
@@ -122,11 +122,11 @@ class Targets:
         }
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     def __getitem__(self, number: int) -> Target:
         return Target(
-            int(self._entries[number]),
+            int(self.entries[number]),
             self._kinds[int(self._kind_of[number])],
             self._texts[number],
             self.patterns[number] or None,

@@ -392,6 +392,13 @@ def caught_up(session: Session, found: saved.SavedIndex, generation: int) -> Cat
     changed = changed_entries(session, found.generation)
     if changed is None:
         return None
+    unchanged = [entry for entry in found.sample if entry not in changed]
+    now = defaultdict(list)
+    for target in load_targets(session, unchanged):
+        now[target.entry_id].append(target)
+    if any(saved.texts_digest(now[entry]) != found.sample[entry] for entry in unchanged):
+        LOG.info("the match index file %s is of another catalogue: rebuilt", found.path)
+        return None
     with _collector_paused():
         caught = CatalogueIndex(
             generation,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from weaponsdb.matching.index import MatchIndex, Target
 
 LOG = logging.getLogger("weaponsdb.matching")
 FORMAT = 1
+SAMPLED = 64
 HERE = Path(__file__).parent
 
 
@@ -56,6 +58,30 @@ class SavedIndex:
     index: MatchIndex
     generation: int
     path: Path
+    # A few entries' texts, digested: the loader compares those still unchanged with the
+    # database's (a file of another database with a like change log is refused).
+    sample: dict[int, str]
+
+
+def texts_digest(targets: Iterable[Target]) -> str:
+    """Of one entry's texts, in the order they are loaded (markings, names, name)."""
+    digest = hashlib.sha256()
+    for target in targets:
+        digest.update(f"{target.kind}\0{target.text}\0{target.pattern or ''}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def sample(index: MatchIndex) -> dict[int, str]:
+    """SAMPLED entries spread over the index, with the digest of their texts."""
+    entries = index.targets.entries
+    distinct = np.unique(entries)
+    if not len(distinct):
+        return {}
+    picked = np.unique(distinct[np.linspace(0, len(distinct) - 1, SAMPLED).astype(np.int64)])
+    return {
+        int(entry): texts_digest(index.targets[int(n)] for n in np.flatnonzero(entries == entry))
+        for entry in picked
+    }
 
 
 def save(session: Session, path: Path, index: MatchIndex, generation: int) -> int:
@@ -66,6 +92,7 @@ def save(session: Session, path: Path, index: MatchIndex, generation: int) -> in
         "generation": generation,
         "log": log_digest(session, generation),
         "targets": len(index.targets),
+        "sample": {str(entry): digest for entry, digest in sample(index).items()},
     }
     return tables.save(path, index.arrays(), meta)
 
@@ -85,7 +112,8 @@ def load(session: Session, path: Path) -> SavedIndex | None:
         LOG.info("the match index file %s is not used: %s", path, why)
         return None
     arrays, _ = tables.load(path)
-    return SavedIndex(MatchIndex.from_arrays(arrays), int(meta["generation"]), path)
+    sampled = {int(entry): str(digest) for entry, digest in meta.get("sample", {}).items()}
+    return SavedIndex(MatchIndex.from_arrays(arrays), int(meta["generation"]), path, sampled)
 
 
 def _unusable(session: Session, meta: dict[str, object]) -> str | None:
@@ -113,8 +141,9 @@ def build(
     the file's size."""
     index = MatchIndex(load_targets(session), progress)
     size = save(session, path, index, generation)
-    arrays, _ = tables.load(path)  # answer from the shared pages, not a private copy
-    return SavedIndex(MatchIndex.from_arrays(arrays), generation, path), size
+    arrays, meta = tables.load(path)  # answer from the shared pages, not a private copy
+    sampled = {int(entry): str(digest) for entry, digest in meta["sample"].items()}
+    return SavedIndex(MatchIndex.from_arrays(arrays), generation, path, sampled), size
 
 
 @contextmanager

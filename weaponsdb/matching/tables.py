@@ -39,8 +39,9 @@ class TextTable:
     def __init__(self, arrays: Mapping[str, Array], data: bytes | mmap.mmap | Array) -> None:
         self._offsets = arrays["offsets"]
         self._data = data
+        # Sliced without copying, decoded from the slice.
         self._view = memoryview(data)  # type: ignore[arg-type]
-        self._size = max(0, len(self._view) - 1)  # the last byte that may be gathered  # sliced without copying, decoded from the slice
+        self._size = max(0, len(self._view) - 1)  # the last byte that may be gathered
         self._hashes = arrays.get("hashes")
         self._order = arrays.get("order")
 
