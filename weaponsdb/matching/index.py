@@ -300,20 +300,27 @@ def _within(
 def _sharing_bigrams(text: str, candidates: Ids, edits: int, bigrams: GramIndex) -> Ids:
     """The candidates that could be within *edits* of *text* by the bigrams they share: an
     edit spoils at most three of the text's bigrams (a swap of neighbours; the ends padded),
-    so a key that close holds all but 3 x edits of them. Structured markings ('... LOT 0042')
+    so a key that close lacks at most 3 x edits of them. Structured markings ('... LOT 0042')
     share segments with thousands of keys, but few of those share this many bigrams, and
-    counting is cheaper than decoding and measuring each."""
-    grams = qgrams(text, 2)
-    needed = len(grams) - 3 * edits
-    if needed <= 0:
+    counting is cheaper than decoding and measuring each. The rarest bigrams first, and a
+    candidate is dropped as soon as it lacks too many."""
+    lists = sorted((bigrams.postings(gram) for gram in qgrams(text, 2)), key=len)
+    allowed = 3 * edits
+    if len(lists) <= allowed:
         return candidates
-    shared = np.zeros(len(candidates), dtype=np.int32)
-    for gram in grams:
-        holders = bigrams.postings(gram)
+    lacking = np.zeros(len(candidates), dtype=np.int32)
+    for holders in lists:
         if len(holders):
             places = np.minimum(np.searchsorted(holders, candidates), len(holders) - 1)
-            shared += holders[places] == candidates
-    return candidates[shared >= needed]
+            lacking += holders[places] != candidates
+        else:
+            lacking += 1
+        kept = lacking <= allowed
+        if not kept.all():
+            candidates, lacking = candidates[kept], lacking[kept]
+        if not len(candidates):
+            break
+    return candidates
 
 
 class PatternIndex:
