@@ -247,7 +247,9 @@ class Matcher:
         try:
             whole = refreshed(session, None, generation)
             if path is not None:
-                saved.save(session, path, whole.base, generation)
+                whole = replace(
+                    whole, base=saved.save_and_map(session, path, whole.base, generation)
+                )
             self._current = whole
             return whole
         finally:
@@ -285,12 +287,13 @@ class Matcher:
             generation = current_generation(session)
             found = saved.load(session, path)
             if found is not None:
-                caught = caught_up(session, found, generation)
-                if caught is not None and len(caught.changed) <= self._overlay_limit:
-                    return caught
+                changed = changed_entries(session, found.generation)
+                if changed is not None and len(changed) <= self._overlay_limit:
+                    caught = caught_up(session, found, generation)
+                    if caught is not None:
+                        return caught
             whole = refreshed(session, None, generation)
-            saved.save(session, path, whole.base, generation)
-            return whole
+            return replace(whole, base=saved.save_and_map(session, path, whole.base, generation))
 
     def warm(self, sessions: sessionmaker[Session]) -> threading.Thread:
         """Loads or builds the index in a background thread, so that the first match need

@@ -97,6 +97,13 @@ def save(session: Session, path: Path, index: MatchIndex, generation: int) -> in
     return tables.save(path, index.arrays(), meta)
 
 
+def save_and_map(session: Session, path: Path, index: MatchIndex, generation: int) -> MatchIndex:
+    """*index* saved, and mapped back: answering from the file's pages, which the other
+    processes share, rather than from this one's private copy."""
+    save(session, path, index, generation)
+    return MatchIndex.from_arrays(tables.load(path)[0])
+
+
 def load(session: Session, path: Path) -> SavedIndex | None:
     """The index saved in *path*, if it is one of this database's catalogue at a generation
     it has reached, by this code; else None (and why is logged)."""
