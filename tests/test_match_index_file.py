@@ -3,7 +3,10 @@ and, while a missing one is built, matches answered from the database."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import time
 
 from benchmarks.synthetic import perturbed_queries, synthetic_markings
@@ -85,3 +88,28 @@ def test_while_a_missing_index_is_built_matches_come_from_the_database(seeded, t
     assert later.index_state == "ready"
     assert later.candidates[0].entry.slug == "bang-122"
     assert (tmp_path / "catalogue.index").exists()
+
+
+def test_index_build_saves_the_file_that_match_then_loads(seeded, database_url, tmp_path):
+    path = tmp_path / "built.index"
+    env = {**os.environ, "WEAPONSDB_DATABASE_URL": database_url, "COLUMNS": "200"}
+    env["WEAPONSDB_INDEX_FILE"] = str(path)
+
+    def weaponsdb(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "weaponsdb", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+    built = weaponsdb("index", "build")
+    assert built.returncode == 0, built.stderr
+    meta, written = tables.header(path)["meta"], path.stat().st_mtime_ns
+    assert f"{meta['targets']} markings and names indexed" in built.stdout
+    assert str(path) in built.stdout
+    matched = weaponsdb("match", "Bang-122")
+    assert matched.returncode == 0, matched.stderr
+    assert "bang-122" in matched.stdout
+    assert path.stat().st_mtime_ns == written  # loaded, not rebuilt
+    if database_url.startswith("postgresql"):
+        del env["WEAPONSDB_INDEX_FILE"]
+        refused = weaponsdb("index", "build")
+        assert refused.returncode != 0
+        assert "WEAPONSDB_INDEX_FILE" in refused.stderr
