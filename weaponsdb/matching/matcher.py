@@ -222,16 +222,16 @@ class Matcher:
             path = self._index_file
             if path is None:
                 return self._built_now(session, generation, None)
+            # A file is written whole or not at all: loading it needs no lock, so every
+            # worker loads at once; only building takes turns.
+            found = saved.load(session, path)
+            caught = caught_up(session, found, generation) if found is not None else None
+            if caught is not None:
+                self._current = caught
+                return caught
             with saved.building(path, wait=False) as mine:
-                if mine:
-                    found = saved.load(session, path)
-                    if found is not None:
-                        caught = caught_up(session, found, generation)
-                        if caught is not None:
-                            self._current = caught
-                            return caught
-                    if count_targets(session) <= self._background_above:
-                        return self._built_now(session, generation, path)
+                if mine and count_targets(session) <= self._background_above:
+                    return self._built_now(session, generation, path)
         thread = self._rebuild_in_background(session.get_bind())
         if not wait:
             return None
