@@ -55,7 +55,7 @@ class Resources:
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
-            matcher=Matcher(),
+            matcher=Matcher(index_file=settings.match_index_file()),
             photo_matcher=PhotoMatcher(),
             store=FileStore(settings.images_dir),
             limits=Limits.of(settings),

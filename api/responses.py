@@ -125,8 +125,9 @@ class Health(BaseModel):
         "what is missing. The rest of the service works without them.",
     )
     matching_index: str = Field(
-        description="'ready (generation G)' once the match index is built, 'building' while "
-        "it is (matches wait for it), 'not built' before."
+        description="'ready (generation G)' once the match index is loaded or built, "
+        "'building' while it is (a big catalogue's matches are answered from the database "
+        "meanwhile, and say so), 'not built' before."
     )
     worker: int = Field(
         description="The id of the worker process that answered (`serve --workers N`)."

@@ -1,7 +1,14 @@
 """Scale benchmark: the service with one and with two worker processes, as `weaponsdb serve
---workers N` runs it, on SQLite and PostgreSQL, with a synthetic catalogue.
+--workers N` runs it, on SQLite and PostgreSQL, with a synthetic catalogue; and the match
+index file at 100k and 1M markings.
 
-    python -m benchmarks.scale [--database sqlite|postgresql|both] [--entries N] [--seconds S]
+    python -m benchmarks.scale [--database sqlite|postgresql|both|none] [--entries N]
+                               [--seconds S] [--index-sizes 100000,1000000] [--queries Q]
+
+The index file, in-process (synthetic markings, no database): the index built, its build
+time, resident memory and p50/p99 per query; the file written (seconds, MB); then, in a
+fresh process, the file loaded (seconds), its first match, resident memory, and p50/p99 over
+the same queries, with the ratios loaded / built.
 
 For each database and worker count: seconds from process start to /healthz answering and to
 the first answered match, resident memory of each worker, POST /v1/match req/s and p50/p99 at
@@ -30,6 +37,7 @@ from typing import Any
 import httpx2
 
 from benchmarks.load import Tally, Workload, database, free_port, prepare
+from benchmarks.synthetic import perturbed_queries, synthetic_markings
 
 CLIENTS = (1, 8, 32)
 BATCH = 1000
@@ -37,7 +45,7 @@ BATCHES = 10
 
 
 @contextmanager
-def started(url: str, folder: Path, workers: int) -> Iterator[tuple[str, dict[str, float]]]:
+def started(url: str, folder: Path, workers: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """The service on a free port; yields its address and the seconds from process start to
     /healthz answering and to the first match answered."""
     port = free_port()
@@ -48,7 +56,10 @@ def started(url: str, folder: Path, workers: int) -> Iterator[tuple[str, dict[st
         # Measure the service, not the limiter.
         "WEAPONSDB_MATCH_RATE_LIMIT": "100000000/minute",
         "WEAPONSDB_MATCH_BATCH_RATE_LIMIT": "100000000/minute",
+        # The first run starts without the file and builds it; the second loads it.
+        "WEAPONSDB_INDEX_FILE": str(folder / "match.index"),
     }
+    with_file = (folder / "match.index").exists()
     begun = time.perf_counter()
     command = ["serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
@@ -59,10 +70,13 @@ def started(url: str, folder: Path, workers: int) -> Iterator[tuple[str, dict[st
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        times = {"healthz_s": _until(base, begun, "get", "/healthz", None)}
+        times: dict[str, Any] = {"index_file_at_start": with_file}
+        times["healthz_s"] = _until(base, begun, "get", "/healthz", None)
         times["first_match_s"] = _until(base, begun, "post", "/v1/match", {"markings": ["F-7"]})
+        first = httpx2.post(f"{base}/v1/match", json={"markings": ["F-7"]}, timeout=600)
+        times["first_match_index"] = first.json()["matching_index"]
         times["all_indexes_s"] = _all_indexes_ready(base, begun, workers)
-        times["rss_mb"] = _resident_mb(process.pid, workers)  # type: ignore[assignment]
+        times["rss_mb"] = _resident_mb(process.pid, workers)
         yield base, times
     finally:
         process.terminate()
@@ -199,9 +213,11 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         runs = [measure(url, Path(tmp), workload, w, args.seconds) for w in (1, 2)]
     one, two = runs
     for each in runs:
+        start = "with the index file" if each["index_file_at_start"] else "without a file"
         print(
-            f"  {each['workers']} worker(s): /healthz up {each['healthz_s']} s, first match "
-            f"{each['first_match_s']} s after start, every worker's index "
+            f"  {each['workers']} worker(s), {start}: /healthz up {each['healthz_s']} s, first "
+            f"match {each['first_match_s']} s after start (index {each['first_match_index']}), "
+            f"every worker's index "
             f"{each['all_indexes_s']} s; resident MB per worker {each['rss_mb']}"
         )
         for clients in CLIENTS:
@@ -220,16 +236,129 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     return {"database": kind, "entries": args.entries, "one_worker": one, "two_workers": two}
 
 
+def own_rss_mb() -> float:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return round(int(next(s for s in status if s.startswith("VmRSS:")).split()[1]) / 1024, 1)
+
+
+def latencies(search: Callable[[str], object], queries: list[str]) -> dict[str, float]:
+    spent = []
+    for query in queries:
+        began = time.perf_counter()
+        search(query)
+        spent.append(time.perf_counter() - began)
+    spent.sort()
+    return {
+        "p50_ms": round(spent[len(spent) // 2] * 1000, 2),
+        "p99_ms": round(spent[max(0, int(len(spent) * 0.99) - 1)] * 1000, 2),
+    }
+
+
+def index_file_figures(size: int, query_count: int, folder: Path) -> dict[str, Any]:
+    """The index of *size* synthetic markings built, saved, and loaded in a fresh process."""
+    from weaponsdb.matching.index import Target
+
+    rng = random.Random(size)
+    markings = synthetic_markings(size, rng)
+    queries = [q.text for q in perturbed_queries(markings, query_count, rng)]
+    targets = [Target(m.entry_id, "marking", m.text, m.pattern) for m in markings]
+    del markings
+    path = folder / f"synthetic-{size}.index"
+    built = built_figures(targets, queries, path)
+    del targets
+    query_file = folder / "queries.json"
+    query_file.write_text(json.dumps(queries))
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale", "--load-file", str(path), str(query_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded: dict[str, Any] = json.loads(child.stdout.splitlines()[-1])
+    ratios = {
+        name: round(loaded[name] / max(built[name], 0.001), 2) for name in ("p50_ms", "p99_ms")
+    }
+    return {"markings": size, "built": built, "loaded": loaded, "loaded_over_built": ratios}
+
+
+def built_figures(targets: list[Any], queries: list[str], path: Path) -> dict[str, Any]:
+    """The index built in this process and saved to *path*: time, memory, speed."""
+    from weaponsdb.matching import tables
+    from weaponsdb.matching.index import MatchIndex
+    from weaponsdb.matching.matcher import best_per_entry
+
+    before = own_rss_mb()
+    began = time.perf_counter()
+    index = MatchIndex(targets)
+    built: dict[str, Any] = {"build_s": round(time.perf_counter() - began, 1)}
+    built["rss_mb_for_index"] = round(own_rss_mb() - before, 1)
+    began = time.perf_counter()
+    size_bytes = tables.save(path, index.arrays(), {"generation": 0})
+    built["write_s"] = round(time.perf_counter() - began, 2)
+    built["file_mb"] = round(size_bytes / 1e6, 1)
+    built.update(latencies(lambda q: best_per_entry(index, q), queries))
+    return built
+
+
+def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
+    """In a fresh process: the file mapped, its first match, memory, and every query."""
+    from weaponsdb.matching import tables
+    from weaponsdb.matching.index import MatchIndex
+    from weaponsdb.matching.matcher import best_per_entry
+
+    queries = json.loads(query_file.read_text())
+    before = own_rss_mb()
+    began = time.perf_counter()
+    index = MatchIndex.from_arrays(tables.load(path)[0])
+    figures: dict[str, Any] = {"load_s": round(time.perf_counter() - began, 3)}
+    began = time.perf_counter()
+    best_per_entry(index, queries[0])
+    figures["first_match_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    figures.update(latencies(lambda q: best_per_entry(index, q), queries))
+    figures["rss_mb_for_index"] = round(own_rss_mb() - before, 1)  # pages touched, shared
+    return figures
+
+
+def report_index(figures: dict[str, Any]) -> None:
+    built, loaded, ratios = figures["built"], figures["loaded"], figures["loaded_over_built"]
+    print(
+        f"  {figures['markings']} markings: built in {built['build_s']} s "
+        f"(+{built['rss_mb_for_index']} MB resident), file {built['file_mb']} MB written in "
+        f"{built['write_s']} s; loaded in a fresh process in {loaded['load_s']} s, first match "
+        f"{loaded['first_match_ms']} ms, +{loaded['rss_mb_for_index']} MB resident (shared "
+        f"pages) after every query\n"
+        f"    per query: built p50 {built['p50_ms']} ms p99 {built['p99_ms']} ms; loaded p50 "
+        f"{loaded['p50_ms']} ms p99 {loaded['p99_ms']} ms (x{ratios['p50_ms']} / "
+        f"x{ratios['p99_ms']})",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--database", choices=["sqlite", "postgresql", "both", "none"], default="both"
+    )
     parser.add_argument("--entries", type=int, default=10_000, help="synthetic entries loaded")
     parser.add_argument("--seconds", type=float, default=10, help="per client count")
+    parser.add_argument("--index-sizes", default="100000", help="markings, comma-separated")
+    parser.add_argument("--queries", type=int, default=1000, help="per index size")
+    parser.add_argument("--load-file", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    if args.load_file:  # the fresh process of index_file_figures
+        print(json.dumps(loaded_figures(*args.load_file)))
+        return
+    sizes = [int(size) for size in args.index_sizes.split(",") if size]
+    print(f"Match index file: {sizes} synthetic markings, {args.queries} queries each")
+    with tempfile.TemporaryDirectory() as tmp:
+        indexes = []
+        for size in sizes:
+            indexes.append(index_file_figures(size, args.queries, Path(tmp)))
+            report_index(indexes[-1])
+    kinds = {"both": ["sqlite", "postgresql"], "none": []}.get(args.database, [args.database])
     print(f"Scale benchmark: {args.entries} synthetic entries (3 texts each), 1 and 2 workers")
     results = [run(kind, args) for kind in kinds]
-    print(json.dumps({"benchmark": "scale", "results": results}))
+    print(json.dumps({"benchmark": "scale", "index_file": indexes, "results": results}))
 
 
 if __name__ == "__main__":

@@ -75,7 +75,11 @@ LIMIT = 30  # match requests per minute per client, in the served tests
 
 @pytest.fixture
 def two_workers(database_url, tmp_path):
-    environment = {"WEAPONSDB_MATCH_RATE_LIMIT": f"{LIMIT}/minute"}
+    environment = {
+        "WEAPONSDB_MATCH_RATE_LIMIT": f"{LIMIT}/minute",
+        # One index file for both workers, on PostgreSQL too.
+        "WEAPONSDB_INDEX_FILE": str(tmp_path / "match.index"),
+    }
     with served(database_url, tmp_path, workers=2, environment=environment) as service:
         yield service
 
@@ -106,6 +110,10 @@ def test_two_workers_answer_and_match_an_edit_made_through_either(two_workers, s
         [lambda: httpx2.post(f"{base}/v1/match", json={"markings": ["TWO-WORKERS-7"]})] * 20
     )
     assert {a.json()["candidates"][0]["slug"] for a in answers} == {"synthetic-two-workers"}
+    assert {a.json()["matching_index"] for a in answers} == {"ready"}
+    healths = on_fresh_connections([lambda: httpx2.get(f"{base}/healthz")] * 16)
+    assert all(h.json()["matching_index"].startswith("ready") for h in healths)
+    assert len({a.json()["catalogue_generation"] for a in answers}) == 1
 
 
 def test_two_workers_count_one_clients_matches_together(two_workers):

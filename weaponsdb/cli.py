@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -37,8 +38,14 @@ from weaponsdb import (
 from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
 from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
-from weaponsdb.matching import batch
-from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
+from weaponsdb.matching import batch, saved
+from weaponsdb.matching.matcher import (
+    MAX_RESULTS,
+    Matcher,
+    MatchQuery,
+    current_generation,
+    load_targets,
+)
 from weaponsdb.observations import custody, submitting
 from weaponsdb.observations.records import Submission
 from weaponsdb.photos import ingest
@@ -66,6 +73,8 @@ keys_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 photos_app = typer.Typer(help="Attach reference photos to entries.", no_args_is_help=True)
 app.add_typer(photos_app, name="photos")
+index_app = typer.Typer(help="The match index saved beside the database.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 observations_app = typer.Typer(help="Submit observations from the field.", no_args_is_help=True)
 app.add_typer(observations_app, name="observations")
 
@@ -306,7 +315,8 @@ def match_markings(
     except ValidationError as error:
         raise invalid(error, "The query cannot be matched.") from None
     with unit_of_work(ctx) as session:
-        result = Matcher().match(session, query)
+        matcher = Matcher(index_file=settings_of(ctx).match_index_file())
+        result = matcher.match_in(matcher.index(session), query)
     table = Table("#", "entry", "score", "why", show_lines=True)
     for number, candidate in enumerate(result.candidates, 1):
         why = [f"{m.observed} → {m.matched}: {m.how} ({m.detail})" for m in candidate.matches]
@@ -331,7 +341,7 @@ def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInputError(f"Cannot read {path}: {error}.") from None
     queries = batch.read_queries(text, kind)
-    matcher = Matcher()
+    matcher = Matcher(index_file=settings_of(ctx).match_index_file())
     refused = 0
     with unit_of_work(ctx) as session:
         index = matcher.index(session)
@@ -383,6 +393,33 @@ class ExportFormat(StrEnum):
 class CsvTable(StrEnum):
     ENTRIES = "entries"
     INSTANCES = "instances"
+
+
+@index_app.command("build")
+def index_build(ctx: typer.Context) -> None:
+    """Build the match index of the published catalogue and save it to the index file
+    (WEAPONSDB_INDEX_FILE; unset: beside a SQLite database), for the service to load."""
+    settings = settings_of(ctx)
+    path = settings.match_index_file()
+    if path is None:
+        raise InvalidInputError(
+            "No index file: set WEAPONSDB_INDEX_FILE (a PostgreSQL database has no file to "
+            "put it beside)."
+        )
+    started = time.perf_counter()
+    with unit_of_work(ctx) as session, saved.building(path):
+        generation = current_generation(session)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("Indexing markings and names", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            built, size = saved.build(session, path, load_targets, generation, advance)
+    out.print(
+        f"{len(built.index.targets)} markings and names indexed at catalogue generation "
+        f"{generation} in {time.perf_counter() - started:.1f} s: {path} ({size / 1e6:.1f} MB)"
+    )
 
 
 @app.command("export")

@@ -4,6 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,18 @@ class Settings(BaseSettings):
     cors_origins: list[str] = ["*"]
     # Tesseract's language data; unset: TESSDATA_PREFIX, else where Debian installs it.
     tessdata_dir: Path | None = None
+    # Where the match index is saved and loaded from (`weaponsdb index build`); unset:
+    # beside a SQLite database file (its name and `.index`), none for PostgreSQL.
+    index_file: Path | None = None
+
+    def match_index_file(self) -> Path | None:
+        """The index file in use, if any."""
+        if self.index_file is not None:
+            return self.index_file
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(f"{url.database}.index")
+        return None
 
 
 @lru_cache

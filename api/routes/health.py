@@ -17,7 +17,7 @@ router = APIRouter(tags=["service"])
 async def healthz(check: HealthChecks, matcher: MarkingMatcher) -> JSONResponse:
     """The database decides whether the service is up (checked at most once a second);
     reading photos and the match index are reported apart, since the rest works without
-    them (matches wait for the index while it is built)."""
+    them (while the index is built, matches are answered from the database)."""
     # A recent result is given at once; a new check may wait on the database, off the loop.
     checked = check.fresh()
     if checked is None:

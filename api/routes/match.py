@@ -128,6 +128,12 @@ class MatchResponse(BaseModel):
         description="Moves whenever the catalogue's names or markings change."
     )
     indexed_texts: int = Field(description="Markings and names searched.")
+    matching_index: str = Field(
+        default="ready",
+        description="'ready'; or 'building' while the service's match index is built, when "
+        "the answer comes from the catalogue texts sharing a run of three letters or digits "
+        "with a marking (misreadings are not searched: ask again when /healthz says ready).",
+    )
 
 
 @router.post(
@@ -150,6 +156,7 @@ def match(
         confident=result.confident,
         catalogue_generation=result.generation,
         indexed_texts=result.indexed_texts,
+        matching_index=result.index_state,
     )
 
 

@@ -8,10 +8,12 @@ a catalogue of any size to the texts worth trying. Postings are numpy arrays in 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 import numpy.typing as npt
+
+from weaponsdb.matching.tables import Array, TextTable
 
 Ids = npt.NDArray[np.int32]
 
@@ -40,14 +42,32 @@ class GramIndex:
         order = np.argsort(gram_array, kind="stable")
         self._owners: Ids = np.frombuffer(owners, dtype=np.int32)[order]
         self._bounds = np.searchsorted(gram_array[order], np.arange(len(gram_numbers) + 1))
-        self._numbers = gram_numbers
+        self._grams = TextTable.of(list(gram_numbers), findable=True)
         self.size = size
 
+    def arrays(self, prefix: str) -> dict[str, Array]:
+        return {
+            **self._grams.arrays(f"{prefix}.grams"),
+            f"{prefix}.owners": self._owners,
+            f"{prefix}.bounds": self._bounds,
+            f"{prefix}.size": np.array([self.size], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Array], prefix: str) -> GramIndex:
+        index = cls.__new__(cls)
+        index._grams = TextTable.from_arrays(arrays, f"{prefix}.grams")
+        index._owners = arrays[f"{prefix}.owners"]
+        index._bounds = arrays[f"{prefix}.bounds"]
+        index.size = int(arrays[f"{prefix}.size"][0])
+        return index
+
     def postings(self, gram: str) -> Ids:
-        number = self._numbers.get(gram)
+        number = self._grams.find(gram)
         if number is None:
             return np.empty(0, dtype=np.int32)
-        return self._owners[self._bounds[number] : self._bounds[number + 1]]
+        start, end = self._bounds[number : number + 2].tolist()
+        return self._owners[start:end]
 
     def containing_all(self, grams: Collection[str]) -> Ids:
         """Texts containing every one of *grams*, ascending; the rarest lists first."""
@@ -56,5 +76,9 @@ class GramIndex:
         for ids in lists[1:]:
             if not len(found):
                 break
-            found = np.intersect1d(found, ids, assume_unique=True)
+            # Each list is ascending: the few found so far are looked up in the next by
+            # bisection, rather than both sorted together (a common bigram such as one of
+            # 'LOT' is in a third of the keys).
+            places = np.minimum(np.searchsorted(ids, found), len(ids) - 1)
+            found = found[ids[places] == found]
         return found

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -34,15 +34,18 @@ from weaponsdb.matching.error_model import (
     coarse_key,
     shape_key,
 )
-from weaponsdb.matching.grams import GramIndex, qgrams
+from weaponsdb.matching.grams import GramIndex, Ids, qgrams
 from weaponsdb.matching.normalise import How, Reading, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 from weaponsdb.matching.segments import SegmentIndex
+from weaponsdb.matching.tables import Array, Postings, TextTable
 
 # An illegible run fits very many keys; past this many, the rest say nothing more.
 MAX_WILDCARD_KEYS = 1000
 # Shape keys within the allowed edits priced by the error model, the nearest first.
 MAX_PRICED = 200
+# Candidates measured as they are; more are first narrowed by the bigrams they share.
+FEW_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
@@ -88,48 +91,90 @@ def allowed_edits(query_key: str) -> int:
     return 0 if count <= 2 else 1 if count <= 6 else 2
 
 
-class MatchIndex:
-    def __init__(self, targets: Sequence[Target]) -> None:
-        self.targets = list(targets)
-        self.keys: list[str] = []
-        self._key_ids: dict[str, int] = {}
-        self._key_hits: list[list[tuple[int, Reading]]] = []
-        self.shapes: list[str] = []
-        self._shape_ids: dict[str, int] = {}
-        self._shape_keys: list[list[int]] = []
-        self._coarse: dict[str, list[int]] = defaultdict(list)
-        patterned: list[tuple[int, str]] = []
-        for number, target in enumerate(self.targets):
-            for reading in catalogue_readings(target.text):
-                self._add_key(reading.key).append((number, reading))
-            if target.pattern:
-                patterned.append((number, target.pattern))
-        self._key_array = np.array(self.keys, dtype=object)
-        self._shape_array = np.array(self.shapes, dtype=object)
-        self._lengths = np.array([len(k) for k in self.keys], dtype=np.int32)
-        # One arbitrary edit is searched among shape keys (any number of likely misreadings
-        # besides); two among the keys themselves, which narrows better in a big catalogue.
-        # (A swap of neighbours is looked up with one edit fewer: see segments.py.)
-        self._shape_segments = SegmentIndex(self.shapes, levels=(0, 1))
-        self._key_segments = SegmentIndex(self.keys, levels=(1, 2))
-        self._bigrams = GramIndex(qgrams(k, 2) for k in self.keys)
-        self._patterns = PatternIndex(patterned)
+HOWS = list(How)
+PROGRESS_EVERY = 10_000
 
-    def _add_key(self, text_key: str) -> list[tuple[int, Reading]]:
-        key_id = self._key_ids.get(text_key)
-        if key_id is None:
-            key_id = self._key_ids[text_key] = len(self.keys)
-            self.keys.append(text_key)
-            self._key_hits.append([])
-            shape = shape_key(text_key)
-            shape_id = self._shape_ids.get(shape)
-            if shape_id is None:
-                shape_id = self._shape_ids[shape] = len(self.shapes)
-                self.shapes.append(shape)
-                self._shape_keys.append([])
-            self._shape_keys[shape_id].append(key_id)
-            self._coarse[coarse_key(text_key)].append(key_id)
-        return self._key_hits[key_id]
+
+class Targets:
+    """The catalogue texts of an index, by number, as Target."""
+
+    def __init__(self, arrays: Mapping[str, Array]) -> None:
+        self.entries = arrays["targets.entry"]
+        self._kinds = TextTable.from_arrays(arrays, "kinds")
+        self._kind_of = arrays["targets.kind"]
+        self._texts = TextTable.from_arrays(arrays, "targets.text")
+        self.patterns = TextTable.from_arrays(arrays, "targets.pattern")
+
+    @staticmethod
+    def arrays(targets: Sequence[Target]) -> dict[str, Array]:
+        kinds = sorted({target.kind for target in targets})
+        kind_numbers = {kind: number for number, kind in enumerate(kinds)}
+        return {
+            "targets.entry": np.fromiter(
+                (t.entry_id for t in targets), dtype=np.int64, count=len(targets)
+            ),
+            "targets.kind": np.fromiter(
+                (kind_numbers[t.kind] for t in targets), dtype=np.int16, count=len(targets)
+            ),
+            **TextTable.of(kinds).arrays("kinds"),
+            **TextTable.of([t.text for t in targets]).arrays("targets.text"),
+            **TextTable.of([t.pattern or "" for t in targets]).arrays("targets.pattern"),
+        }
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, number: int) -> Target:
+        return Target(
+            int(self.entries[number]),
+            self._kinds[int(self._kind_of[number])],
+            self._texts[number],
+            self.patterns[number] or None,
+        )
+
+    def text(self, number: int) -> str:
+        return self._texts[number]
+
+    def __iter__(self) -> Iterator[Target]:
+        return (self[number] for number in range(len(self)))
+
+
+class MatchIndex:
+    """Held in flat arrays (tables.py): built from targets, or from arrays a saved index
+    file maps back (arrays(), from_arrays()); either answers the same."""
+
+    def __init__(
+        self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """*progress*: told (targets read, of how many) as the build goes."""
+        self._install(_built(targets, progress))
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Array]) -> MatchIndex:
+        index = cls.__new__(cls)
+        index._install(arrays)
+        return index
+
+    def arrays(self) -> dict[str, Array]:
+        return dict(self._arrays)
+
+    def _install(self, arrays: Mapping[str, Array]) -> None:
+        self._arrays = arrays
+        self.targets = Targets(arrays)
+        self.keys = TextTable.from_arrays(arrays, "keys")
+        self._lengths = arrays["keys.length"]
+        self._key_hits = Postings.from_arrays(arrays, "keys.hits")
+        self._hit_how = arrays["keys.hits.how"]
+        self._hit_detail = arrays["keys.hits.detail"]
+        self._details = TextTable.from_arrays(arrays, "details")
+        self.shapes = TextTable.from_arrays(arrays, "shapes")
+        self._shape_keys = Postings.from_arrays(arrays, "shapes.keys")
+        self._coarse = TextTable.from_arrays(arrays, "coarse")
+        self._coarse_keys = Postings.from_arrays(arrays, "coarse.keys")
+        self._shape_segments = SegmentIndex.from_arrays(arrays, "shape_segments")
+        self._key_segments = SegmentIndex.from_arrays(arrays, "key_segments")
+        self._bigrams = GramIndex.from_arrays(arrays, "bigrams")
+        self._patterns = PatternIndex(arrays, self.targets.patterns)
 
     def search(self, observed: str, query: Reading) -> dict[int, Hit]:
         """Best hit per target for one reading of an observed marking."""
@@ -137,19 +182,27 @@ class MatchIndex:
         if "?" in query.key or "*" in query.key:
             self._wildcard(query, hits)
             return hits
-        key_id = self._key_ids.get(query.key)
+        key_id = self.keys.find(query.key)
         if key_id is not None:
-            for target, reading in self._key_hits[key_id]:
+            for target, reading in self._expand(key_id):
                 how, detail = _combined(query, reading)
-                if observed == self.targets[target].text:
+                if observed == self.targets.text(target):
                     how, detail = How.EXACT, "as written"
                 _keep(hits, Hit(target, PATH_COST[how] + query.cost, how, detail))
         self._misreadings(query, hits)
         self._pattern_matches(query, hits)
         return hits
 
-    def _expand(self, key_id: int) -> Iterable[tuple[int, Reading]]:
-        return self._key_hits[key_id]
+    def _expand(self, key_id: int) -> Iterator[tuple[int, Reading]]:
+        """The targets read as this key, and how each was (what a match explains)."""
+        start, end = self._key_hits.bounds[key_id : key_id + 2].tolist()
+        key_text = self.keys[key_id]
+        hows = self._hit_how[start:end].tolist()
+        details = self._hit_detail[start:end].tolist()
+        for target, how, detail in zip(
+            self._key_hits.values[start:end].tolist(), hows, details, strict=True
+        ):
+            yield target, Reading(key_text, HOWS[how], self._details[detail])
 
     def _misreadings(self, query: Reading, hits: dict[int, Hit]) -> None:
         """Catalogue keys the query may be a misreading of, within the budget."""
@@ -169,20 +222,22 @@ class MatchIndex:
         edits: one edit from the query's shape, or two from the query's key (the nearest
         first, at most MAX_PRICED)."""
         shape = shape_key(query.key)
-        own = self._shape_ids.get(shape)
+        own = self.shapes.find(shape)
         if own is not None:
-            yield from self._shape_keys[own]
-        yield from self._coarse.get(coarse_key(query.key), ())
+            yield from self._shape_keys.row(own).tolist()
+        coarse = self._coarse.find(coarse_key(query.key))
+        if coarse is not None:
+            yield from self._coarse_keys.row(coarse).tolist()
         edits = allowed_edits(query.key) if query.fuzzy else 0
         if edits == 1:
-            for shape_id in _within(shape, self._shape_segments, self._shape_array, edits):
-                yield from self._shape_keys[shape_id]
+            for shape_id in _within(shape, self._shape_segments, self.shapes, edits):
+                yield from self._shape_keys.row(shape_id).tolist()
         elif edits == 2:
-            yield from _within(query.key, self._key_segments, self._key_array, edits)
+            yield from _within(query.key, self._key_segments, self.keys, edits, self._bigrams)
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
-            detail = f"'{query.key}' fits the pattern '{self.targets[target].pattern}'"
+            detail = f"'{query.key}' fits the pattern '{self.targets.patterns[target]}'"
             cost = PATH_COST[How.PATTERN] + query.cost
             _keep(hits, Hit(target, cost, How.PATTERN, detail))
 
@@ -219,15 +274,53 @@ class MatchIndex:
         return ids.tolist()
 
 
-def _within(text: str, segments: SegmentIndex, texts: np.ndarray, edits: int) -> list[int]:
+def _within(
+    text: str,
+    segments: SegmentIndex,
+    texts: TextTable,
+    edits: int,
+    bigrams: GramIndex | None = None,
+) -> list[int]:
     """Positions in *texts* of those 1 to *edits* edits from *text*, the nearest first."""
     candidates = segments.candidates(text, edits)
+    if bigrams is not None and len(candidates) > FEW_CANDIDATES:
+        candidates = _sharing_bigrams(text, candidates, edits, bigrams)
     if not len(candidates):
         return []
     found = process.extract(
-        text, texts[candidates].tolist(), scorer=OSA.distance, score_cutoff=edits, limit=MAX_PRICED
+        text,
+        texts.many(candidates),
+        scorer=OSA.distance,
+        score_cutoff=edits,
+        limit=MAX_PRICED,
     )
     return [int(candidates[position]) for _, distance, position in found if distance]
+
+
+def _sharing_bigrams(text: str, candidates: Ids, edits: int, bigrams: GramIndex) -> Ids:
+    """The candidates that could be within *edits* of *text* by the bigrams they share: an
+    edit spoils at most three of the text's bigrams (a swap of neighbours; the ends padded),
+    so a key that close lacks at most 3 x edits of them. Structured markings ('... LOT 0042')
+    share segments with thousands of keys, but few of those share this many bigrams, and
+    counting is cheaper than decoding and measuring each. The rarest bigrams first, and a
+    candidate is dropped as soon as it lacks too many."""
+    lists = sorted((bigrams.postings(gram) for gram in qgrams(text, 2)), key=len)
+    allowed = 3 * edits
+    if len(lists) <= allowed:
+        return candidates
+    lacking = np.zeros(len(candidates), dtype=np.int32)
+    for holders in lists:
+        if len(holders):
+            places = np.minimum(np.searchsorted(holders, candidates), len(holders) - 1)
+            lacking += holders[places] != candidates
+        else:
+            lacking += 1
+        kept = lacking <= allowed
+        if not kept.all():
+            candidates, lacking = candidates[kept], lacking[kept]
+        if not len(candidates):
+            break
+    return candidates
 
 
 class PatternIndex:
@@ -236,19 +329,30 @@ class PatternIndex:
 
     INDEXED_GRAMS = 2
 
-    def __init__(self, patterned: Sequence[tuple[int, str]]) -> None:
-        self._targets = [target for target, _ in patterned]
-        self._patterns = [pattern for _, pattern in patterned]  # compiled when first tried
+    @staticmethod
+    def arrays(patterned: Sequence[tuple[int, str]]) -> dict[str, Array]:
         fixed = [_longest_fixed_part(pattern) for _, pattern in patterned]
         everywhere = Counter(gram for part in fixed for gram in qgrams(part, 3, padded=False))
         chosen = [
             sorted(qgrams(part, 3, padded=False), key=lambda g: (everywhere[g], g))
             for part in fixed
         ]
-        chosen = [grams[: self.INDEXED_GRAMS] for grams in chosen]
-        self._required = np.array([len(grams) for grams in chosen], dtype=np.int32)
-        self._grams = GramIndex(chosen)
-        self._unindexed = [n for n, grams in enumerate(chosen) if not grams]
+        chosen = [grams[: PatternIndex.INDEXED_GRAMS] for grams in chosen]
+        return {
+            "patterns.targets": np.array([t for t, _ in patterned], dtype=np.int32),
+            "patterns.required": np.array([len(grams) for grams in chosen], dtype=np.int32),
+            "patterns.unindexed": np.array(
+                [n for n, grams in enumerate(chosen) if not grams], dtype=np.int32
+            ),
+            **GramIndex(chosen).arrays("patterns.grams"),
+        }
+
+    def __init__(self, arrays: Mapping[str, Array], patterns: TextTable) -> None:
+        self._targets = arrays["patterns.targets"]
+        self._required = arrays["patterns.required"]
+        self._unindexed: list[int] = arrays["patterns.unindexed"].tolist()
+        self._grams = GramIndex.from_arrays(arrays, "patterns.grams")
+        self._texts = patterns  # by target; compiled when first tried
 
     def matching(self, text_key: str) -> Iterator[int]:
         """The targets whose pattern the key fits."""
@@ -258,8 +362,9 @@ class PatternIndex:
             ids, counts = np.unique(np.concatenate(lists), return_counts=True)
             found = [int(n) for n in ids[counts == self._required[ids]]]
         for number in sorted(found + self._unindexed):
-            if compile_pattern(self._patterns[number]).fullmatch(text_key):
-                yield self._targets[number]
+            target = int(self._targets[number])
+            if compile_pattern(self._texts[target]).fullmatch(text_key):
+                yield target
 
 
 def _longest_fixed_part(pattern: str) -> str:
@@ -295,3 +400,66 @@ def _keep(hits: dict[int, Hit], hit: Hit) -> None:
     best = hits.get(hit.target)
     if best is None or hit.cost < best.cost:
         hits[hit.target] = hit
+
+
+def _built(
+    targets: Sequence[Target], progress: Callable[[int, int], None] | None = None
+) -> dict[str, Array]:
+    """The arrays of an index of *targets*: each key a text reads as, numbered in the order
+    first met, with the targets read as it (ascending) and how; each key's shape and coarse
+    shape; the segment and q-gram indexes over them."""
+    key_ids: dict[str, int] = {}
+    key_hits: list[list[tuple[int, int, int]]] = []  # per key: (target, how, detail)
+    detail_ids: dict[str, int] = {}
+    shape_ids: dict[str, int] = {}
+    shape_keys: list[list[int]] = []
+    coarse_ids: dict[str, int] = {}
+    coarse_keys: list[list[int]] = []
+    patterned: list[tuple[int, str]] = []
+    how_numbers = {how: number for number, how in enumerate(HOWS)}
+    for number, target in enumerate(targets):
+        for reading in catalogue_readings(target.text):
+            key_id = key_ids.get(reading.key)
+            if key_id is None:
+                key_id = key_ids[reading.key] = len(key_hits)
+                key_hits.append([])
+                _member(shape_ids, shape_keys, shape_key(reading.key)).append(key_id)
+                _member(coarse_ids, coarse_keys, coarse_key(reading.key)).append(key_id)
+            detail = detail_ids.setdefault(reading.detail, len(detail_ids))
+            key_hits[key_id].append((number, how_numbers[reading.how], detail))
+        if target.pattern:
+            patterned.append((number, target.pattern))
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number, len(targets))
+    if progress is not None:
+        progress(len(targets), len(targets))
+    keys, shapes = list(key_ids), list(shape_ids)
+    hits = [hit for hits in key_hits for hit in hits]
+    return {
+        **Targets.arrays(targets),
+        **TextTable.of(keys, findable=True).arrays("keys"),
+        "keys.length": np.fromiter(map(len, keys), dtype=np.int32, count=len(keys)),
+        **Postings.of([[t for t, _, _ in row] for row in key_hits]).arrays("keys.hits"),
+        "keys.hits.how": np.fromiter((h for _, h, _ in hits), dtype=np.int8, count=len(hits)),
+        "keys.hits.detail": np.fromiter((d for _, _, d in hits), dtype=np.int32, count=len(hits)),
+        **TextTable.of(list(detail_ids)).arrays("details"),
+        **TextTable.of(shapes, findable=True).arrays("shapes"),
+        **Postings.of(shape_keys).arrays("shapes.keys"),
+        **TextTable.of(list(coarse_ids), findable=True).arrays("coarse"),
+        **Postings.of(coarse_keys).arrays("coarse.keys"),
+        # One arbitrary edit is searched among shape keys (any number of likely misreadings
+        # besides); two among the keys themselves, which narrows better in a big catalogue.
+        # (A swap of neighbours is looked up with one edit fewer: see segments.py.)
+        **SegmentIndex(shapes, levels=(0, 1)).arrays("shape_segments"),
+        **SegmentIndex(keys, levels=(1, 2)).arrays("key_segments"),
+        **GramIndex(qgrams(k, 2) for k in keys).arrays("bigrams"),
+        **PatternIndex.arrays(patterned),
+    }
+
+
+def _member(numbers: dict[str, int], members: list[list[int]], text: str) -> list[int]:
+    """The list of members of *text*'s group, started if new."""
+    number = numbers.setdefault(text, len(members))
+    if number == len(members):
+        members.append([])
+    return members[number]

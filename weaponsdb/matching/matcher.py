@@ -16,17 +16,19 @@ import logging
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
-from sqlalchemy import ColumnElement, Connection, Engine, and_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from weaponsdb import models
 from weaponsdb.catalogue.read import EntryFilter
+from weaponsdb.matching import saved
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.normalise import Reading, fold, key
 from weaponsdb.matching.observed import query_readings, span_readings, spans
@@ -58,6 +60,12 @@ RERANKED = 200
 PHOTOS_SHOWN = 3
 # Changed entries an overlay may hold before the whole index is rebuilt, in the background.
 OVERLAY_LIMIT = 2000
+# Texts (markings and names) past which a first index is built in the background, when it
+# is saved to a file, matches meanwhile answered from the database; fewer are indexed at
+# once (a few seconds at most).
+BACKGROUND_ABOVE = 50_000
+# Texts of each kind read from the database for a match while the index is built.
+FALLBACK_TEXTS = 2000
 
 
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
@@ -104,6 +112,9 @@ class MatchResult:
     candidates: list[Candidate]
     generation: int  # of the catalogue the answer comes from
     indexed_texts: int
+    # 'ready', or 'building' when the index was not there yet and the answer came from the
+    # database's texts sharing a fragment with the query (misreadings are not searched).
+    index_state: str = "ready"
 
     @property
     def confident(self) -> bool:
@@ -155,40 +166,106 @@ class CatalogueIndex:
 
 
 class Matcher:
-    def __init__(self, overlay_limit: int = OVERLAY_LIMIT) -> None:
+    """*index_file*: where the index is saved and loaded from (saved.py); without one, each
+    process builds its own at the first match. With one, a catalogue of more than
+    *background_above* texts is indexed in the background when there is no usable file, and
+    matches are answered from the database meanwhile."""
+
+    def __init__(
+        self,
+        overlay_limit: int = OVERLAY_LIMIT,
+        index_file: Path | None = None,
+        background_above: int = BACKGROUND_ABOVE,
+    ) -> None:
         self._lock = threading.Lock()
         self._current: CatalogueIndex | None = None
         self._building = False
         self._overlay_limit = overlay_limit
+        self._index_file = index_file
+        self._background_above = background_above
         self._rebuilding = threading.Lock()  # held while a whole index is built in the background
+        self._rebuild: threading.Thread | None = None
 
     def index(self, session: Session) -> CatalogueIndex:
-        """The index of the catalogue as it now stands, refreshed if the catalogue moved."""
+        """The index of the catalogue as it now stands, refreshed if the catalogue moved;
+        waits for it to be built if it has to be."""
+        found = self.ready_index(session, wait=True)
+        assert found is not None, "waited for the index"
+        return found
+
+    def ready_index(self, session: Session, wait: bool = False) -> CatalogueIndex | None:
+        """As index(), but None (without waiting) while a first index is built in the
+        background."""
         generation = current_generation(session)
         current = self._current
-        if current is None or current.generation != generation:
+        if current is None:
+            current = self._first(session, generation, wait)
+            if current is None:
+                return None
+        if current.generation != generation:
             with self._lock:  # one refresh at a time; the others wait and reuse it
                 current = self._current
-                if current is None or current.generation != generation:
-                    self._building = current is None
-                    try:
-                        current = self._current = refreshed(session, current, generation)
-                    finally:
-                        self._building = False
+                assert current is not None, "an index, once made, stays"
+                if current.generation != generation:
+                    current = self._current = refreshed(session, current, generation)
         if len(current.changed) > self._overlay_limit:
             self._rebuild_in_background(session.get_bind())
         return current
 
-    def _rebuild_in_background(self, bind: Engine | Connection) -> None:
+    def _first(self, session: Session, generation: int, wait: bool) -> CatalogueIndex | None:
+        """The first index of this process: from the file if there is a usable one; else
+        built now, or in the background (answering from the database meanwhile) when the
+        catalogue is big or another process is building the file."""
+        with self._lock:
+            if self._current is not None:
+                return self._current
+            path = self._index_file
+            if path is None:
+                return self._built_now(session, generation, None)
+            # A file is written whole or not at all: loading it needs no lock, so every
+            # worker loads at once; only building takes turns.
+            found = saved.load(session, path)
+            caught = caught_up(session, found, generation) if found is not None else None
+            if caught is not None:
+                self._current = caught
+                return caught
+            with saved.building(path, wait=False) as mine:
+                if mine and count_targets(session) <= self._background_above:
+                    return self._built_now(session, generation, path)
+        thread = self._rebuild_in_background(session.get_bind())
+        if not wait:
+            return None
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            if self._current is None:  # the build failed: then here, and say why
+                return self._built_now(session, generation, path)
+            return self._current
+
+    def _built_now(self, session: Session, generation: int, path: Path | None) -> CatalogueIndex:
+        self._building = True
+        try:
+            whole = refreshed(session, None, generation)
+            if path is not None:
+                whole = replace(
+                    whole, base=saved.save_and_map(session, path, whole.base, generation)
+                )
+            self._current = whole
+            return whole
+        finally:
+            self._building = False
+
+    def _rebuild_in_background(self, bind: Engine | Connection) -> threading.Thread | None:
         """A whole new index, built beside the one in use (which keeps answering, its overlay
-        growing meanwhile) and swapped in when done; once at a time."""
+        growing meanwhile) and swapped in when done; once at a time. With an index file, a
+        file another process has just built is loaded instead, and a new one is saved."""
         if not self._rebuilding.acquire(blocking=False):
-            return
+            return self._rebuild
 
         def rebuild() -> None:
             try:
                 with Session(bind) as session:
-                    fresh = refreshed(session, None, current_generation(session))
+                    fresh = self._fresh(session)
                 # Possibly older than the current one: the next match brings it up to date
                 # with a small overlay.
                 with self._lock:
@@ -198,15 +275,35 @@ class Matcher:
             finally:
                 self._rebuilding.release()
 
-        threading.Thread(target=rebuild, name="match-index-rebuild", daemon=True).start()
+        self._rebuild = threading.Thread(target=rebuild, name="match-index-rebuild", daemon=True)
+        self._rebuild.start()
+        return self._rebuild
+
+    def _fresh(self, session: Session) -> CatalogueIndex:
+        path = self._index_file
+        if path is None:
+            return refreshed(session, None, current_generation(session))
+        with saved.building(path, wait=True):
+            generation = current_generation(session)
+            found = saved.load(session, path)
+            if found is not None:
+                changed = changed_entries(session, found.generation)
+                if changed is not None and len(changed) <= self._overlay_limit:
+                    caught = caught_up(session, found, generation)
+                    if caught is not None:
+                        return caught
+            whole = refreshed(session, None, generation)
+            return replace(whole, base=saved.save_and_map(session, path, whole.base, generation))
 
     def warm(self, sessions: sessionmaker[Session]) -> threading.Thread:
-        """Builds the index in a background thread, so that the first match need not."""
+        """Loads or builds the index in a background thread, so that the first match need
+        not (with an index file and a big catalogue, the build goes on in a thread of its
+        own, matches answered from the database meanwhile)."""
 
         def build() -> None:
             try:
                 with sessions() as session:
-                    self.index(session)
+                    self.ready_index(session)
             except Exception:  # the first match will try again, and say what fails
                 LOG.warning("the match index could not be built at start", exc_info=True)
 
@@ -223,10 +320,33 @@ class Matcher:
         current = self._current
         if current is not None:
             return f"ready (generation {current.generation})"
-        return "building" if self._building else "not built"
+        building = self._building or self._rebuilding.locked()
+        return "building" if building else "not built"
 
     def match(self, session: Session, query: MatchQuery) -> MatchResult:
-        return self.match_in(self.index(session), query)
+        index = self.ready_index(session)
+        if index is None:
+            return self.match_in_database(session, query)
+        return self.match_in(index, query)
+
+    def match_in_database(self, session: Session, query: MatchQuery) -> MatchResult:
+        """While the index is built: the published texts sharing a fragment of three
+        letters or digits with an observed marking, read from the database (at most
+        FALLBACK_TEXTS of them), indexed on the spot and matched as usual."""
+        generation = current_generation(session)
+        fragments = sorted({f for text in query.markings for f in _fragments(text)})
+        targets = load_targets(session, fragments=fragments) if fragments else []
+        entry_ids = {target.entry_id for target in targets}
+        small = CatalogueIndex(
+            generation,
+            MatchIndex(targets),
+            generation,
+            MatchIndex([]),
+            frozenset(),
+            load_facts(session, entry_ids) if entry_ids else {},
+            {},
+        )
+        return replace(self.match_in(small, query), index_state="building")
 
     def match_in(self, index: CatalogueIndex, query: MatchQuery) -> MatchResult:
         """*query* matched against *index* (one generation of the catalogue)."""
@@ -253,6 +373,47 @@ class Matcher:
         if not key(fold(text)):
             return set()  # all illegible: it would fit everything
         return set(self.index(session).best_per_entry(text))
+
+
+def _fragments(text: str) -> list[str]:
+    """The longest runs of letters or digits of a marking as written (at most three)."""
+    runs = re.findall(r"[^\W_]{3,}", fold(text))
+    return sorted(runs, key=len, reverse=True)[:3]
+
+
+def count_targets(session: Session) -> int:
+    """Markings and names of the catalogue, published or not (enough to judge its size)."""
+    return sum(
+        session.scalar(select(func.count()).select_from(table)) or 0
+        for table in (models.Marking, models.EntryName, models.Entry)
+    )
+
+
+def caught_up(session: Session, found: saved.SavedIndex, generation: int) -> CatalogueIndex | None:
+    """A saved index brought to *generation* with an overlay of the entries changed since;
+    None if everything may have changed."""
+    changed = changed_entries(session, found.generation)
+    if changed is None:
+        return None
+    unchanged = [entry for entry in found.sample if entry not in changed]
+    now = defaultdict(list)
+    for target in load_targets(session, unchanged):
+        now[target.entry_id].append(target)
+    if any(saved.texts_digest(now[entry]) != found.sample[entry] for entry in unchanged):
+        LOG.info("the match index file %s is of another catalogue: rebuilt", found.path)
+        return None
+    with _collector_paused():
+        caught = CatalogueIndex(
+            generation,
+            found.index,
+            found.generation,
+            MatchIndex(load_targets(session, changed)),
+            changed,
+            load_facts(session),
+            load_facts(session, changed),
+        )
+        gc.freeze()  # the facts: many small objects that live as long as the index
+    return caught
 
 
 def current_generation(session: Session) -> int:
@@ -350,24 +511,40 @@ def _search(
                 )
 
 
-def load_targets(session: Session, entry_ids: Iterable[int] | None = None) -> list[Target]:
-    """Every marking and name of the published entries (of those in *entry_ids* if given),
-    in a stable order."""
+def load_targets(
+    session: Session, entry_ids: Iterable[int] | None = None, fragments: Sequence[str] = ()
+) -> list[Target]:
+    """Every marking and name of the published entries (of those in *entry_ids* if given;
+    with *fragments*, only texts containing one, at most FALLBACK_TEXTS of each kind), in a
+    stable order."""
     published = _published(entry_ids)
+
+    def having(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+        if not fragments:
+            return published
+        # Fragments are letters and digits only: nothing in them is special to LIKE.
+        return and_(published, or_(*(column.ilike(f"%{f}%") for f in fragments)))
+
+    limit = FALLBACK_TEXTS if fragments else None
     markings = session.execute(
         select(models.Marking.entry_id, models.Marking.text, models.Marking.pattern)
         .join(models.Entry)
-        .where(published)
+        .where(having(models.Marking.text))
         .order_by(models.Marking.id)
+        .limit(limit)
     )
     names = session.execute(
         select(models.EntryName.entry_id, models.EntryName.kind, models.EntryName.text)
         .join(models.Entry)
-        .where(published)
+        .where(having(models.EntryName.text))
         .order_by(models.EntryName.id)
+        .limit(limit)
     )
     entries = session.execute(
-        select(models.Entry.id, models.Entry.name).where(published).order_by(models.Entry.id)
+        select(models.Entry.id, models.Entry.name)
+        .where(having(models.Entry.name))
+        .order_by(models.Entry.id)
+        .limit(limit)
     )
     return [
         *(Target(entry_id, "marking", text, pattern) for entry_id, text, pattern in markings),

@@ -11,12 +11,14 @@ fewer. rapidfuzz then measures only the candidates.
 
 from __future__ import annotations
 
+import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from weaponsdb.matching.grams import Ids
+from weaponsdb.matching.tables import Array
 
 MAX_EDITS = 2
 
@@ -43,12 +45,22 @@ class SegmentIndex:
                 if edits and len(key) <= edits:
                     continue  # nothing is left of a key that short after that many edits
                 for number, start, size in segments(len(key), edits):
-                    hashes.append(hash((edits, len(key), number, key[start : start + size])))
+                    hashes.append(_hash(edits, len(key), number, key[start : start + size]))
                     owners.append(key_id)
         hash_array = np.frombuffer(hashes, dtype=np.int64)
         order = np.argsort(hash_array, kind="stable")
         self._hashes = hash_array[order]
         self._owners: Ids = np.frombuffer(owners, dtype=np.int32)[order]
+
+    def arrays(self, prefix: str) -> dict[str, Array]:
+        return {f"{prefix}.hashes": self._hashes, f"{prefix}.owners": self._owners}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Array], prefix: str) -> SegmentIndex:
+        index = cls.__new__(cls)
+        index._hashes = arrays[f"{prefix}.hashes"]
+        index._owners = arrays[f"{prefix}.owners"]
+        return index
 
     def candidates(self, query: str, edits: int) -> Ids:
         """Every key within *edits* of *query* (edits <= MAX_EDITS), and a few others."""
@@ -69,7 +81,14 @@ class SegmentIndex:
             for number, start, size in segments(length, edits):
                 for place in range(max(0, start - edits), start + edits + 1):
                     if place + size <= len(query):
-                        yield hash((edits, length, number, query[place : place + size]))
+                        yield _hash(edits, length, number, query[place : place + size])
+
+
+def _hash(edits: int, length: int, number: int, segment: str) -> int:
+    """The same in every process (the index is saved to a file): the segment's CRC-32, and
+    above it the edits, the key's length and the segment's number. Two segments of one hash
+    only add a candidate that rapidfuzz then measures."""
+    return (((edits * 1024 + min(length, 1023)) * 4 + number) << 32) | zlib.crc32(segment.encode())
 
 
 def _swaps(text: str) -> Iterator[str]:

@@ -1,0 +1,210 @@
+"""Flat tables the match index is made of, and the one file they are saved to.
+
+The index is held in numpy arrays and byte buffers rather than Python objects: millions of
+small objects cost memory, slow every garbage collection, and cannot be shared. Saved to one
+file, the arrays are mapped back into memory (not read), so a process starts in moments and
+several worker processes share one copy of the pages.
+
+A text table is one UTF-8 buffer and the offsets of each text in it. Texts are found by a
+stable hash (CRC-32 and the byte length: Python's own hash differs from process to process),
+sorted, with the texts of equal hashes compared.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+MAGIC = b"WEAPONSDB-INDEX\n"
+ALIGNMENT = 64  # every array starts on a cache line, as numpy prefers
+
+
+def text_hash(data: bytes) -> int:
+    """The same in every process: CRC-32 and, above it, the length in bytes."""
+    return (len(data) << 32) | zlib.crc32(data)
+
+
+class TextTable:
+    """Texts by number; with *findable*, numbers by text."""
+
+    def __init__(self, arrays: Mapping[str, Array], data: bytes | mmap.mmap | Array) -> None:
+        self._offsets = arrays["offsets"]
+        self._data = data
+        # Sliced without copying, decoded from the slice.
+        self._view = memoryview(data)  # type: ignore[arg-type]
+        self._size = max(0, len(self._view) - 1)  # the last byte that may be gathered
+        self._hashes = arrays.get("hashes")
+        self._order = arrays.get("order")
+
+    @classmethod
+    def of(cls, texts: Sequence[str], findable: bool = False) -> TextTable:
+        encoded = [text.encode() for text in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(
+            np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:]
+        )
+        data = b"".join(encoded)
+        arrays: dict[str, Array] = {"offsets": offsets}
+        if findable:
+            hashes = np.fromiter(map(text_hash, encoded), dtype=np.int64, count=len(encoded))
+            order = np.argsort(hashes, kind="stable").astype(np.int32)
+            arrays["hashes"], arrays["order"] = hashes[order], order
+        return cls(arrays, data)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, number: int) -> str:
+        start, end = self._offsets[number : number + 2].tolist()
+        return str(self._view[start:end], "utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[number] for number in range(len(self)))
+
+    def many(self, numbers: Array) -> list[str]:
+        """The texts of *numbers* (an array), in order: their bytes gathered by numpy, each
+        followed by a NUL, decoded at once and split (thousands of candidates a query)."""
+        if not len(self._view):
+            return [""] * len(numbers)
+        starts = self._offsets[numbers]
+        sizes = self._offsets[numbers + 1] - starts + 1  # and a separator
+        ends = np.cumsum(sizes)
+        places = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + sizes, sizes)
+        gathered = np.frombuffer(self._view, dtype=np.uint8)[np.minimum(places, self._size)]
+        gathered[ends - 1] = 0
+        texts: list[str] = gathered.tobytes().decode().split("\0")[:-1]
+        return texts
+
+    def find(self, text: str) -> int | None:
+        """The number of *text*, or None if it is not in the table."""
+        assert self._hashes is not None, "not a findable table"
+        assert self._order is not None
+        data = text.encode()
+        wanted = text_hash(data)
+        place = int(np.searchsorted(self._hashes, wanted))
+        while place < len(self._hashes) and int(self._hashes[place]) == wanted:
+            number = int(self._order[place])
+            if self[number] == text:
+                return number
+            place += 1
+        return None
+
+    def arrays(self, prefix: str) -> dict[str, Array]:
+        found = {f"{prefix}.offsets": self._offsets, f"{prefix}.data": _bytes_array(self._data)}
+        if self._hashes is not None and self._order is not None:
+            found[f"{prefix}.hashes"] = self._hashes
+            found[f"{prefix}.order"] = self._order
+        return found
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Array], prefix: str) -> TextTable:
+        mine = {
+            name.removeprefix(f"{prefix}."): array
+            for name, array in arrays.items()
+            if name.startswith(f"{prefix}.")
+        }
+        return cls(mine, mine["data"])
+
+
+def _bytes_array(data: bytes | mmap.mmap | Array) -> Array:
+    if isinstance(data, np.ndarray):
+        return data
+    return np.frombuffer(data, dtype=np.uint8)
+
+
+class Postings:
+    """Lists of numbers, one per row, in one array (compressed sparse rows)."""
+
+    def __init__(self, bounds: Array, values: Array) -> None:
+        self.bounds = bounds
+        self.values = values
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[int]], dtype: Any = np.int32) -> Postings:
+        bounds = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)), out=bounds[1:])
+        values = np.fromiter(
+            (value for row in rows for value in row), dtype=dtype, count=int(bounds[-1])
+        )
+        return cls(bounds, values)
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def row(self, number: int) -> Array:
+        start, end = self.bounds[number : number + 2].tolist()
+        return self.values[start:end]
+
+    def arrays(self, prefix: str) -> dict[str, Array]:
+        return {f"{prefix}.bounds": self.bounds, f"{prefix}.values": self.values}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Array], prefix: str) -> Postings:
+        return cls(arrays[f"{prefix}.bounds"], arrays[f"{prefix}.values"])
+
+
+def save(path: Path, arrays: Mapping[str, Array], meta: Mapping[str, Any]) -> int:
+    """Writes *arrays* and *meta* to *path* whole or not at all; returns the size in bytes.
+
+    The layout: MAGIC, the header's length (8 bytes, little-endian), the header (JSON: meta
+    and where each array lies), then each array's bytes at a multiple of ALIGNMENT."""
+    layout: dict[str, Any] = {}
+    place = 0
+    for name, array in arrays.items():
+        place = -(-place // ALIGNMENT) * ALIGNMENT
+        layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": place}
+        place += array.nbytes
+    header = json.dumps({"meta": dict(meta), "arrays": layout}).encode()
+    start = -(-(len(MAGIC) + 8 + len(header)) // ALIGNMENT) * ALIGNMENT
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with partial.open("wb") as out:
+            out.write(MAGIC + len(header).to_bytes(8, "little") + header)
+            for name, array in arrays.items():
+                out.seek(start + layout[name]["offset"])
+                out.write(np.ascontiguousarray(array).tobytes() if array.nbytes else b"")
+            out.truncate(start + place)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)  # a reader sees the old file or the new one, never half
+    finally:
+        partial.unlink(missing_ok=True)
+    return start + place
+
+
+def header(path: Path) -> dict[str, Any]:
+    """The file's meta, read without mapping the arrays; ValueError if it is not one."""
+    with path.open("rb") as source:
+        if source.read(len(MAGIC)) != MAGIC:
+            raise ValueError(f"{path} is not a match index file")
+        length = int.from_bytes(source.read(8), "little")
+        found: dict[str, Any] = json.loads(source.read(length))
+    return found
+
+
+def load(path: Path) -> tuple[dict[str, Array], dict[str, Any]]:
+    """The arrays of a file written by save(), mapped read-only, and its meta."""
+    described = header(path)
+    with path.open("rb") as source:
+        source.seek(len(MAGIC))
+        header_length = int.from_bytes(source.read(8), "little")
+        mapped = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+    start = -(-(len(MAGIC) + 8 + header_length) // ALIGNMENT) * ALIGNMENT
+    arrays: dict[str, Array] = {}
+    for name, where in described["arrays"].items():
+        dtype = np.dtype(where["dtype"])
+        count = int(np.prod(where["shape"], dtype=np.int64))
+        array = np.frombuffer(mapped, dtype=dtype, count=count, offset=start + where["offset"])
+        arrays[name] = array.reshape(where["shape"])
+    meta: dict[str, Any] = described["meta"]
+    return arrays, meta
