@@ -140,7 +140,8 @@ def main() -> None:
             f"--per-script {args.per_script} --seed {args.seed}` from {kept} of "
             f"{len(readings)} synthetic markings (benchmarks/rendering.py) read by Tesseract "
             f"(character error rate <= {MOST_CER}). pairs: [meant, read as, cost, times seen]; "
-            "extra: characters read that were not there; missing: characters lost."
+            "extra: characters read that were not there; missing: characters lost; "
+            "other_ideograph: an ideograph read as another, as a class."
         ),
         **learned,
     }
