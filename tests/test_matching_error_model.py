@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.learn_confusions import count, other_ideograph, table
+from benchmarks.ocr_readings import OcrReading
 from tests.factories import headers, issue_key
 from weaponsdb.matching.error_model import align, coarse_key, shape_key
 from weaponsdb.matching.index import MatchIndex, Target
@@ -239,3 +241,17 @@ def test_an_exact_reading_stays_confident_beside_a_sibling_one_ideograph_away(de
 def test_random_ideographs_and_dotted_letters_are_no_confident_match(dense_index, observed):
     candidates = dense_ranked(dense_index, observed)
     assert not candidates or candidates[0].score < CONFIDENT_SCORE
+
+
+def test_ideographs_read_as_other_ideographs_are_learned_as_a_class():
+    # Each pair is seen once, too rarely to be learned alone; together they are a class.
+    readings = [
+        OcrReading("榴甲-102", "相甲-102", "Hani", "stamp", "none"),
+        OcrReading("榴甲-103", "柏甲-103", "Hani", "stamp", "none"),
+        OcrReading("火箭-5", "火箭-5", "Hani", "stamp", "none"),
+    ]
+    counts = count(readings)
+    assert not [p for p in table(counts)["pairs"] if p[0] == "榴"]
+    found = other_ideograph(counts)
+    assert (found["seen"], found["out_of"], found["read_as_each"]) == (2, 6, 2.0)
+    assert found["class_cost"] < found["cost"] < 1.0  # a particular pair is less likely
