@@ -26,7 +26,7 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from benchmarks.ocr_readings import OcrReading, ocr_readings
-from weaponsdb.matching.error_model import LEARNED_FILE
+from weaponsdb.matching.error_model import LEARNED_FILE, is_ideograph
 from weaponsdb.matching.normalise import fold, key
 
 P_ARBITRARY = 0.01  # how likely a character is misread as one particular other character
@@ -44,7 +44,8 @@ def count(readings: list[OcrReading]) -> dict[str, Counter[Any]]:
     (only `fas` reads 8 as و), so it is counted against how often that model met the
     character, not against every script's readings together."""
     counts: dict[str, Counter[Any]] = {
-        name: Counter() for name in ("meant", "read", "pairs", "extra", "missing")
+        name: Counter()
+        for name in ("meant", "read", "pairs", "extra", "missing", "ideographs", "other_ideograph")
     }
     for reading in readings:
         if reading.cer > MOST_CER:
@@ -53,10 +54,13 @@ def count(readings: list[OcrReading]) -> dict[str, Counter[Any]]:
         truth, read = plain_key(reading.truth), plain_key(reading.read)
         counts["meant"].update((script, ch) for ch in truth)
         counts["read"][script] += len(read)
+        counts["ideographs"][script] += sum(map(is_ideograph, truth))
         for op in Levenshtein.editops(read, truth):
             tag, i, j = op.tag, op.src_pos, op.dest_pos
             if tag == "replace":
                 counts["pairs"][(script, truth[j], read[i])] += 1
+                if is_ideograph(truth[j]) and is_ideograph(read[i]):
+                    counts["other_ideograph"][(script, truth[j], read[i])] += 1
             elif tag == "delete":
                 counts["extra"][(script, read[i])] += 1
             else:
@@ -64,7 +68,7 @@ def count(readings: list[OcrReading]) -> dict[str, Counter[Any]]:
     return counts
 
 
-def cost(seen: int, out_of: int) -> float:
+def cost(seen: int, out_of: float) -> float:
     probability = seen / (out_of + 1)
     return round(max(CHEAPEST, math.log(probability) / math.log(P_ARBITRARY)), 3)
 
@@ -84,7 +88,35 @@ def table(counts: dict[str, Counter[Any]]) -> dict[str, Any]:
         "pairs": sorted([meant, read, c, seen] for (meant, read), (c, seen) in pairs.items()),
         "extra": {ch: c for ch, (c, _) in sorted(extra.items())},
         "missing": {ch: c for ch, (c, _) in sorted(missing.items())},
+        "other_ideograph": other_ideograph(counts),
     }
+
+
+def other_ideograph(counts: dict[str, Counter[Any]]) -> dict[str, Any]:
+    """Ideographs read as other ideographs, as a class: OCR reads a dense ideograph as some
+    other one often, but each pair too rarely to be learned on its own. class_cost prices
+    the share of ideographs read as another one (whether such a reading is likely at all: it
+    decides whether ideographs form a class of the index's shape keys); cost prices one
+    particular pair, that share spread over the ideographs each was seen read as (so that
+    an exact reading still outweighs a sibling one ideograph away). The script whose model
+    does it least often counts, as for a pair."""
+    found: dict[str, Any] = {}
+    for script, meant in counts["ideographs"].items():
+        pairs = {(m, r): n for (s, m, r), n in counts["other_ideograph"].items() if s == script}
+        seen = sum(pairs.values())
+        if seen < MIN_SEEN or not meant:
+            continue
+        spread = len(pairs) / len({m for m, _ in pairs})  # ideographs each is read as
+        price = cost(seen, meant * spread)
+        if price < found.get("cost", 1.0):
+            found = {
+                "cost": price,
+                "class_cost": cost(seen, meant),
+                "seen": seen,
+                "out_of": meant,
+                "read_as_each": round(spread, 2),
+            }
+    return found
 
 
 def _keep(found: dict[Any, tuple[float, int]], name: Any, price: float, seen: int) -> None:
@@ -108,7 +140,8 @@ def main() -> None:
             f"--per-script {args.per_script} --seed {args.seed}` from {kept} of "
             f"{len(readings)} synthetic markings (benchmarks/rendering.py) read by Tesseract "
             f"(character error rate <= {MOST_CER}). pairs: [meant, read as, cost, times seen]; "
-            "extra: characters read that were not there; missing: characters lost."
+            "extra: characters read that were not there; missing: characters lost; "
+            "other_ideograph: an ideograph read as another, as a class."
         ),
         **learned,
     }

@@ -162,7 +162,9 @@ def _edited(marking: SyntheticMarking, rng: random.Random, edits: int) -> Made:
     from weaponsdb.matching.index import allowed_edits
     from weaponsdb.matching.normalise import fold, key
 
-    if allowed_edits(key(fold(marking.text))) < edits:
+    # Counted on the characters as written, as a person sees them: '295式' is four, though
+    # its designated key ('type295') is seven.
+    if allowed_edits(key(fold(marking.text), designate=False)) < edits:
         return None  # so short that this many edits make another designation
     text = marking.text
     for _ in range(edits):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.learn_confusions import count, other_ideograph, table
+from benchmarks.ocr_readings import OcrReading
 from tests.factories import headers, issue_key
 from weaponsdb.matching.error_model import align, coarse_key, shape_key
 from weaponsdb.matching.index import MatchIndex, Target
@@ -194,3 +196,62 @@ def test_shapes_typed_as_runs_and_misread_designators_find_their_entry(
 def test_strings_of_such_runs_are_no_confident_match(sight_index, observed):
     found = sight_first(sight_index, observed)
     assert found is None or found.score < CONFIDENT_SCORE
+
+
+# Synthetic Han and Persian designations (test data), each beside siblings one character
+# away: the misreadings OCR makes of these scripts that the matcher tolerates.
+DENSE_TEXTS = ["榴甲-102", "榴乙-102", "榴甲-103", "ثوی-844", "سوی-844", "ثوی-841"]
+
+
+@pytest.fixture(scope="module")
+def dense_index() -> MatchIndex:
+    return MatchIndex([Target(n, "marking", text) for n, text in enumerate(DENSE_TEXTS)])
+
+
+def dense_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+    best = best_per_entry(index, observed)
+    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", DENSE_TEXTS[n], None, None, None) for n in best}
+    return rank([observed], {n: [m] for n, m in best.items()}, facts, Evidence(), 5)
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant", "taken"),
+    [
+        # Both ideographs OCR'd as other ideographs: the number still tells the entry.
+        ("相生-102", "榴甲-102", "Han character read as another"),
+        ("相生-103", "榴甲-103", "Han character read as another"),
+        # A dot lost (ث as ن) beside an arbitrary misreading (4 as 0).
+        ("نوی-840", "ثوی-844", "'ن' taken as 'ث' (dots lost or added)"),
+    ],
+)
+def test_dense_scripts_misread_by_ocr_find_their_entry_first(dense_index, observed, meant, taken):
+    candidates = dense_ranked(dense_index, observed)
+    assert candidates, f"{observed!r} found nothing"
+    assert candidates[0].entry.name == meant
+    assert taken in candidates[0].matches[0].detail
+
+
+def test_an_exact_reading_stays_confident_beside_a_sibling_one_ideograph_away(dense_index):
+    found = dense_ranked(dense_index, "榴甲-102")
+    assert found[0].entry.name == "榴甲-102"
+    assert found[0].score >= CONFIDENT_SCORE
+
+
+@pytest.mark.parametrize("observed", ["相生-555", "火箭弹炮", "ذزژ-9", "榴甲-9999"])
+def test_random_ideographs_and_dotted_letters_are_no_confident_match(dense_index, observed):
+    candidates = dense_ranked(dense_index, observed)
+    assert not candidates or candidates[0].score < CONFIDENT_SCORE
+
+
+def test_ideographs_read_as_other_ideographs_are_learned_as_a_class():
+    # Each pair is seen once, too rarely to be learned alone; together they are a class.
+    readings = [
+        OcrReading("榴甲-102", "相甲-102", "Hani", "stamp", "none"),
+        OcrReading("榴甲-103", "柏甲-103", "Hani", "stamp", "none"),
+        OcrReading("火箭-5", "火箭-5", "Hani", "stamp", "none"),
+    ]
+    counts = count(readings)
+    assert not [p for p in table(counts)["pairs"] if p[0] == "榴"]
+    found = other_ideograph(counts)
+    assert (found["seen"], found["out_of"], found["read_as_each"]) == (2, 6, 2.0)
+    assert found["class_cost"] < found["cost"] < 1.0  # a particular pair is less likely

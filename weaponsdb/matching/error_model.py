@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -134,7 +135,27 @@ def substitution(read: str, meant: str) -> Confusion:
         return known
     if hangul_jamo.is_syllable(read) and hangul_jamo.is_syllable(meant):
         return _hangul(read, meant)
+    if is_ideograph(read) and is_ideograph(meant):
+        return Confusion(other_ideograph_cost(), "Han character read as another, measured")
     return Confusion(COSTS["substitution"], "misread")
+
+
+def is_ideograph(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH")
+
+
+@cache
+def other_ideograph_cost(as_class: bool = False) -> float:
+    """What one particular ideograph read for another costs (or, *as_class*, any other one:
+    how likely such a misreading is at all, which decides whether ideographs are one class
+    of the shape keys). OCR reads the dense ideographs of a stamped or stencilled marking as
+    some other ideograph far more often than any one pair recurs (learned.json's
+    `other_ideograph`, measured on Tesseract); an arbitrary misreading where nothing was
+    measured."""
+    measured = learned()["ocr"].get("other_ideograph")
+    if not measured:
+        return COSTS["substitution"]
+    return float(min(COSTS["substitution"], measured["class_cost" if as_class else "cost"]))
 
 
 @lru_cache(maxsize=4096)
@@ -270,18 +291,34 @@ def shape_classes(below: float) -> dict[str, str]:
     return {ch: root(ch) for ch in parent}
 
 
+# The one character every ideograph stands for in a key of classes, when ideographs are
+# misread as one another cheaply enough to be a class: not an ideograph, not alphanumeric,
+# so no key holds it otherwise.
+IDEOGRAPH_CLASS = "\u3013"  # 〓, the geta mark: a character that could not be set
+
+
 def shape_key(text_key: str) -> str:
     """The key with each character replaced by its class of likely misreadings: keys that
     differ only by likely misreadings, however many, share it."""
-    classes = shape_classes(COSTS["shape_class_below"])
-    return "".join(classes.get(ch, ch) for ch in text_key)
+    return _class_key(text_key, COSTS["shape_class_below"])
 
 
 def coarse_key(text_key: str) -> str:
     """The same with less likely misreadings too (a letter typed by its shape in another
     script, as П for n or Ж for K): larger classes, only looked up as they are."""
-    classes = shape_classes(COSTS["coarse_class_below"])
-    return "".join(classes.get(ch, ch) for ch in text_key)
+    return _class_key(text_key, COSTS["coarse_class_below"])
+
+
+def _class_key(text_key: str, below: float) -> str:
+    classes = shape_classes(below)
+    ideographs = other_ideograph_cost(as_class=True) < below
+    out = []
+    for ch in text_key:
+        member = classes.get(ch, ch)
+        # An ideograph's class is every ideograph, unless it is also read as a Latin letter
+        # or digit (丁 as j), whose class it then keeps.
+        out.append(IDEOGRAPH_CLASS if ideographs and is_ideograph(member) else member)
+    return "".join(out)
 
 
 @dataclass(frozen=True)

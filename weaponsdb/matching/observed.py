@@ -5,10 +5,9 @@ spans of tokens, each paying a little for the tokens it leaves out as junk."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 
-from weaponsdb.matching.error_model import COSTS, read_runs
+from weaponsdb.matching.error_model import COSTS, is_ideograph, read_runs
 from weaponsdb.matching.normalise import RULES, How, Reading, fold, key, readings
 
 # A line of more tokens than this is tried as its whole and its single tokens only.
@@ -52,7 +51,7 @@ def designator_misread(text: str) -> list[Reading]:
     if found is None:
         return []
     number, last = found.groups()
-    if last in RULES["designators"]["after_number"] or not _is_han(last):
+    if last in RULES["designators"]["after_number"] or not is_ideograph(last):
         return []
     cost = COSTS["designator_read_as_other_han"]
     why = f"'{last}' after the number taken as the designator '式' (OCR reads 式 as others)"
@@ -60,10 +59,6 @@ def designator_misread(text: str) -> list[Reading]:
         replace(reading, detail=f"{why}; {reading.detail}", cost=reading.cost + cost)
         for reading in readings(f"{number}式", wildcards=True)[:1]
     ]
-
-
-def _is_han(ch: str) -> bool:
-    return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH")
 
 
 def spans(text: str) -> list[Span]:
