@@ -146,6 +146,12 @@ def measure_quality(per_cell: int, seed: int) -> dict[str, Any]:
                     "top5": case.slug in slugs[:5],
                     "nothing": not slugs,
                     "wrong_first": bool(slugs) and slugs[0] != case.slug,
+                    "wrong_confident": found.confident and slugs[0] != case.slug,
+                    "candidates": [(c.slug, c.score) for c in found.candidates[:3]],
+                    "lines": [
+                        [line.text, line.confidence, [a.text for a in line.alternatives]]
+                        for line in found.reading.lines
+                    ],
                     "seconds": seconds,
                 }
             )
@@ -162,6 +168,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "top5": round(sum(r["top5"] for r in rows) / count, 3),
         "nothing": round(sum(r["nothing"] for r in rows) / count, 3),
         "wrong_first": round(sum(r["wrong_first"] for r in rows) / count, 3),
+        "wrong_confident": round(sum(r["wrong_confident"] for r in rows) / count, 3),
     }
 
 
@@ -206,7 +213,7 @@ def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
     rows = quality["rows"]
     overall = summary(rows)
     header = f"{'':16} {'photos':>6} {'CER':>6} {'base':>6} {'ratio':>6} {'top1':>6} {'top5':>6}"
-    header += f" {'none':>6} {'wrong1':>6}"
+    header += f" {'none':>6} {'wrong1':>6} {'wrong!':>6}"
     for key in ("script", "degradation"):
         print(f"\nby {key}\n{header}")
         for name, s in grouped(rows, key).items():
@@ -240,7 +247,7 @@ def _row(name: str, s: dict[str, Any]) -> str:
     return (
         f"{name:16} {s['photos']:6d} {s['cer']:6.3f} {s['baseline_cer']:6.3f} "
         f"{ratio if ratio is not None else float('nan'):6.2f} {s['top1']:6.2f} {s['top5']:6.2f} "
-        f"{s['nothing']:6.2f} {s['wrong_first']:6.2f}"
+        f"{s['nothing']:6.2f} {s['wrong_first']:6.2f} {s['wrong_confident']:6.2f}"
     )
 
 

@@ -2,11 +2,14 @@
 (and its alternatives) matched as an observed marking and weighted by how sure the reading
 is, combined with how near the photo is to the entries' reference photos.
 
-An entry's reading score is the noisy OR, over the lines read, of its best weighted match
-among that line's readings: an entry that explains two lines ranks above one that explains
-one. The photo score comes from the perceptual-hash distance to the entry's nearest
-reference photo. The two combine by noisy OR again; each candidate says which reading met
-which catalogue text, how, and which photo it resembles."""
+An entry's score from a line is its matcher score summed over the line's readings, each
+weighted by its share of the line (how sure the reader was of it, how plausible it is as a
+marking): an entry several readings name ranks above one a single partial reading names.
+Its reading score is the noisy OR over the lines: an entry that explains two lines ranks
+above one that explains one. The photo score comes from the perceptual-hash distance to the
+entry's nearest reference photo. The two combine by noisy OR again; each candidate says
+which reading met which catalogue text, how, and which photo it resembles. The answer is
+confident when the first candidate's score reaches the matcher's confident score."""
 
 from __future__ import annotations
 
@@ -21,13 +24,13 @@ from sqlalchemy.orm import Session
 from weaponsdb import models
 from weaponsdb.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError
 from weaponsdb.matching.matcher import Matcher, MatchQuery, load_facts
-from weaponsdb.matching.scoring import Candidate, EntryFacts, MarkingMatch
+from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, MarkingMatch
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.processing import perceptual_hash, upright, within_query_budget
 from weaponsdb.photos.similarity import BITS
 from weaponsdb.photos.validation import Limits, check_header, check_upload
 from weaponsdb.reading.reader import Box, Reader, Reading, ReadLine
-from weaponsdb.reading.scripts import Script
+from weaponsdb.reading.scripts import Script, plausibility, script_of
 from weaponsdb.vocab import PhotoView
 
 # A reading the reader is unsure of still counts, at half weight when it is a mere guess.
@@ -68,7 +71,9 @@ class ReadingMatch(BaseModel):
     matched: str = Field(description="The catalogue text it met.")
     how: str
     detail: str
-    score: float = Field(description="The matcher's score times the reading's weight.")
+    score: float = Field(
+        description="The matcher's score times the reading's share of the line's weight."
+    )
 
 
 class PhotoEvidence(BaseModel):
@@ -95,6 +100,10 @@ class Identification(BaseModel):
     reading: Reading
     phash: str
     candidates: list[Identified] = Field(description="Best first; ties in slug order.")
+    confident: bool = Field(
+        description="Whether the first candidate is likely enough to be the one (its score "
+        "at least the matcher's confident score); the candidates are listed either way."
+    )
     photo_matches: list[PhotoMatch] = Field(description="Nearest reference photos first.")
 
 
@@ -207,16 +216,18 @@ def identify(
     neighbours = photo_matcher.match(session, phash, PHOTOS_SEARCHED, PHOTO_DISTANCE)
     found: dict[str, _Found] = {}
     for index, line in enumerate(_observed_lines(reading, evidence)):
-        for slug, (facts, best) in _line_matches(session, matcher, index, line, evidence).items():
+        matched = _line_matches(session, matcher, index, line, evidence)
+        for slug, (facts, best, line_score) in matched.items():
             entry = found.setdefault(slug, _Found(facts, []))
             entry.matches.append(best)
-            entry.reading_score = 1 - (1 - entry.reading_score) * (1 - best.score)
+            entry.reading_score = 1 - (1 - entry.reading_score) * (1 - line_score)
     _add_photos(session, found, neighbours)
     ranked = sorted(found.values(), key=lambda f: (-_score(f), f.facts.slug))[:limit]
     return Identification(
         reading=reading,
         phash=phash,
         candidates=[_identified(rank, f) for rank, f in enumerate(ranked, 1)],
+        confident=bool(ranked) and _score(ranked[0]) >= CONFIDENT_SCORE,
         photo_matches=neighbours,
     )
 
@@ -252,18 +263,28 @@ def _observed_lines(reading: Reading, evidence: Evidence) -> list[ReadLine]:
 
 def _line_matches(
     session: Session, matcher: Matcher, index: int, line: ReadLine, evidence: Evidence
-) -> dict[str, tuple[EntryFacts, ReadingMatch]]:
-    """Per entry, the best weighted match among the line's readings."""
+) -> dict[str, tuple[EntryFacts, ReadingMatch, float]]:
+    """Per entry, how likely the line is its marking, over every reading of the line: each
+    reading is the right one with its share of the readings' weights (how sure the reader
+    was of it, and how plausible it is as a marking), and names the entry with the
+    matcher's calibrated score; the line's score is the sum over readings (the reading
+    marginalised out). An entry that several readings name gathers their shares; a
+    sibling that only one partial reading names keeps that reading's share alone, so a
+    line read several ways is no confident answer. Beside the score, the reading that
+    contributed most, to show why."""
     line_number = index if line.languages else -1
-    best: dict[str, tuple[EntryFacts, ReadingMatch]] = {}
-    readings = [(line.text, line.confidence)]
-    readings += [(a.text, a.confidence) for a in line.alternatives]
-    for text, confidence in readings:
-        weight = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * confidence
+    readings = _weighted_readings(line)
+    total = sum(weight for _, _, weight in readings) or 1.0
+    # However its readings share it, a line read unsurely is worth less (a guess, half).
+    line_weight = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * line.confidence
+    found: dict[str, tuple[EntryFacts, ReadingMatch, float]] = {}
+    for text, confidence, weight in readings:
+        share = line_weight * weight / total
         for candidate in _candidates(session, matcher, text, evidence):
             match = _best_match(candidate.matches)
             if match is None:
                 continue
+            contribution = candidate.score * share
             scored = ReadingMatch(
                 line=line_number,
                 reading=text,
@@ -271,12 +292,31 @@ def _line_matches(
                 matched=match.matched,
                 how=match.how.value,
                 detail=match.detail,
-                score=round(candidate.score * weight, 4),
+                score=round(contribution, 4),
             )
             slug = candidate.entry.slug
-            if slug not in best or scored.score > best[slug][1].score:
-                best[slug] = (candidate.entry, scored)
-    return best
+            facts, shown, sum_so_far = found.get(slug, (candidate.entry, scored, 0.0))
+            if scored.score > shown.score:
+                shown = scored
+            found[slug] = (facts, shown, min(1.0, sum_so_far + contribution))
+    return found
+
+
+def _weighted_readings(line: ReadLine) -> list[tuple[str, float, float]]:
+    """The line's readings (best, then alternatives) with their confidence and weight: the
+    confidence, floored at a guess's weight for the best reading (a typed marking is
+    certain), times how plausible the text is as a marking in the script it is written
+    in (a reading of mostly letters a model makes of a script it does not know weighs
+    little). Each text once, at its highest weight."""
+    weights: dict[str, tuple[float, float]] = {}
+    candidates = [(line.text, line.confidence, True)]
+    candidates += [(a.text, a.confidence, False) for a in line.alternatives]
+    for text, confidence, best in candidates:
+        floor = GUESS_WEIGHT if best else 0.0
+        weight = max(floor, confidence) * plausibility(text, script_of(text) or Script.LATIN)
+        if text not in weights or weight > weights[text][1]:
+            weights[text] = (confidence, weight)
+    return [(text, confidence, weight) for text, (confidence, weight) in weights.items()]
 
 
 def _candidates(
