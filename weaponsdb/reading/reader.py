@@ -44,6 +44,7 @@ from weaponsdb.reading.scripts import (
     LANGUAGE_SETS,
     VERTICAL,
     Script,
+    fits,
     plausibility,
     script_of,
     tidy,
@@ -320,11 +321,15 @@ def _way_lines(found: dict[Pass, list[combining.PassLine]], way: Way) -> list[co
 
 def _plausible_line(lines: list[combining.PassLine], script: Script) -> float:
     """The most plausible line a pass read (its confidence times its plausibility times
-    the square root of its letters and digits): a marking has a line or two, while a model
-    reading a script it does not know, or upside down, can make long lines of texture."""
+    how well it fits its box times the square root of its letters and digits): a marking
+    has a line or two, while a model reading a script it does not know, or upside down,
+    can make long lines of texture."""
     return max(
         (
-            line.confidence * plausibility(line.text, script) * _characters(line.text) ** 0.5
+            line.confidence
+            * plausibility(line.text, script)
+            * fits(line.text, line.region.width, line.region.height)
+            * _characters(line.text) ** 0.5
             for line in lines
         ),
         default=0.0,
@@ -334,12 +339,17 @@ def _plausible_line(lines: list[combining.PassLine], script: Script) -> float:
 def _evidence(lines: list[combining.Line], script: Script) -> float:
     """How much plausible text a script's passes read, how surely and how alike: over the
     lines kept, the best hypothesis's confidence (which falls as passes disagree) times its
-    plausibility in the script times the square root of its letters and digits (longer
-    text is more evidence, but texture read as a long string of letters is not)."""
+    plausibility in the script, times how well it fits its line's box (more characters
+    than there is room for are letters cut into pieces), times the square root of its
+    letters and digits (longer text is more evidence, but texture read as a long string of
+    letters is not)."""
     total = 0.0
     for line in _kept(lines):
         best = line.hypotheses()[0]
-        total += best.confidence * plausibility(best.text, script) * _characters(best.text) ** 0.5
+        room = fits(best.text, line.region.width, line.region.height)
+        total += (
+            best.confidence * plausibility(best.text, script) * room * _characters(best.text) ** 0.5
+        )
     return total
 
 
