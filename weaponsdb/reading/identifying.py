@@ -13,6 +13,7 @@ confident when the first candidate's score reaches the matcher's confident score
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from weaponsdb.photos.processing import perceptual_hash, upright, within_query_b
 from weaponsdb.photos.similarity import BITS
 from weaponsdb.photos.validation import Limits, check_header, check_upload
 from weaponsdb.reading.reader import Box, Reader, Reading, ReadLine
-from weaponsdb.reading.scripts import Script, plausibility, script_of
+from weaponsdb.reading.scripts import SEPARATORS, Script, plausibility, script_of
 from weaponsdb.vocab import PhotoView
 
 # A reading the reader is unsure of still counts, at half weight when it is a mere guess.
@@ -39,6 +40,9 @@ GUESS_WEIGHT = 0.5
 PHOTO_DISTANCE = 20
 PHOTOS_SEARCHED = 10
 MATCHES_PER_READING = 10
+# Where no reading of a line meets an entry, this many of its likeliest are tried again
+# with a part illegible.
+BACKED_OFF_READINGS = 5
 
 
 class Photo(BaseModel):
@@ -270,13 +274,32 @@ def _line_matches(
     matcher's calibrated score; the line's score is the sum over readings (the reading
     marginalised out). An entry that several readings name gathers their shares; a
     sibling that only one partial reading names keeps that reading's share alone, so a
-    line read several ways is no confident answer. Beside the score, the reading that
-    contributed most, to show why."""
+    line read several ways is no confident answer. Where no reading meets any entry, the
+    likeliest readings are tried again with a part at a time illegible, at half weight.
+    Beside the score, the reading that contributed most, to show why."""
     line_number = index if line.languages else -1
+    found = _shared_matches(session, matcher, line_number, line, evidence, backing_off=False)
+    if not found and line.languages:
+        found = _shared_matches(session, matcher, line_number, line, evidence, backing_off=True)
+    return found
+
+
+def _shared_matches(
+    session: Session,
+    matcher: Matcher,
+    line_number: int,
+    line: ReadLine,
+    evidence: Evidence,
+    backing_off: bool,
+) -> dict[str, tuple[EntryFacts, ReadingMatch, float]]:
     readings = _weighted_readings(line)
+    if backing_off:
+        readings = _backed_off(readings)
     total = sum(weight for _, _, weight in readings) or 1.0
     # However its readings share it, a line read unsurely is worth less (a guess, half).
     line_weight = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * line.confidence
+    if backing_off:
+        line_weight *= GUESS_WEIGHT
     found: dict[str, tuple[EntryFacts, ReadingMatch, float]] = {}
     for text, confidence, weight in readings:
         share = line_weight * weight / total
@@ -317,6 +340,37 @@ def _weighted_readings(line: ReadLine) -> list[tuple[str, float, float]]:
         if text not in weights or weight > weights[text][1]:
             weights[text] = (confidence, weight)
     return [(text, confidence, weight) for text, (confidence, weight) in weights.items()]
+
+
+def _backed_off(readings: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Where no reading of a line met any entry, each reading with one of its parts at a
+    time taken as illegible ('*'): a part is often misread whole (a script's letters read
+    by another script's model, a stencil's bridges breaking letters apart) while the
+    others, the digits most often, are right. Each such reading shares its reading's
+    weight with the others made from it."""
+    backed: dict[str, tuple[float, float]] = {}
+    likeliest = sorted(readings, key=lambda r: -r[2])[:BACKED_OFF_READINGS]
+    for text, confidence, weight in likeliest:
+        variants = _with_a_part_illegible(text)
+        for variant in variants:
+            share = weight / len(variants)
+            if variant not in backed or share > backed[variant][1]:
+                backed[variant] = (confidence, share)
+    return [(text, confidence, weight) for text, (confidence, weight) in backed.items()]
+
+
+def _with_a_part_illegible(text: str) -> list[str]:
+    """*text*, split at its separators, with each part in turn as '*', where the others
+    keep at least two letters or digits to go on."""
+    parts = [p for p in re.split(r"([ \-./])", text.strip(" |[](){}:;,'\"")) if p]
+    variants = []
+    for number, part in enumerate(parts):
+        if part in SEPARATORS or not any(c.isalnum() for c in part):
+            continue
+        rest = sum(c.isalnum() for p in parts[:number] + parts[number + 1 :] for c in p)
+        if rest >= 2:
+            variants.append("".join([*parts[:number], "*", *parts[number + 1 :]]).strip())
+    return variants
 
 
 def _candidates(
