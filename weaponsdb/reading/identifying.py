@@ -2,11 +2,11 @@
 (and its alternatives) matched as an observed marking and weighted by how sure the reading
 is, combined with how near the photo is to the entries' reference photos.
 
-An entry's score from a line is its matcher score summed over the line's readings, each
-weighted by its share of the line (how sure the reader was of it, how plausible it is as a
-marking): an entry several readings name ranks above one a single partial reading names.
-Its reading score is the noisy OR over the lines: an entry that explains two lines ranks
-above one that explains one. The photo score comes from the perceptual-hash distance to the
+An entry's score from a line is its best weighted match among the line's readings; of
+entries scored alike, the one the most readings name (each by its share of the line: how
+sure the reader was of it, how plausible it is as a marking) ranks first. Its reading score
+is the noisy OR over the lines: an entry that explains two lines ranks above one that
+explains one. The photo score comes from the perceptual-hash distance to the
 entry's nearest reference photo. The two combine by noisy OR again; each candidate says
 which reading met which catalogue text, how, and which photo it resembles. The answer is
 confident when the first candidate's score reaches the matcher's confident score."""
@@ -75,9 +75,7 @@ class ReadingMatch(BaseModel):
     matched: str = Field(description="The catalogue text it met.")
     how: str
     detail: str
-    score: float = Field(
-        description="The matcher's score times the reading's share of the line's weight."
-    )
+    score: float = Field(description="The matcher's score times the reading's weight.")
 
 
 class PhotoEvidence(BaseModel):
@@ -198,6 +196,7 @@ class _Found:
     matches: list[ReadingMatch]
     reading_score: float = 0.0
     photo: PhotoMatch | None = None
+    support: float = 0.0  # the readings' shares naming it, summed: breaks ties in score
 
 
 def identify(
@@ -221,12 +220,14 @@ def identify(
     found: dict[str, _Found] = {}
     for index, line in enumerate(_observed_lines(reading, evidence)):
         matched = _line_matches(session, matcher, index, line, evidence)
-        for slug, (facts, best, line_score) in matched.items():
+        for slug, (facts, best, support) in matched.items():
             entry = found.setdefault(slug, _Found(facts, []))
             entry.matches.append(best)
-            entry.reading_score = 1 - (1 - entry.reading_score) * (1 - line_score)
+            entry.reading_score = 1 - (1 - entry.reading_score) * (1 - best.score)
+            entry.support += support
     _add_photos(session, found, neighbours)
-    ranked = sorted(found.values(), key=lambda f: (-_score(f), f.facts.slug))[:limit]
+    ranked = sorted(found.values(), key=lambda f: (-_score(f), -f.support, f.facts.slug))
+    ranked = ranked[:limit]
     return Identification(
         reading=reading,
         phash=phash,
@@ -268,15 +269,14 @@ def _observed_lines(reading: Reading, evidence: Evidence) -> list[ReadLine]:
 def _line_matches(
     session: Session, matcher: Matcher, index: int, line: ReadLine, evidence: Evidence
 ) -> dict[str, tuple[EntryFacts, ReadingMatch, float]]:
-    """Per entry, how likely the line is its marking, over every reading of the line: each
-    reading is the right one with its share of the readings' weights (how sure the reader
-    was of it, and how plausible it is as a marking), and names the entry with the
-    matcher's calibrated score; the line's score is the sum over readings (the reading
-    marginalised out). An entry that several readings name gathers their shares; a
-    sibling that only one partial reading names keeps that reading's share alone, so a
-    line read several ways is no confident answer. Where no reading meets any entry, the
-    likeliest readings are tried again with a part at a time illegible, at half weight.
-    Beside the score, the reading that contributed most, to show why."""
+    """Per entry, its best match among the line's readings, the matcher's calibrated score
+    times how sure the reading is (a guess, half): a sibling that a partial reading names
+    keeps the matcher's split of that reading among the siblings it fits, so it is no
+    confident answer. Beside it, the entry's support: the matcher's score summed over the
+    readings, each by its share of the line (how sure and how plausible as a marking it
+    is), which ranks an entry several readings name above one a single reading names as
+    well. Where no reading meets any entry, the likeliest readings are tried again with a
+    part at a time illegible, at half weight."""
     line_number = index if line.languages else -1
     found = _shared_matches(session, matcher, line_number, line, evidence, backing_off=False)
     if not found and line.languages:
@@ -303,11 +303,15 @@ def _shared_matches(
     found: dict[str, tuple[EntryFacts, ReadingMatch, float]] = {}
     for text, confidence, weight in readings:
         share = line_weight * weight / total
+        # Alone, a reading counts as it is sure (a guess, half): the entry's score from the
+        # line is its best reading's, as the matcher scores one marking.
+        alone = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * confidence
+        if backing_off:
+            alone *= GUESS_WEIGHT
         for candidate in _candidates(session, matcher, text, evidence):
             match = _best_match(candidate.matches)
             if match is None:
                 continue
-            contribution = candidate.score * share
             scored = ReadingMatch(
                 line=line_number,
                 reading=text,
@@ -315,13 +319,13 @@ def _shared_matches(
                 matched=match.matched,
                 how=match.how.value,
                 detail=match.detail,
-                score=round(contribution, 4),
+                score=round(candidate.score * alone, 4),
             )
             slug = candidate.entry.slug
-            facts, shown, sum_so_far = found.get(slug, (candidate.entry, scored, 0.0))
+            facts, shown, support = found.get(slug, (candidate.entry, scored, 0.0))
             if scored.score > shown.score:
                 shown = scored
-            found[slug] = (facts, shown, min(1.0, sum_so_far + contribution))
+            found[slug] = (facts, shown, support + candidate.score * share)
     return found
 
 
