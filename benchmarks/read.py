@@ -14,7 +14,8 @@ degradation. For each photo:
   language pack (eng, kor, rus, chi_sim, fas);
 - identification against a synthetic catalogue that holds every rendered marking as an
   entry plus three siblings per marking (one character away, as a family's variants are):
-  top-1, top-5, nothing returned, a wrong entry first.
+  top-1, top-5, nothing returned, a wrong entry first, and a wrong entry first with the
+  answer saying it is confident (column `wrong!`).
 
 Then seconds per photo, end to end (upload checks, decoding, reading), for 12-megapixel
 JPEGs with the marking somewhere on them, with a crop box around it and without one.
