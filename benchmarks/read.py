@@ -14,7 +14,8 @@ degradation. For each photo:
   language pack (eng, kor, rus, chi_sim, fas);
 - identification against a synthetic catalogue that holds every rendered marking as an
   entry plus three siblings per marking (one character away, as a family's variants are):
-  top-1, top-5, nothing returned, a wrong entry first.
+  top-1, top-5, nothing returned, a wrong entry first, and a wrong entry first with the
+  answer saying it is confident (column `wrong!`).
 
 Then seconds per photo, end to end (upload checks, decoding, reading), for 12-megapixel
 JPEGs with the marking somewhere on them, with a crop box around it and without one.
@@ -146,6 +147,12 @@ def measure_quality(per_cell: int, seed: int) -> dict[str, Any]:
                     "top5": case.slug in slugs[:5],
                     "nothing": not slugs,
                     "wrong_first": bool(slugs) and slugs[0] != case.slug,
+                    "wrong_confident": found.confident and slugs[0] != case.slug,
+                    "candidates": [(c.slug, c.score) for c in found.candidates[:3]],
+                    "lines": [
+                        [line.text, line.confidence, [a.text for a in line.alternatives]]
+                        for line in found.reading.lines
+                    ],
                     "seconds": seconds,
                 }
             )
@@ -162,6 +169,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "top5": round(sum(r["top5"] for r in rows) / count, 3),
         "nothing": round(sum(r["nothing"] for r in rows) / count, 3),
         "wrong_first": round(sum(r["wrong_first"] for r in rows) / count, 3),
+        "wrong_confident": round(sum(r["wrong_confident"] for r in rows) / count, 3),
     }
 
 
@@ -206,7 +214,7 @@ def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
     rows = quality["rows"]
     overall = summary(rows)
     header = f"{'':16} {'photos':>6} {'CER':>6} {'base':>6} {'ratio':>6} {'top1':>6} {'top5':>6}"
-    header += f" {'none':>6} {'wrong1':>6}"
+    header += f" {'none':>6} {'wrong1':>6} {'wrong!':>6}"
     for key in ("script", "degradation"):
         print(f"\nby {key}\n{header}")
         for name, s in grouped(rows, key).items():
@@ -240,7 +248,7 @@ def _row(name: str, s: dict[str, Any]) -> str:
     return (
         f"{name:16} {s['photos']:6d} {s['cer']:6.3f} {s['baseline_cer']:6.3f} "
         f"{ratio if ratio is not None else float('nan'):6.2f} {s['top1']:6.2f} {s['top5']:6.2f} "
-        f"{s['nothing']:6.2f} {s['wrong_first']:6.2f}"
+        f"{s['nothing']:6.2f} {s['wrong_first']:6.2f} {s['wrong_confident']:6.2f}"
     )
 
 

@@ -18,8 +18,15 @@ from tests.test_reading_api import overlap, same_marking
 from weaponsdb import db
 from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.preparing import Region, estimate, grey_region
-from weaponsdb.reading.reader import AGREED, Box, Reader
-from weaponsdb.reading.scripts import Script, parse_scripts, plausibility, script_of, tidy
+from weaponsdb.reading.reader import AGREED, Box, Reader, _inside
+from weaponsdb.reading.scripts import (
+    Script,
+    fits,
+    parse_scripts,
+    plausibility,
+    script_of,
+    tidy,
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +56,24 @@ def test_a_reading_is_plausible_in_the_script_whose_letters_it_has() -> None:
     assert plausibility("340-ㄴ의", Script.HANGUL) < plausibility("340-의", Script.HANGUL)
     assert plausibility("1.£)4b", Script.LATIN) < plausibility("154b", Script.LATIN)
     assert plausibility("--", Script.LATIN) == 0
+
+
+def test_a_reading_with_more_characters_than_its_line_holds_is_doubted() -> None:
+    # A line four heights long holds a designation of that length, along or down the photo.
+    assert fits("明弹-106", 160, 40) == fits("明弹-106", 40, 160) == 1
+    assert fits("ZU-23", 160, 40) == 1
+    # Letters on their sides read as a column of CJK make many characters of each one.
+    crowded = fits("어게케체케제제재제제젝베베메", 40, 160)
+    assert crowded < 0.5
+    assert fits("어게케체케제제재", 40, 160) > crowded
+
+
+def test_a_strip_along_the_edge_of_the_region_read_counts_less_than_a_line_inside() -> None:
+    region = Region(10, 10, 186, 419)
+    marking = Region(69, 44, 73, 307)  # a line running down the middle
+    edge = Region(10, 10, 33, 419)  # the photo's left border, top to bottom
+    assert _inside(marking, region) == 1
+    assert _inside(edge, region) < 1
 
 
 def test_light_falling_unevenly_does_not_change_the_letters_size_or_slant() -> None:

@@ -112,9 +112,26 @@ def test_typed_markings_join_the_readings(client: TestClient, sessions) -> None:
     response = post_photo(client, "/v1/identify", blank, markings="F-9")
     assert response.status_code == 200, response.text
     assert response.json()["candidates"][0]["slug"] == "synthetic-f9"
+    assert response.json()["confident"]
     illegible = post_photo(client, "/v1/identify", blank, markings="???")
     assert illegible.status_code == 422
     assert illegible.json()["errors"][0]["field"].startswith("markings")
+
+
+def test_a_partial_reading_that_fits_two_siblings_is_no_confident_answer(
+    client: TestClient, sessions
+) -> None:
+    rng = random.Random(13)
+    markings = [("synthetic-a", "甲枪-825", "Hani"), ("synthetic-b", "甲拾-825", "Hani")]
+    import_document(sessions, marking_catalogue(markings, rng, siblings=0))
+    blank = render_marking(" ", "Latn", rng).png()
+    partial = post_photo(client, "/v1/identify", blank, markings="甲?-825")
+    assert partial.status_code == 200, partial.text
+    assert {c["slug"] for c in partial.json()["candidates"][:2]} == {"synthetic-a", "synthetic-b"}
+    assert not partial.json()["confident"]
+    whole = post_photo(client, "/v1/identify", blank, markings="甲枪-825")
+    assert whole.json()["candidates"][0]["slug"] == "synthetic-a"
+    assert whole.json()["confident"]
 
 
 @pytest.mark.parametrize("path", ["/v1/read", "/v1/identify"])

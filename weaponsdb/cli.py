@@ -942,6 +942,8 @@ def identify_photo(
         name = f"{escape(candidate.name)}\n[dim]{candidate.slug}[/dim]"
         table.add_row(str(candidate.rank), name, f"{candidate.score:.2f}", escape("\n".join(why)))
     out.print(table)
+    if found.candidates and not found.confident:
+        out.print("no confident match: the first candidate is not likely enough to be the one")
 
 
 def _read_photo(path: Path, limits: Limits) -> bytes:

@@ -110,6 +110,10 @@ class IdentificationOut(BaseModel):
     reading: Reading
     phash: str = Field(description="Perceptual hash of the photo, 16 hex digits.")
     candidates: list[IdentifiedOut] = Field(description="Best first; ties in slug order.")
+    confident: bool = Field(
+        description="Whether the first candidate is likely enough to be the one; the "
+        "candidates are listed either way (a partial reading names several entries)."
+    )
     photo_matches: list[MatchedPhoto] = Field(description="Nearest reference photos first.")
 
 
@@ -168,5 +172,6 @@ def identify(
         candidates=[
             IdentifiedOut(**c.model_dump(), url=entry_url(base, c.slug)) for c in found.candidates
         ],
+        confident=found.confident,
         photo_matches=[MatchedPhoto.with_links(m, base) for m in found.photo_matches],
     )

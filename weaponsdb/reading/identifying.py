@@ -2,14 +2,18 @@
 (and its alternatives) matched as an observed marking and weighted by how sure the reading
 is, combined with how near the photo is to the entries' reference photos.
 
-An entry's reading score is the noisy OR, over the lines read, of its best weighted match
-among that line's readings: an entry that explains two lines ranks above one that explains
-one. The photo score comes from the perceptual-hash distance to the entry's nearest
-reference photo. The two combine by noisy OR again; each candidate says which reading met
-which catalogue text, how, and which photo it resembles."""
+An entry's score from a line is its best weighted match among the line's readings; of
+entries scored alike, the one the most readings name (each by its share of the line: how
+sure the reader was of it, how plausible it is as a marking) ranks first. Its reading score
+is the noisy OR over the lines: an entry that explains two lines ranks above one that
+explains one. The photo score comes from the perceptual-hash distance to the
+entry's nearest reference photo. The two combine by noisy OR again; each candidate says
+which reading met which catalogue text, how, and which photo it resembles. The answer is
+confident when the first candidate's score reaches the matcher's confident score."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,13 +25,13 @@ from sqlalchemy.orm import Session
 from weaponsdb import models
 from weaponsdb.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError
 from weaponsdb.matching.matcher import Matcher, MatchQuery, load_facts
-from weaponsdb.matching.scoring import Candidate, EntryFacts, MarkingMatch
+from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, MarkingMatch
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.processing import perceptual_hash, upright, within_query_budget
 from weaponsdb.photos.similarity import BITS
 from weaponsdb.photos.validation import Limits, check_header, check_upload
 from weaponsdb.reading.reader import Box, Reader, Reading, ReadLine
-from weaponsdb.reading.scripts import Script
+from weaponsdb.reading.scripts import SEPARATORS, Script, plausibility, script_of
 from weaponsdb.vocab import PhotoView
 
 # A reading the reader is unsure of still counts, at half weight when it is a mere guess.
@@ -36,6 +40,9 @@ GUESS_WEIGHT = 0.5
 PHOTO_DISTANCE = 20
 PHOTOS_SEARCHED = 10
 MATCHES_PER_READING = 10
+# Where no reading of a line meets an entry, this many of its likeliest are tried again
+# with a part illegible.
+BACKED_OFF_READINGS = 5
 
 
 class Photo(BaseModel):
@@ -95,6 +102,10 @@ class Identification(BaseModel):
     reading: Reading
     phash: str
     candidates: list[Identified] = Field(description="Best first; ties in slug order.")
+    confident: bool = Field(
+        description="Whether the first candidate is likely enough to be the one (its score "
+        "at least the matcher's confident score); the candidates are listed either way."
+    )
     photo_matches: list[PhotoMatch] = Field(description="Nearest reference photos first.")
 
 
@@ -185,6 +196,7 @@ class _Found:
     matches: list[ReadingMatch]
     reading_score: float = 0.0
     photo: PhotoMatch | None = None
+    support: float = 0.0  # the readings' shares naming it, summed: breaks ties in score
 
 
 def identify(
@@ -207,16 +219,20 @@ def identify(
     neighbours = photo_matcher.match(session, phash, PHOTOS_SEARCHED, PHOTO_DISTANCE)
     found: dict[str, _Found] = {}
     for index, line in enumerate(_observed_lines(reading, evidence)):
-        for slug, (facts, best) in _line_matches(session, matcher, index, line, evidence).items():
+        matched = _line_matches(session, matcher, index, line, evidence)
+        for slug, (facts, best, support) in matched.items():
             entry = found.setdefault(slug, _Found(facts, []))
             entry.matches.append(best)
             entry.reading_score = 1 - (1 - entry.reading_score) * (1 - best.score)
+            entry.support += support
     _add_photos(session, found, neighbours)
-    ranked = sorted(found.values(), key=lambda f: (-_score(f), f.facts.slug))[:limit]
+    ranked = sorted(found.values(), key=lambda f: (-_score(f), -f.support, f.facts.slug))
+    ranked = ranked[:limit]
     return Identification(
         reading=reading,
         phash=phash,
         candidates=[_identified(rank, f) for rank, f in enumerate(ranked, 1)],
+        confident=bool(ranked) and _score(ranked[0]) >= CONFIDENT_SCORE,
         photo_matches=neighbours,
     )
 
@@ -252,14 +268,46 @@ def _observed_lines(reading: Reading, evidence: Evidence) -> list[ReadLine]:
 
 def _line_matches(
     session: Session, matcher: Matcher, index: int, line: ReadLine, evidence: Evidence
-) -> dict[str, tuple[EntryFacts, ReadingMatch]]:
-    """Per entry, the best weighted match among the line's readings."""
+) -> dict[str, tuple[EntryFacts, ReadingMatch, float]]:
+    """Per entry, its best match among the line's readings, the matcher's calibrated score
+    times how sure the reading is (a guess, half): a sibling that a partial reading names
+    keeps the matcher's split of that reading among the siblings it fits, so it is no
+    confident answer. Beside it, the entry's support: the matcher's score summed over the
+    readings, each by its share of the line (how sure and how plausible as a marking it
+    is), which ranks an entry several readings name above one a single reading names as
+    well. Where no reading meets any entry, the likeliest readings are tried again with a
+    part at a time illegible, at half weight."""
     line_number = index if line.languages else -1
-    best: dict[str, tuple[EntryFacts, ReadingMatch]] = {}
-    readings = [(line.text, line.confidence)]
-    readings += [(a.text, a.confidence) for a in line.alternatives]
-    for text, confidence in readings:
-        weight = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * confidence
+    found = _shared_matches(session, matcher, line_number, line, evidence, backing_off=False)
+    if not found and line.languages:
+        found = _shared_matches(session, matcher, line_number, line, evidence, backing_off=True)
+    return found
+
+
+def _shared_matches(
+    session: Session,
+    matcher: Matcher,
+    line_number: int,
+    line: ReadLine,
+    evidence: Evidence,
+    backing_off: bool,
+) -> dict[str, tuple[EntryFacts, ReadingMatch, float]]:
+    readings = _weighted_readings(line)
+    if backing_off:
+        readings = _backed_off(readings)
+    total = sum(weight for _, _, weight in readings) or 1.0
+    # However its readings share it, a line read unsurely is worth less (a guess, half).
+    line_weight = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * line.confidence
+    if backing_off:
+        line_weight *= GUESS_WEIGHT
+    found: dict[str, tuple[EntryFacts, ReadingMatch, float]] = {}
+    for text, confidence, weight in readings:
+        share = line_weight * weight / total
+        # Alone, a reading counts as it is sure (a guess, half): the entry's score from the
+        # line is its best reading's, as the matcher scores one marking.
+        alone = GUESS_WEIGHT + (1 - GUESS_WEIGHT) * confidence
+        if backing_off:
+            alone *= GUESS_WEIGHT
         for candidate in _candidates(session, matcher, text, evidence):
             match = _best_match(candidate.matches)
             if match is None:
@@ -271,12 +319,62 @@ def _line_matches(
                 matched=match.matched,
                 how=match.how.value,
                 detail=match.detail,
-                score=round(candidate.score * weight, 4),
+                score=round(candidate.score * alone, 4),
             )
             slug = candidate.entry.slug
-            if slug not in best or scored.score > best[slug][1].score:
-                best[slug] = (candidate.entry, scored)
-    return best
+            facts, shown, support = found.get(slug, (candidate.entry, scored, 0.0))
+            if scored.score > shown.score:
+                shown = scored
+            found[slug] = (facts, shown, support + candidate.score * share)
+    return found
+
+
+def _weighted_readings(line: ReadLine) -> list[tuple[str, float, float]]:
+    """The line's readings (best, then alternatives) with their confidence and weight: the
+    confidence, floored at a guess's weight for the best reading (a typed marking is
+    certain), times how plausible the text is as a marking in the script it is written
+    in (a reading of mostly letters a model makes of a script it does not know weighs
+    little). Each text once, at its highest weight."""
+    weights: dict[str, tuple[float, float]] = {}
+    candidates = [(line.text, line.confidence, True)]
+    candidates += [(a.text, a.confidence, False) for a in line.alternatives]
+    for text, confidence, best in candidates:
+        floor = GUESS_WEIGHT if best else 0.0
+        weight = max(floor, confidence) * plausibility(text, script_of(text) or Script.LATIN)
+        if text not in weights or weight > weights[text][1]:
+            weights[text] = (confidence, weight)
+    return [(text, confidence, weight) for text, (confidence, weight) in weights.items()]
+
+
+def _backed_off(readings: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Where no reading of a line met any entry, each reading with one of its parts at a
+    time taken as illegible ('*'): a part is often misread whole (a script's letters read
+    by another script's model, a stencil's bridges breaking letters apart) while the
+    others, the digits most often, are right. Each such reading shares its reading's
+    weight with the others made from it."""
+    backed: dict[str, tuple[float, float]] = {}
+    likeliest = sorted(readings, key=lambda r: -r[2])[:BACKED_OFF_READINGS]
+    for text, confidence, weight in likeliest:
+        variants = _with_a_part_illegible(text)
+        for variant in variants:
+            share = weight / len(variants)
+            if variant not in backed or share > backed[variant][1]:
+                backed[variant] = (confidence, share)
+    return [(text, confidence, weight) for text, (confidence, weight) in backed.items()]
+
+
+def _with_a_part_illegible(text: str) -> list[str]:
+    """*text*, split at its separators, with each part in turn as '*', where the others
+    keep at least two letters or digits to go on."""
+    parts = [p for p in re.split(r"([ \-./])", text.strip(" |[](){}:;,'\"")) if p]
+    variants = []
+    for number, part in enumerate(parts):
+        if part in SEPARATORS or not any(c.isalnum() for c in part):
+            continue
+        rest = sum(c.isalnum() for p in parts[:number] + parts[number + 1 :] for c in p)
+        if rest >= 2:
+            variants.append("".join([*parts[:number], "*", *parts[number + 1 :]]).strip())
+    return variants
 
 
 def _candidates(

@@ -44,6 +44,7 @@ from weaponsdb.reading.scripts import (
     LANGUAGE_SETS,
     VERTICAL,
     Script,
+    fits,
     plausibility,
     script_of,
     tidy,
@@ -65,6 +66,9 @@ MIN_CONFIDENCE = 0.3
 # A line is text when the passes agree on it at least this much (its confidence); a line
 # few passes saw, or all read differently, is texture.
 AGREED = 0.25
+# A line within this many pixels of both ends of the region read, and of one of its sides,
+# is the region's edge, counted at EDGE.
+BORDER, EDGE = 2, 0.5
 
 
 _NUMBER, _POSITIVE = " *[0-9]+ *", " *0*[1-9][0-9]* *"
@@ -225,7 +229,7 @@ class Reader:
             """The most plausible line its own model read: a marking has a line or two,
             while a model reading a script it does not know, or upside down, can make
             lines of the texture around it."""
-            return prior[way[1]] * _plausible_line(found[own[way]], way[0])
+            return prior[way[1]] * _plausible_line(found[own[way]], way[0], region)
 
         leaders = sorted(own, key=first_look, reverse=True)[:LEADERS]
         # Stamped and embossed markings show light faces and dark shadows: where the
@@ -235,8 +239,8 @@ class Reader:
         }
         found |= run(flipped.values())
         for leader, flip in flipped.items():
-            if _plausible_line(found[flip], leader[0]) > _plausible_line(
-                found[own[leader]], leader[0]
+            if _plausible_line(found[flip], leader[0], region) > _plausible_line(
+                found[own[leader]], leader[0], region
             ):
                 way = (*leader[:3], flip.invert)
                 own[way] = flip
@@ -244,7 +248,7 @@ class Reader:
         for leader in leaders:
             found |= run(_refinements(own[leader]))
         read = {leader: _way_lines(found, leader) for leader in leaders}
-        best = _chosen(read, prior)
+        best = _chosen(read, prior, region)
         # The other leaders' best readings of each line are offered as alternatives: where
         # the choice was wrong, the right reading is still matched.
         rivals = [line for leader in leaders if leader != best for line in read[leader]]
@@ -318,40 +322,67 @@ def _way_lines(found: dict[Pass, list[combining.PassLine]], way: Way) -> list[co
     return combining.lines([line for p in mine for line in found[p]], len(mine) or 1)
 
 
-def _plausible_line(lines: list[combining.PassLine], script: Script) -> float:
+def _plausible_line(lines: list[combining.PassLine], script: Script, region: Region) -> float:
     """The most plausible line a pass read (its confidence times its plausibility times
-    the square root of its letters and digits): a marking has a line or two, while a model
-    reading a script it does not know, or upside down, can make long lines of texture."""
+    how well it fits its box times the square root of its letters and digits): a marking
+    has a line or two, while a model reading a script it does not know, or upside down,
+    can make long lines of texture."""
     return max(
         (
-            line.confidence * plausibility(line.text, script) * _characters(line.text) ** 0.5
+            line.confidence
+            * plausibility(line.text, script)
+            * fits(line.text, line.region.width, line.region.height)
+            * _inside(line.region, region)
+            * _characters(line.text) ** 0.5
             for line in lines
         ),
         default=0.0,
     )
 
 
-def _evidence(lines: list[combining.Line], script: Script) -> float:
+def _evidence(lines: list[combining.Line], script: Script, region: Region) -> float:
     """How much plausible text a script's passes read, how surely and how alike: over the
     lines kept, the best hypothesis's confidence (which falls as passes disagree) times its
-    plausibility in the script times the square root of its letters and digits (longer
-    text is more evidence, but texture read as a long string of letters is not)."""
+    plausibility in the script, times how well it fits its line's box (more characters
+    than there is room for are letters cut into pieces), times the square root of its
+    letters and digits (longer text is more evidence, but texture read as a long string of
+    letters is not)."""
     total = 0.0
     for line in _kept(lines):
         best = line.hypotheses()[0]
-        total += best.confidence * plausibility(best.text, script) * _characters(best.text) ** 0.5
+        room = fits(best.text, line.region.width, line.region.height)
+        room *= _inside(line.region, region)
+        total += (
+            best.confidence * plausibility(best.text, script) * room * _characters(best.text) ** 0.5
+        )
     return total
 
 
-def _chosen(read: dict[Way, list[combining.Line]], prior: dict[int, float]) -> Way:
+def _chosen(read: dict[Way, list[combining.Line]], prior: dict[int, float], region: Region) -> Way:
     """The script and way up with the most evidence; Latin, if its passes read the same
     letter shapes that way up (Cyrillic Р and Latin P): markings in every script mix Latin
     letters in, so it is the likelier where the shapes cannot tell."""
-    best = max(read, key=lambda way: prior[way[1]] * _evidence(read[way], way[0]))
+    best = max(read, key=lambda way: prior[way[1]] * _evidence(read[way], way[0], region))
     latin = (Script.LATIN, *best[1:])
     if best != latin and latin in read and _shapes(read[best]) == _shapes(read[latin]):
         return latin
     return best
+
+
+def _inside(line: Region, region: Region) -> float:
+    """1 for a line inside the region read; EDGE for one that runs the region's whole
+    length against one of its sides: the edge of the item, a shadow or the photo's border,
+    which every model reads as some string of its letters."""
+    left, top = line.x - region.x, line.y - region.y
+    right = region.width - (left + line.width)
+    bottom = region.height - (top + line.height)
+    across = left <= BORDER and right <= BORDER
+    down = top <= BORDER and bottom <= BORDER
+    if down and line.height > line.width and min(left, right) <= BORDER:
+        return EDGE
+    if across and line.width > line.height and min(top, bottom) <= BORDER:
+        return EDGE
+    return 1.0
 
 
 def _shapes(lines: list[combining.Line]) -> list[tuple[str, int]]:

@@ -98,6 +98,35 @@ def plausibility(text: str, script: Script) -> float:
     return good / (good + bad) if good + bad else 0.0
 
 
+# About how wide a character is, in heights of its line: CJK characters are square, Latin,
+# Cyrillic and Arabic letters and digits narrower, signs and spaces narrower still. Only
+# far more characters than a line's length holds at these widths counts against a reading.
+_SQUARE, _NARROW, _SIGN = 0.9, 0.5, 0.3
+# How many times the characters' widths may exceed the line's length before a reading is
+# doubted: stencils are spaced, fonts condensed and boxes cut short.
+CROWDED = 1.8
+
+
+def fits(text: str, length: float, height: float) -> float:
+    """How well *text* fits a line *length* long and *height* high (up or down the photo
+    alike, so that it is the longer side that is the length), from 0 to 1: 1 unless the
+    reading holds more characters than the line has room for, as a model that does not
+    know the script, or reads letters on their sides, makes several characters of each
+    one; then as the square of the room there is (the more characters a reading claims,
+    the more its length counts for it elsewhere)."""
+    length, height = max(length, height), min(length, height)
+    if height <= 0:
+        return 1.0
+    needed = sum(_width(character) for character in text) * height
+    return min(1.0, CROWDED * length / needed) ** 2 if needed else 1.0
+
+
+def _width(character: str) -> float:
+    if script_of_character(character) in (Script.HAN, Script.HANGUL):
+        return _SQUARE
+    return _NARROW if character.isalnum() else _SIGN
+
+
 # Tesseract puts a space between CJK characters, and often around a designation's hyphen;
 # neither is in the marking.
 _CJK = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3400-\u4dbf\u4e00-\u9fff"
