@@ -555,12 +555,21 @@ def load_targets(
     with *fragments*, only texts containing one, at most FALLBACK_TEXTS of each kind), in a
     stable order."""
     published = _published(entry_ids)
+    # SQLite's own LIKE ignores the case of ASCII letters, in its own code; ILIKE there calls
+    # our lower() (db.py) in Python on every row, holding the global lock against the threads
+    # answering requests: an ASCII fragment is looked for with LIKE.
+    native = session.get_bind().dialect.name == "sqlite"
+
+    def containing(column: InstrumentedAttribute[str], fragment: str) -> ColumnElement[bool]:
+        # Fragments are letters and digits only: nothing in them is special to LIKE.
+        if native and fragment.isascii():
+            return column.like(f"%{fragment}%")
+        return column.ilike(f"%{fragment}%")
 
     def having(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
         if not fragments:
             return published
-        # Fragments are letters and digits only: nothing in them is special to LIKE.
-        return and_(published, or_(*(column.ilike(f"%{f}%") for f in fragments)))
+        return and_(published, or_(*(containing(column, f) for f in fragments)))
 
     limit = FALLBACK_TEXTS if fragments else None
     markings = session.execute(
