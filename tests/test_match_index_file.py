@@ -100,7 +100,7 @@ def test_while_a_missing_index_is_built_matches_come_from_the_database(seeded, t
     assert (tmp_path / "catalogue.index").exists() == file
 
 
-def test_readings_computed_in_worker_processes_build_the_same_index(monkeypatch):
+def test_readings_computed_in_worker_processes_build_the_same_index(monkeypatch, caplog):
     rng = random.Random(16)
     targets = [
         Target(m.entry_id, "marking", m.text, m.pattern) for m in synthetic_markings(300, rng)
@@ -110,6 +110,7 @@ def test_readings_computed_in_worker_processes_build_the_same_index(monkeypatch)
     monkeypatch.setattr(index_module, "PARALLEL_ABOVE", 10)
     monkeypatch.setattr(index_module, "READING_CHUNK", 50)
     parallel = MatchIndex(targets).arrays()
+    assert "no worker processes" not in caplog.text  # they were used
     assert serial.keys() == parallel.keys()
     for name, array in serial.items():
         assert np.array_equal(array, parallel[name]), name

@@ -13,6 +13,7 @@ length allows. Wildcards and patterns are narrowed by q-gram indexes (grams.py).
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -42,6 +44,8 @@ from weaponsdb.matching.normalise import How, Reading, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 from weaponsdb.matching.segments import SegmentIndex
 from weaponsdb.matching.tables import Array, Postings, TextTable
+
+LOG = logging.getLogger("weaponsdb.matching")
 
 # An illegible run fits very many keys; past this many, the rest say nothing more.
 MAX_WILDCARD_KEYS = 1000
@@ -490,8 +494,14 @@ def _readings_of(targets: Sequence[Target]) -> Callable[[str], tuple[ReadingRow,
     chunks = [distinct[at : at + READING_CHUNK] for at in range(0, len(distinct), READING_CHUNK)]
     # Spawned, not forked: this process may hold threads (the service's) and locks.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(cores, mp_context=context) as pool:
-        rows = [row for chunk in pool.map(_rows_of_chunk, chunks) for row in chunk]
+    try:
+        with ProcessPoolExecutor(cores, mp_context=context) as pool:
+            rows = [row for chunk in pool.map(_rows_of_chunk, chunks) for row in chunk]
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # A program whose main module starts work when imported (no __main__ guard) cannot
+        # spawn workers; nor can a process short of them. Then here, as it would anyway.
+        LOG.warning("readings computed in this process: no worker processes", exc_info=True)
+        return _rows
     return dict(zip(distinct, rows, strict=True)).__getitem__
 
 
