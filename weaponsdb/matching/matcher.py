@@ -170,8 +170,9 @@ class CatalogueIndex:
 
 class Matcher:
     """*index_file*: where the index is saved and loaded from (saved.py); without one, each
-    process builds its own at the first match. With one, a catalogue of more than
-    *background_above* texts is indexed in the background when there is no usable file, and
+    process builds its own at the first match (into a private temporary file past
+    *background_above* texts). A catalogue of more than *background_above* texts is indexed
+    in the background when there is no usable file, by a process of its own (builder.py), and
     matches are answered from the database meanwhile."""
 
     def __init__(
