@@ -297,7 +297,29 @@ def built_figures(targets: list[Any], queries: list[str], path: Path) -> dict[st
     built["write_s"] = round(time.perf_counter() - began, 2)
     built["file_mb"] = round(size_bytes / 1e6, 1)
     built.update(latencies(lambda q: best_per_entry(index, q), queries))
+    built.update(serial_baseline(targets, index.arrays(), built["build_s"]))
     return built
+
+
+def serial_baseline(targets: list[Any], arrays: dict[str, Any], build_s: float) -> dict[str, Any]:
+    """The same index built with every reading computed in this process, as before readings
+    were computed in worker processes: its time, the ratio, and whether it is the same."""
+    import numpy as np
+
+    from weaponsdb.matching import index as index_module
+
+    parallel_above = index_module.PARALLEL_ABOVE
+    index_module.PARALLEL_ABOVE = len(targets) + 1
+    try:
+        began = time.perf_counter()
+        serial = index_module.MatchIndex(targets).arrays()
+        seconds = round(time.perf_counter() - began, 1)
+    finally:
+        index_module.PARALLEL_ABOVE = parallel_above
+    same = serial.keys() == arrays.keys() and all(
+        np.array_equal(array, arrays[name]) for name, array in serial.items()
+    )
+    return {"serial_build_s": seconds, "build_speedup": round(seconds / build_s, 2), "same": same}
 
 
 def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
@@ -322,7 +344,9 @@ def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
 def report_index(figures: dict[str, Any]) -> None:
     built, loaded, ratios = figures["built"], figures["loaded"], figures["loaded_over_built"]
     print(
-        f"  {figures['markings']} markings: built in {built['build_s']} s "
+        f"  {figures['markings']} markings: built in {built['build_s']} s (readings in one "
+        f"process: {built['serial_build_s']} s, x{built['build_speedup']}; same index: "
+        f"{built['same']}) "
         f"(+{built['rss_mb_for_index']} MB resident), file {built['file_mb']} MB written in "
         f"{built['write_s']} s; loaded in a fresh process in {loaded['load_s']} s, first match "
         f"{loaded['first_match_ms']} ms, +{loaded['rss_mb_for_index']} MB resident (shared "

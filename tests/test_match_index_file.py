@@ -9,8 +9,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import pytest
+
 from benchmarks.synthetic import perturbed_queries, synthetic_markings
 from tests.test_matching import add_synthetic_markings
+from weaponsdb.matching import index as index_module
 from weaponsdb.matching import saved, tables
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry, caught_up
@@ -72,8 +76,12 @@ def test_a_file_written_by_other_rules_or_ahead_of_the_database_is_not_loaded(se
         assert saved.load(session, path) is not None
 
 
-def test_while_a_missing_index_is_built_matches_come_from_the_database(seeded, tmp_path):
-    matcher = Matcher(index_file=tmp_path / "catalogue.index", background_above=0)
+@pytest.mark.parametrize("file", [True, False], ids=["index file", "no index file"])
+def test_while_a_missing_index_is_built_matches_come_from_the_database(seeded, tmp_path, file):
+    """Built by another process (into a private file without an index file), then mapped:
+    the answers are those of an index built here."""
+    path = tmp_path / "catalogue.index" if file else None
+    matcher = Matcher(index_file=path, background_above=0)
     with seeded() as session:
         early = matcher.match(session, MatchQuery(markings=["Bang-122"]))
     assert early.index_state == "building"
@@ -85,9 +93,27 @@ def test_while_a_missing_index_is_built_matches_come_from_the_database(seeded, t
     assert matcher.state().startswith("ready")
     with seeded() as session:
         later = matcher.match(session, MatchQuery(markings=["Bamg-122"]))  # misread: index
+        here = Matcher().match(session, MatchQuery(markings=["Bamg-122"]))
     assert later.index_state == "ready"
     assert later.candidates[0].entry.slug == "bang-122"
-    assert (tmp_path / "catalogue.index").exists()
+    assert later.candidates == here.candidates
+    assert (tmp_path / "catalogue.index").exists() == file
+
+
+def test_readings_computed_in_worker_processes_build_the_same_index(monkeypatch, caplog):
+    rng = random.Random(16)
+    targets = [
+        Target(m.entry_id, "marking", m.text, m.pattern) for m in synthetic_markings(300, rng)
+    ]
+    targets += [Target(9999, "marking", "방-122"), Target(9998, "marking", "58式")]
+    serial = MatchIndex(targets).arrays()
+    monkeypatch.setattr(index_module, "PARALLEL_ABOVE", 10)
+    monkeypatch.setattr(index_module, "READING_CHUNK", 50)
+    parallel = MatchIndex(targets).arrays()
+    assert "no worker processes" not in caplog.text  # they were used
+    assert serial.keys() == parallel.keys()
+    for name, array in serial.items():
+        assert np.array_equal(array, parallel[name]), name
 
 
 def test_index_build_saves_the_file_that_match_then_loads(seeded, database_url, tmp_path):

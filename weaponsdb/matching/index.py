@@ -13,10 +13,15 @@ length allows. Wildcards and patterns are narrowed by q-gram indexes (grams.py).
 
 from __future__ import annotations
 
+import logging
 import math
+import multiprocessing
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -39,6 +44,8 @@ from weaponsdb.matching.normalise import How, Reading, readings
 from weaponsdb.matching.patterns import compile_pattern, literal_fragments
 from weaponsdb.matching.segments import SegmentIndex
 from weaponsdb.matching.tables import Array, Postings, TextTable
+
+LOG = logging.getLogger("weaponsdb.matching")
 
 # An illegible run fits very many keys; past this many, the rest say nothing more.
 MAX_WILDCARD_KEYS = 1000
@@ -416,17 +423,17 @@ def _built(
     coarse_ids: dict[str, int] = {}
     coarse_keys: list[list[int]] = []
     patterned: list[tuple[int, str]] = []
-    how_numbers = {how: number for number, how in enumerate(HOWS)}
+    read = _readings_of(targets)
     for number, target in enumerate(targets):
-        for reading in catalogue_readings(target.text):
-            key_id = key_ids.get(reading.key)
+        for reading_key, how, reading_detail in read(target.text):
+            key_id = key_ids.get(reading_key)
             if key_id is None:
-                key_id = key_ids[reading.key] = len(key_hits)
+                key_id = key_ids[reading_key] = len(key_hits)
                 key_hits.append([])
-                _member(shape_ids, shape_keys, shape_key(reading.key)).append(key_id)
-                _member(coarse_ids, coarse_keys, coarse_key(reading.key)).append(key_id)
-            detail = detail_ids.setdefault(reading.detail, len(detail_ids))
-            key_hits[key_id].append((number, how_numbers[reading.how], detail))
+                _member(shape_ids, shape_keys, shape_key(reading_key)).append(key_id)
+                _member(coarse_ids, coarse_keys, coarse_key(reading_key)).append(key_id)
+            detail = detail_ids.setdefault(reading_detail, len(detail_ids))
+            key_hits[key_id].append((number, how, detail))
         if target.pattern:
             patterned.append((number, target.pattern))
         if progress is not None and number % PROGRESS_EVERY == 0:
@@ -455,6 +462,47 @@ def _built(
         **GramIndex(qgrams(k, 2) for k in keys).arrays("bigrams"),
         **PatternIndex.arrays(patterned),
     }
+
+
+# Readings are a pure function of the text, and most of a big build's time: past this many
+# distinct texts they are computed in worker processes, one per core (starting them takes
+# about a second).
+PARALLEL_ABOVE = 50_000
+READING_CHUNK = 5_000
+ReadingRow = tuple[str, int, str]  # key, number of the way of reading (HOWS), detail
+
+
+HOW_NUMBERS = {how: number for number, how in enumerate(HOWS)}
+
+
+def _rows(text: str) -> tuple[ReadingRow, ...]:
+    return tuple((r.key, HOW_NUMBERS[r.how], r.detail) for r in catalogue_readings(text))
+
+
+def _rows_of_chunk(texts: list[str]) -> list[tuple[ReadingRow, ...]]:
+    return [_rows(text) for text in texts]
+
+
+def _readings_of(targets: Sequence[Target]) -> Callable[[str], tuple[ReadingRow, ...]]:
+    """The readings of each target's text, as rows: computed once per distinct text, in
+    parallel when there are many and more than one core (and this process may have
+    children: a daemon may not)."""
+    distinct = list(dict.fromkeys(target.text for target in targets))
+    cores = os.cpu_count() or 1
+    if len(distinct) <= PARALLEL_ABOVE or cores < 2 or multiprocessing.current_process().daemon:
+        return _rows
+    chunks = [distinct[at : at + READING_CHUNK] for at in range(0, len(distinct), READING_CHUNK)]
+    # Spawned, not forked: this process may hold threads (the service's) and locks.
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(cores, mp_context=context) as pool:
+            rows = [row for chunk in pool.map(_rows_of_chunk, chunks) for row in chunk]
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # A program whose main module starts work when imported (no __main__ guard) cannot
+        # spawn workers; nor can a process short of them. Then here, as it would anyway.
+        LOG.warning("readings computed in this process: no worker processes", exc_info=True)
+        return _rows
+    return dict(zip(distinct, rows, strict=True)).__getitem__
 
 
 def _member(numbers: dict[str, int], members: list[list[int]], text: str) -> list[int]:

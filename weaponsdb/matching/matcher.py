@@ -11,9 +11,12 @@ the catalogue, the whole index is rebuilt instead.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import re
+import shutil
+import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -167,8 +170,9 @@ class CatalogueIndex:
 
 class Matcher:
     """*index_file*: where the index is saved and loaded from (saved.py); without one, each
-    process builds its own at the first match. With one, a catalogue of more than
-    *background_above* texts is indexed in the background when there is no usable file, and
+    process builds its own at the first match (into a private temporary file past
+    *background_above* texts). A catalogue of more than *background_above* texts is indexed
+    in the background when there is no usable file, by a process of its own (builder.py), and
     matches are answered from the database meanwhile."""
 
     def __init__(
@@ -185,6 +189,7 @@ class Matcher:
         self._background_above = background_above
         self._rebuilding = threading.Lock()  # held while a whole index is built in the background
         self._rebuild: threading.Thread | None = None
+        self._private: Path | None = None  # without index_file, see _private_file()
 
     def index(self, session: Session) -> CatalogueIndex:
         """The index of the catalogue as it now stands, refreshed if the catalogue moved;
@@ -221,7 +226,11 @@ class Matcher:
                 return self._current
             path = self._index_file
             if path is None:
-                return self._built_now(session, generation, None)
+                if count_targets(session) <= self._background_above:
+                    return self._built_now(session, generation, None)
+                path = self._private_file(session.get_bind())
+                if path is None:  # a database in memory: no other process could build it
+                    return self._built_now(session, generation, None)
             # A file is written whole or not at all: loading it needs no lock, so every
             # worker loads at once; only building takes turns.
             found = saved.load(session, path)
@@ -280,7 +289,7 @@ class Matcher:
         return self._rebuild
 
     def _fresh(self, session: Session) -> CatalogueIndex:
-        path = self._index_file
+        path = self._index_file or self._private_file(session.get_bind())
         if path is None:
             return refreshed(session, None, current_generation(session))
         with saved.building(path, wait=True):
@@ -292,8 +301,37 @@ class Matcher:
                     caught = caught_up(session, found, generation)
                     if caught is not None:
                         return caught
+            url = saved.reachable_url(session.get_bind())
+            if url is not None:
+                return self._built_elsewhere(session, url, path)
             whole = refreshed(session, None, generation)
             return replace(whole, base=saved.save_and_map(session, path, whole.base, generation))
+
+    def _built_elsewhere(self, session: Session, url: str, path: Path) -> CatalogueIndex:
+        """The file built by a process of its own, which keeps the build from holding
+        Python's global lock against the threads answering requests; then mapped, and
+        brought up to the changes committed meanwhile."""
+        session.rollback()  # this read's snapshot would predate the file's generation
+        saved.build_elsewhere(url, path)
+        found = saved.load(session, path)
+        if found is None:
+            raise RuntimeError(f"the match index file {path} built was not usable")
+        caught = caught_up(session, found, current_generation(session))
+        if caught is None:
+            raise RuntimeError(f"the match index file {path} could not be caught up")
+        return caught
+
+    def _private_file(self, bind: Engine | Connection) -> Path | None:
+        """Without an index file: one of this process's own, in a temporary folder removed
+        at exit, for a build in another process to hand its index over (the pages mapped
+        stay after the file is removed); None for a database in memory."""
+        if saved.reachable_url(bind) is None:
+            return None
+        if self._private is None:
+            folder = tempfile.mkdtemp(prefix="weaponsdb-index-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            self._private = Path(folder) / "match.index"
+        return self._private
 
     def warm(self, sessions: sessionmaker[Session]) -> threading.Thread:
         """Loads or builds the index in a background thread, so that the first match need
@@ -518,12 +556,21 @@ def load_targets(
     with *fragments*, only texts containing one, at most FALLBACK_TEXTS of each kind), in a
     stable order."""
     published = _published(entry_ids)
+    # SQLite's own LIKE ignores the case of ASCII letters, in its own code; ILIKE there calls
+    # our lower() (db.py) in Python on every row, holding the global lock against the threads
+    # answering requests: an ASCII fragment is looked for with LIKE.
+    native = session.get_bind().dialect.name == "sqlite"
+
+    def containing(column: InstrumentedAttribute[str], fragment: str) -> ColumnElement[bool]:
+        # Fragments are letters and digits only: nothing in them is special to LIKE.
+        if native and fragment.isascii():
+            return column.like(f"%{fragment}%")
+        return column.ilike(f"%{fragment}%")
 
     def having(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
         if not fragments:
             return published
-        # Fragments are letters and digits only: nothing in them is special to LIKE.
-        return and_(published, or_(*(column.ilike(f"%{f}%") for f in fragments)))
+        return and_(published, or_(*(containing(column, f) for f in fragments)))
 
     limit = FALLBACK_TEXTS if fragments else None
     markings = session.execute(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from weaponsdb import models
@@ -151,6 +153,30 @@ def build(
     arrays, meta = tables.load(path)  # answer from the shared pages, not a private copy
     sampled = {int(entry): str(digest) for entry, digest in meta["sample"].items()}
     return SavedIndex(MatchIndex.from_arrays(arrays), generation, path, sampled), size
+
+
+def reachable_url(bind: Engine | Connection) -> str | None:
+    """The address another process reaches this database at; None for a SQLite database
+    in memory, which no other process sees."""
+    url = bind.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def build_elsewhere(url: str, path: Path) -> None:
+    """The file at *path* built by a process of its own (builder.py), at the catalogue's
+    generation when it starts; this one only waits (the caller holds the lock)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "weaponsdb.matching.builder", str(path)],
+        input=url,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"the match index build failed: {done.stderr.strip()[-2000:]}")
 
 
 @contextmanager
