@@ -1,8 +1,9 @@
 """Matches answered while the service builds its first match index, one worker, no index file
 yet: the code of this checkout (the build in a process of its own) against a baseline checkout
-(e.g. main's, the build in a thread of the service), on one SQLite catalogue, in the same run.
+(e.g. a clone at an earlier commit, where the build ran in a thread of the service), on one
+SQLite catalogue, in the same run.
 
-    python -m benchmarks.build_stall --baseline /work/main [--entries N] [--clients C]
+    python -m benchmarks.build_stall --baseline ../weaponsdb-before [--entries N] [--clients C]
                                      [--seconds S]
 
 For each: seconds from start to /healthz, match req/s and p50/p99 at C clients during the
