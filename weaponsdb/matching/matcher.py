@@ -296,11 +296,9 @@ class Matcher:
             generation = current_generation(session)
             found = saved.load(session, path)
             if found is not None:
-                changed = changed_entries(session, found.generation)
-                if changed is not None and len(changed) <= self._overlay_limit:
-                    caught = caught_up(session, found, generation)
-                    if caught is not None:
-                        return caught
+                caught = caught_up(session, found, generation, self._overlay_limit)
+                if caught is not None:
+                    return caught
             url = saved.reachable_url(session.get_bind())
             if url is not None:
                 return self._built_elsewhere(session, url, path)
@@ -427,11 +425,13 @@ def count_targets(session: Session) -> int:
     )
 
 
-def caught_up(session: Session, found: saved.SavedIndex, generation: int) -> CatalogueIndex | None:
+def caught_up(
+    session: Session, found: saved.SavedIndex, generation: int, most_changed: int | None = None
+) -> CatalogueIndex | None:
     """A saved index brought to *generation* with an overlay of the entries changed since;
-    None if everything may have changed."""
+    None if everything may have changed, or more than *most_changed* entries did."""
     changed = changed_entries(session, found.generation)
-    if changed is None:
+    if changed is None or (most_changed is not None and len(changed) > most_changed):
         return None
     unchanged = [entry for entry in found.sample if entry not in changed]
     now = defaultdict(list)
