@@ -20,8 +20,11 @@ serve: $(BIN)/.installed tesseract
 	$(BIN)/weaponsdb up --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run the whole test suite on SQLite and PostgreSQL.
+# The suite runs on every core, a file to a worker (module fixtures are built once); the few
+# tests that time the service against the machine run afterwards, alone.
 test: lint browser tesseract
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile -m "not serial"
+	$(BIN)/pytest -m serial
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser),
 ## CJK fonts so that screenshots show Hangul and Han markings, not empty boxes, and the Noto

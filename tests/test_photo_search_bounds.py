@@ -70,6 +70,7 @@ def slowest_health_check(service: Service, until: threading.Event) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # compares /healthz delays with and without photos: alone, not beside tests
 def test_huge_query_photos_neither_stall_nor_bloat_the_service(service):
     files = huge_but_small_files()
     send_to_page_and_api(service, *files["jpeg"])  # warm up: imports, pools, first match

@@ -15,6 +15,9 @@ import pytest
 from api.app import create_app
 from tests.serving import in_thread
 
+# They time the server's deadlines against the clock, so they run alone (see the Makefile).
+pytestmark = pytest.mark.serial
+
 TIMEOUT = 1.0  # seconds, for headers and for bodies alike in these tests
 
 
