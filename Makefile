@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser tesseract bench bench-match bench-photos bench-load bench-read \
+.PHONY: serve test lint browser tesseract wrk bench bench-match bench-photos bench-load bench-read \
 	bench-observations bench-import \
 	learn-error-model
 
@@ -63,7 +63,12 @@ learn-error-model: $(BIN)/.installed tesseract
 	$(BIN)/python -m benchmarks.learn_confusions
 	$(BIN)/python -m benchmarks.calibrate
 
-bench-load: $(BIN)/.installed
+# wrk: the load generator of benchmarks/http_load.py (a Python client saturates first).
+wrk:
+	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk \
+		|| (apt-get update && apt-get install -y --no-install-recommends wrk)
+
+bench-load: $(BIN)/.installed wrk
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.scale
 

@@ -14,8 +14,10 @@ For each database and worker count: seconds from process start to /healthz answe
 the first answered match, resident memory of each worker, POST /v1/match req/s and p50/p99 at
 1, 8 and 32 concurrent clients, /healthz req/s at 32 clients, and batch queries/s (10 batches
 of 1,000 queries of 1-2 markings, one client). Ratios are against one worker in the same run.
-The load generator shares the machine's cores with the service; the load average is printed
-before each database. Ends with one JSON line.
+The load comes from wrk (benchmarks/http_load.py; `make bench-load` installs Debian's wrk)
+or, without it, from a Python client that saturates first; either shares the machine's cores
+with the service, and the load average is printed before each database. Ends with one JSON
+line.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from typing import Any
 
 import httpx2
 
+from benchmarks import http_load
 from benchmarks.load import Tally, Workload, database, free_port, prepare
 from benchmarks.synthetic import perturbed_queries, synthetic_markings
 
 CLIENTS = (1, 8, 32)
+QUERIES = 2000  # distinct markings the match load cycles through
 BATCH = 1000
 BATCHES = 10
 
@@ -175,22 +179,31 @@ def batch_rate(base: str, workload: Workload) -> float:
     return round(len(queries) / (time.perf_counter() - began), 1)
 
 
+def drive(base: str, clients: int, seconds: float, calls: list[http_load.Call]) -> dict[str, Any]:
+    """wrk when the machine has it; else the Python client, which saturates first."""
+    if http_load.available():
+        return http_load.load(base, clients, seconds, calls)
+    rng = random.Random(7)
+
+    async def call(session: httpx2.AsyncClient) -> bool:
+        chosen = rng.choice(calls)
+        answer = await session.request(chosen.method, chosen.path, json=chosen.json_body)
+        return answer.status_code == 200
+
+    return asyncio.run(hammer(base, clients, seconds, call))
+
+
 def measure(
     url: str, folder: Path, workload: Workload, workers: int, seconds: float
 ) -> dict[str, Any]:
-    async def match(session: httpx2.AsyncClient) -> bool:
-        marking = workload.rng.choice(workload.markings)
-        answer = await session.post("/v1/match", json={"markings": [marking]})
-        return answer.status_code == 200
-
-    async def health(session: httpx2.AsyncClient) -> bool:
-        return (await session.get("/healthz")).status_code == 200
-
+    sample = workload.rng.sample(workload.markings, min(QUERIES, len(workload.markings)))
+    matches = [http_load.Call("POST", "/v1/match", {"markings": [m]}) for m in sample]
     with started(url, folder, workers) as (base, times):
         result: dict[str, Any] = {"workers": workers, **times}
         for clients in CLIENTS:
-            result[f"match_{clients}"] = asyncio.run(hammer(base, clients, seconds, match))
-        result["healthz_32"] = asyncio.run(hammer(base, 32, seconds / 2, health))
+            result[f"match_{clients}"] = drive(base, clients, seconds, matches)
+        health = [http_load.Call("GET", "/healthz")]
+        result["healthz_32"] = drive(base, 32, seconds / 2, health)
         result["batch_qps"] = batch_rate(base, workload)
         result["longest_gc_pause_ms"] = longest_gc_pause_ms(base)
     return result
@@ -207,7 +220,11 @@ def longest_gc_pause_ms(base: str) -> float:
 
 
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    print(f"\n{kind}: load average {os.getloadavg()[0]:.2f} before the run", flush=True)
+    generator = "wrk" if http_load.available() else "Python (install wrk for higher rates)"
+    print(
+        f"\n{kind}: load average {os.getloadavg()[0]:.2f} before the run; load from {generator}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
         workload = prepare(url, args.entries, random.Random(11))
         runs = [measure(url, Path(tmp), workload, w, args.seconds) for w in (1, 2)]
