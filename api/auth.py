@@ -114,7 +114,7 @@ VERSION_TAG_PATTERN = r'^ *(?:\*|"[0-9]{1,18}") *$'
 ETAG_PATTERN = r'^ *(?:\*|".*") *$'
 
 
-def change_note(
+async def change_note(
     x_change_note: Annotated[
         str | None,
         Header(
@@ -192,7 +192,7 @@ def version_of(tag: str | None) -> int | None:
     return version if version <= INTEGER_MAX else NO_VERSION
 
 
-def if_match_version(
+async def if_match_version(
     if_match: Annotated[
         str | None,
         _if_match(
@@ -205,7 +205,7 @@ def if_match_version(
     return version_of(precondition(if_match))
 
 
-def if_match_etag(
+async def if_match_etag(
     if_match: Annotated[
         str | None,
         _if_match(

@@ -8,7 +8,7 @@ query parameters that routes share.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -73,10 +73,12 @@ def get_resources(request: Request) -> Resources:
     return resources
 
 
-def _resource(pick: Callable[[Resources], T]) -> Callable[[Request], T]:
-    """A dependency giving one of the application's resources."""
+def _resource(pick: Callable[[Resources], T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency giving one of the application's resources. Async, as are the other
+    dependencies that neither block nor wait: FastAPI would send a plain function to the
+    thread pool, and those hops were most of the cost of a cheap request such as /healthz."""
 
-    def resource(request: Request) -> T:
+    async def resource(request: Request) -> T:
         return pick(get_resources(request))
 
     return resource
@@ -110,7 +112,7 @@ DbSession = Annotated[Session, Depends(get_session)]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
-def base_url(settings: AppSettings, request: Request) -> str:
+async def base_url(settings: AppSettings, request: Request) -> str:
     """Where permalinks point: the configured public address, else the one asked for."""
     return (settings.public_url or str(request.base_url)).rstrip("/")
 
@@ -166,11 +168,11 @@ class Paging:
     cursor: str | None
 
 
-def paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: KeyCursor = None) -> Paging:
+async def paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: KeyCursor = None) -> Paging:
     return Paging(limit, cursor)
 
 
-def revision_paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: NumberCursor = None) -> Paging:
+async def revision_paging(limit: Limit = DEFAULT_PAGE_SIZE, cursor: NumberCursor = None) -> Paging:
     return Paging(limit, cursor)
 
 
