@@ -67,7 +67,7 @@ def with_header_deadline(base: type[asyncio.Protocol], seconds: float) -> type[a
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             without_nagle(transport)
-            super().connection_made(transport)
+            super().connection_made(CoalescedWrites(transport, self.loop))
             self._arm()
 
         def data_received(self, data: bytes) -> None:
@@ -98,6 +98,42 @@ def with_header_deadline(base: type[asyncio.Protocol], seconds: float) -> type[a
                 self.transport.close()
 
     return HeaderDeadline
+
+
+class CoalescedWrites:
+    """A connection's transport whose writes made in one turn of the event loop leave as one
+    send. uvicorn writes an answer's head and its body apart; without Nagle's algorithm
+    (below) each write was a system call and a packet of its own."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, chunks: Any) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def _flush(self) -> None:
+        if self._pending and not self._transport.is_closing():
+            self._transport.write(b"".join(self._pending))
+        self._pending.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def without_nagle(transport: asyncio.BaseTransport) -> None:

@@ -16,7 +16,7 @@ import uvicorn
 from api.app import create_app
 from api.server import server_config
 from tests.factories import headers, issue_key, synthetic_entry
-from tests.serving import free_port, served
+from tests.serving import free_port, in_thread, served
 from weaponsdb import db
 
 
@@ -127,3 +127,21 @@ def test_two_workers_count_one_clients_matches_together(two_workers):
     assert statuses.count(429) == 20
     refused = next(answer for answer in answers if answer.status_code == 429)
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_an_answer_leaves_in_one_send_head_and_body_together(settings, engine):
+    """uvicorn writes an answer's head and body apart; the service sends them as one, so a
+    client's first read holds the whole answer (two sends cost two packets and system calls)."""
+    with (
+        in_thread(create_app(settings, engine), settings) as port,
+        socket.create_connection(("127.0.0.1", port)) as connection,
+    ):
+        for _ in range(20):
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, _, body = connection.recv(65536).partition(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            assert len(body) == length
