@@ -47,7 +47,7 @@ MIN_WORD_CONFIDENCE = 0.5
 SURE_CHARACTER = 0.5
 # Words of right-to-left lines this long or longer are as sure as their least sure
 # character (see _word_confidence).
-MIN_RTL_WORD = 2
+MIN_RTL_WORD = 3
 
 
 @dataclass(frozen=True)
@@ -184,8 +184,10 @@ def _word_confidence(confidences: list[float], right_to_left: bool = False) -> f
     (0.21 for a marking read exactly, its characters 0.89 to 0.99; 0.40 for the digits
     beside it, theirs 0.91 to 0.99), so the reader would take the right reading for
     texture and another script's model's wrong one, read with its usual confidence, for
-    the marking. A lone sign keeps the word's confidence: texture read by these models is
-    strings of them, each read surely ('۰ ی و ۱ ۹')."""
+    the marking. Words of one or two characters keep the word's confidence: texture read
+    by these models is strings of them, each character read surely ('دم مه ۰ ز ما ۰'),
+    while a designation's letters, hyphen and number are read as one word or two longer
+    ones."""
     word, *characters = confidences
     if characters and (word <= 0 or (right_to_left and len(characters) >= MIN_RTL_WORD)):
         return min(characters)
