@@ -18,7 +18,7 @@ from tests.test_reading_api import overlap, same_marking
 from weaponsdb import db
 from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.preparing import Region, estimate, grey_region
-from weaponsdb.reading.reader import AGREED, Box, Reader, _inside
+from weaponsdb.reading.reader import AGREED, Box, Reader, _inside, _letters_first
 from weaponsdb.reading.scripts import (
     Script,
     fits,
@@ -74,6 +74,14 @@ def test_a_strip_along_the_edge_of_the_region_read_counts_less_than_a_line_insid
     edge = Region(10, 10, 33, 419)  # the photo's left border, top to bottom
     assert _inside(marking, region) == 1
     assert _inside(edge, region) < 1
+
+
+def test_a_right_to_left_marking_read_number_first_is_offered_letters_first() -> None:
+    assert _letters_first("۹۱-هصد") == "هصد-۹۱"
+    assert _letters_first("855 اثا") == "اثا 855"
+    # Left-to-right markings and markings read in their order are left as they are.
+    assert _letters_first("هصد-۹۱") is None
+    assert _letters_first("122-ZU") is None
 
 
 def test_light_falling_unevenly_does_not_change_the_letters_size_or_slant() -> None:

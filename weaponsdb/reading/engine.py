@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,9 @@ MIN_WORD_CONFIDENCE = 0.5
 # Characters read with less confidence are unsure: the matcher is offered the line with
 # them as '?' too (it matches any character), so a worn letter read wrong still matches.
 SURE_CHARACTER = 0.5
+# Words of right-to-left lines this long or longer are as sure as their least sure
+# character (see _word_confidence).
+MIN_RTL_WORD = 3
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,10 @@ def _line(
 ) -> RawLine:
     """The line without the words read with little confidence: the texture and scratches
     around a marking read as stray letters beside it."""
-    scored = [(w, _word_confidence(c)) for w, c in zip(words, confidences, strict=True)]
+    right_to_left = any(_right_to_left(read) for read, _ in words)
+    scored = [
+        (w, _word_confidence(c, right_to_left)) for w, c in zip(words, confidences, strict=True)
+    ]
     kept = [(w, c) for w, c in scored if c >= MIN_WORD_CONFIDENCE] or scored
     confidence = sum(c for _, c in kept) / len(kept) if kept else 0.0
     text = " ".join(" ".join(w for (w, _), _ in kept).split())
@@ -169,11 +176,26 @@ def _line(
     return RawLine(text, max(0.0, min(1.0, confidence)), box, unsure)
 
 
-def _word_confidence(confidences: list[float]) -> float:
+def _word_confidence(confidences: list[float], right_to_left: bool = False) -> float:
     """Tesseract's confidence in a word (the first value), except where it drops to 0 on a
-    word its LSTM model read with certainty: then that of its least sure character."""
+    word its LSTM model read with certainty, and in a line of right-to-left text: then
+    that of its least sure character. In right-to-left lines (Persian, Arabic) Tesseract's
+    word confidence falls far below every one of its characters' on words it read right
+    (0.21 for a marking read exactly, its characters 0.89 to 0.99; 0.40 for the digits
+    beside it, theirs 0.91 to 0.99), so the reader would take the right reading for
+    texture and another script's model's wrong one, read with its usual confidence, for
+    the marking. Words of one or two characters keep the word's confidence: texture read
+    by these models is strings of them, each character read surely ('دم مه ۰ ز ما ۰'),
+    while a designation's letters, hyphen and number are read as one word or two longer
+    ones."""
     word, *characters = confidences
-    return word if word > 0 or not characters else min(characters)
+    if characters and (word <= 0 or (right_to_left and len(characters) >= MIN_RTL_WORD)):
+        return min(characters)
+    return word
+
+
+def _right_to_left(text: str) -> bool:
+    return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
 
 
 @functools.cache

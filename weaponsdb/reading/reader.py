@@ -21,6 +21,7 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,6 +233,7 @@ class Reader:
             return prior[way[1]] * _plausible_line(found[own[way]], way[0], region)
 
         leaders = sorted(own, key=first_look, reverse=True)[:LEADERS]
+        leaders += _other_way_up(leaders, own)
         # Stamped and embossed markings show light faces and dark shadows: where the
         # opposite polarity reads a leader better, it is a way of its own.
         flipped = {
@@ -290,6 +292,16 @@ class Reader:
                 for raw in self.engine.read(prepared.image, p.languages, p.psm)
             ]
         return found
+
+
+def _other_way_up(leaders: list[Way], ways: dict[Way, Pass]) -> list[Way]:
+    """The leading script's other way up, when no leader is: Latin letters and digits read
+    upside down are other Latin letters and digits ('VX-948' reads 'ab6-XN'), as surely,
+    so one pass each way cannot tell which way up the text is; the passes of the second
+    round, several each way, can."""
+    script, turns, columns, invert = leaders[0]
+    other = (script, 2 - turns, columns, invert)
+    return [other] if other in ways and other not in leaders else []
 
 
 def _refinements(leader: Pass) -> list[Pass]:
@@ -421,6 +433,10 @@ def _line(line: combining.Line, rivals: list[combining.Line]) -> ReadLine:
     unsure = line.unsure(best.text)
     if unsure != best.text and any(c.isalnum() for c in unsure):
         others.insert(0, dataclasses.replace(best, text=unsure))
+    # A right-to-left marking read number first is also offered letters first.
+    turned = _letters_first(best.text)
+    if turned and turned not in {h.text for h in others}:
+        others.insert(0, dataclasses.replace(best, text=turned))
     known = {best.text, *(h.text for h in others)}
     others += [
         hypothesis
@@ -440,6 +456,24 @@ def _line(line: combining.Line, rivals: list[combining.Line]) -> ReadLine:
             for h in others
         ],
     )
+
+
+# A number, a separator, then the rest of a line.
+_NUMBER_FIRST = re.compile(r"^(\d+)( ?[-/.] ?| )(.*\D.*)$")
+
+
+def _letters_first(text: str) -> str | None:
+    """A line of right-to-left letters read number first ('۹۱-هصد' for هصد-۹۱) in the
+    order the marking is written, letters first; None for any other line. Tesseract orders
+    the runs of a line by the direction it takes the line to have, and sometimes takes a
+    line of Persian letters, a hyphen and digits (misread, or read by a model of another
+    script) for one running left to right: the number, leftmost on the photo, then comes
+    first."""
+    found = _NUMBER_FIRST.match(text.strip())
+    if not found or not any(unicodedata.bidirectional(c) in ("R", "AL") for c in text):
+        return None
+    number, separator, rest = found.groups()
+    return f"{rest.strip()}{separator.strip() or ' '}{number}"
 
 
 def _within(inner: Region, outer: Region) -> Region:
