@@ -10,6 +10,7 @@ Its latencies are whole requests on kept-alive connections, as an integrator's p
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -61,9 +62,23 @@ def _lua_request(call: Call) -> str:
     return f'wrk.format("{call.method}", {_lua_string(call.path)}, {headers}, {_lua_string(body)})'
 
 
-def load(base: str, clients: int, seconds: float, calls: list[Call]) -> dict[str, float | int]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system time the processes have spent so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def load(
+    base: str, clients: int, seconds: float, calls: list[Call], pids: list[int] | None = None
+) -> dict[str, float | int]:
     """Requests/s, p50 and p99 in ms, and errors, of `clients` connections for `seconds`;
-    the same keys as the Python client's tally."""
+    the same keys as the Python client's tally. With the service's `pids`, also the CPU
+    milliseconds they spent per request: the cost of an answer, which the load the machine
+    is under changes far less than it changes the rate."""
+    before = cpu_seconds(pids) if pids else 0.0
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "calls.lua"
         requests = ",\n".join(_lua_request(call) for call in calls)
@@ -74,10 +89,14 @@ def load(base: str, clients: int, seconds: float, calls: list[Call]) -> dict[str
         )
     figures = json.loads(finished.stdout.strip().splitlines()[-1])
     answered = figures["requests"] - figures["errors"]
-    return {
+    result = {
         "requests": figures["requests"],
         "errors": figures["errors"],
         "rps": round(answered / (figures["microseconds"] / 1e6), 1),
         "p50_ms": round(figures["p50_us"] / 1000, 2),
         "p99_ms": round(figures["p99_us"] / 1000, 2),
     }
+    if pids:
+        spent = cpu_seconds(pids) - before
+        result["cpu_ms_per_request"] = round(spent * 1000 / max(1, figures["requests"]), 3)
+    return result

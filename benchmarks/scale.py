@@ -80,7 +80,8 @@ def started(url: str, folder: Path, workers: int) -> Iterator[tuple[str, dict[st
         first = httpx2.post(f"{base}/v1/match", json={"markings": ["F-7"]}, timeout=600)
         times["first_match_index"] = first.json()["matching_index"]
         times["all_indexes_s"] = _all_indexes_ready(base, begun, workers)
-        times["rss_mb"] = _resident_mb(process.pid, workers)
+        times["pids"] = _worker_pids(process.pid, workers)
+        times["rss_mb"] = _resident_mb(times["pids"])
         yield base, times
     finally:
         process.terminate()
@@ -116,18 +117,20 @@ def _all_indexes_ready(base: str, begun: float, workers: int) -> float:
     return round(time.perf_counter() - begun, 2)
 
 
-def _resident_mb(pid: int, workers: int) -> list[float]:
-    """Resident memory of each worker (the process itself when there is one)."""
+def _worker_pids(pid: int, workers: int) -> list[int]:
+    """The processes that answer: the service itself when there is one worker."""
     if workers == 1:
-        pids = [pid]
-    else:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        # The supervisor's children are the workers and multiprocessing's resource tracker.
-        pids = [
-            int(child)
-            for child in children
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
-        ]
+        return [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    # The supervisor's children are the workers and multiprocessing's resource tracker.
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def _resident_mb(pids: list[int]) -> list[float]:
     sizes = []
     for each in pids:
         status = Path(f"/proc/{each}/status").read_text().splitlines()
@@ -179,10 +182,13 @@ def batch_rate(base: str, workload: Workload) -> float:
     return round(len(queries) / (time.perf_counter() - began), 1)
 
 
-def drive(base: str, clients: int, seconds: float, calls: list[http_load.Call]) -> dict[str, Any]:
-    """wrk when the machine has it; else the Python client, which saturates first."""
+def drive(
+    base: str, clients: int, seconds: float, calls: list[http_load.Call], pids: list[int]
+) -> dict[str, Any]:
+    """wrk when the machine has it (with the workers' CPU time per request); else the
+    Python client, which saturates first."""
     if http_load.available():
-        return http_load.load(base, clients, seconds, calls)
+        return http_load.load(base, clients, seconds, calls, pids)
     rng = random.Random(7)
 
     async def call(session: httpx2.AsyncClient) -> bool:
@@ -201,9 +207,9 @@ def measure(
     with started(url, folder, workers) as (base, times):
         result: dict[str, Any] = {"workers": workers, **times}
         for clients in CLIENTS:
-            result[f"match_{clients}"] = drive(base, clients, seconds, matches)
+            result[f"match_{clients}"] = drive(base, clients, seconds, matches, times["pids"])
         health = [http_load.Call("GET", "/healthz")]
-        result["healthz_32"] = drive(base, 32, seconds / 2, health)
+        result["healthz_32"] = drive(base, 32, seconds / 2, health, times["pids"])
         result["batch_qps"] = batch_rate(base, workload)
         result["longest_gc_pause_ms"] = longest_gc_pause_ms(base)
     return result
@@ -243,14 +249,20 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             print(
                 f"    match, {clients:>2} clients: {figures['rps']:>7} req/s "
                 f"(x{ratio:.2f} of 1 worker), p50 {figures['p50_ms']} ms, "
-                f"p99 {figures['p99_ms']} ms, errors {figures['errors']}"
+                f"p99 {figures['p99_ms']} ms, errors {figures['errors']}{_cpu(figures)}"
             )
         print(
-            f"    /healthz, 32 clients: {each['healthz_32']['rps']} req/s; "
+            f"    /healthz, 32 clients: {each['healthz_32']['rps']} req/s"
+            f"{_cpu(each['healthz_32'])}; "
             f"batch: {each['batch_qps']} queries/s; longest GC pause "
             f"{each['longest_gc_pause_ms']} ms"
         )
     return {"database": kind, "entries": args.entries, "one_worker": one, "two_workers": two}
+
+
+def _cpu(figures: dict[str, Any]) -> str:
+    spent = figures.get("cpu_ms_per_request")
+    return "" if spent is None else f", CPU {spent} ms a request"
 
 
 def own_rss_mb() -> float:
