@@ -306,16 +306,17 @@ def serial_baseline(targets: list[Any], arrays: dict[str, Any], build_s: float) 
     were computed in worker processes: its time, the ratio, and whether it is the same."""
     import numpy as np
 
+    from weaponsdb.matching import construct
     from weaponsdb.matching import index as index_module
 
-    parallel_above = index_module.PARALLEL_ABOVE
-    index_module.PARALLEL_ABOVE = len(targets) + 1
+    parallel_above = construct.PARALLEL_ABOVE
+    construct.PARALLEL_ABOVE = len(targets) + 1
     try:
         began = time.perf_counter()
         serial = index_module.MatchIndex(targets).arrays()
         seconds = round(time.perf_counter() - began, 1)
     finally:
-        index_module.PARALLEL_ABOVE = parallel_above
+        construct.PARALLEL_ABOVE = parallel_above
     same = serial.keys() == arrays.keys() and all(
         np.array_equal(array, arrays[name]) for name, array in serial.items()
     )

@@ -8,14 +8,15 @@ a catalogue of any size to the texts worth trying. Postings are numpy arrays in 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from weaponsdb.matching.tables import Array, TextTable
+from weaponsdb.matching.tables import Array, TextTable, ascii_rows
 
 Ids = npt.NDArray[np.int32]
+ASCII_BIGRAMS = 256 * 256  # bigrams of two ASCII characters are numbered below this
 
 
 def qgrams(text: str, q: int, padded: bool = True) -> set[str]:
@@ -44,6 +45,48 @@ class GramIndex:
         self._bounds = np.searchsorted(gram_array[order], np.arange(len(gram_numbers) + 1))
         self._grams = TextTable.of(list(gram_numbers), findable=True)
         self.size = size
+
+    @classmethod
+    def bigrams(cls, keys: Sequence[str]) -> GramIndex:
+        """The index of the padded bigrams of *keys* (as qgrams(key, 2)), built by numpy: an
+        ASCII bigram is numbered by its two bytes, any other past them, and each distinct
+        (bigram, key) pair is one posting; the bigrams in the order of their numbers."""
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        plain = np.fromiter(map(str.isascii, keys), dtype=bool, count=len(keys))
+        pairs: list[Array] = []
+        padded = [f"^{key}$" for key in keys]
+        for length in np.unique(lengths[plain]).tolist():
+            numbers = np.flatnonzero(plain & (lengths == length))
+            rows = ascii_rows(padded, numbers, length + 2)
+            codes = rows[:, :-1].astype(np.int64) * 256 + rows[:, 1:]
+            pairs.append((codes << 32 | numbers[:, None]).ravel())
+        other_numbers: dict[str, int] = {}
+        other_pairs: list[int] = []
+        for number in np.flatnonzero(~plain).tolist():
+            for gram in qgrams(keys[number], 2):
+                code = (
+                    ord(gram[0]) * 256 + ord(gram[1])
+                    if gram.isascii()
+                    else other_numbers.setdefault(gram, ASCII_BIGRAMS + len(other_numbers))
+                )
+                other_pairs.append(code << 32 | number)
+        pairs.append(np.array(other_pairs, dtype=np.int64))
+        found = np.unique(np.concatenate(pairs))
+        codes, owners = found >> 32, (found & 0xFFFFFFFF).astype(np.int32)
+        distinct = np.unique(codes)
+        names = {code: gram for gram, code in other_numbers.items()}
+        index = cls.__new__(cls)
+        index._owners = owners
+        index._bounds = np.searchsorted(codes, np.append(distinct, ASCII_BIGRAMS << 40))
+        index._grams = TextTable.of(
+            [
+                chr(c >> 8) + chr(c & 0xFF) if c < ASCII_BIGRAMS else names[c]
+                for c in distinct.tolist()
+            ],
+            findable=True,
+        )
+        index.size = len(keys)
+        return index
 
     def arrays(self, prefix: str) -> dict[str, Array]:
         return {

@@ -12,13 +12,12 @@ fewer. rapidfuzz then measures only the candidates.
 from __future__ import annotations
 
 import zlib
-from array import array
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from weaponsdb.matching.grams import Ids
-from weaponsdb.matching.tables import Array
+from weaponsdb.matching.tables import Array, ascii_rows, crc32_rows
 
 MAX_EDITS = 2
 
@@ -38,19 +37,38 @@ def segments(length: int, edits: int) -> Iterator[tuple[int, int, int]]:
 class SegmentIndex:
     def __init__(self, keys: Sequence[str], levels: Sequence[int] = range(MAX_EDITS + 1)) -> None:
         """*levels*: the numbers of edits the index will be asked for, and one fewer (a
-        swap of neighbours is looked up with one edit fewer)."""
-        hashes, owners = array("q"), array("i")
-        for key_id, key in enumerate(keys):
-            for edits in levels:
-                if edits and len(key) <= edits:
-                    continue  # nothing is left of a key that short after that many edits
-                for number, start, size in segments(len(key), edits):
-                    hashes.append(_hash(edits, len(key), number, key[start : start + size]))
-                    owners.append(key_id)
-        hash_array = np.frombuffer(hashes, dtype=np.int64)
-        order = np.argsort(hash_array, kind="stable")
+        swap of neighbours is looked up with one edit fewer). ASCII keys (nearly all) are
+        cut and hashed by numpy, all keys of one length at once; the others one by one."""
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        plain = np.fromiter(map(str.isascii, keys), dtype=bool, count=len(keys))
+        hashes: list[Array] = []
+        owners: list[Array] = []
+        for length in np.unique(lengths[plain]).tolist():
+            numbers = np.flatnonzero(plain & (lengths == length)).astype(np.int32)
+            rows = ascii_rows(keys, numbers, length)
+            for edits, number, start, size in _cuts(length, levels):
+                crc = crc32_rows(rows[:, start : start + size]).astype(np.int64)
+                hashes.append(_hash_prefix(edits, length, number) | crc)
+                owners.append(numbers)
+        others = np.flatnonzero(~plain).tolist()
+        hashes.append(
+            np.array(
+                [
+                    _hash(e, len(keys[k]), n, keys[k][a : a + z])
+                    for k in others
+                    for e, n, a, z in _cuts(len(keys[k]), levels)
+                ],
+                dtype=np.int64,
+            )
+        )
+        owners.append(
+            np.array([k for k in others for _ in _cuts(len(keys[k]), levels)], dtype=np.int32)
+        )
+        hash_array, owner_array = np.concatenate(hashes), np.concatenate(owners)
+        # By hash, and by key within a hash (the order the keys were numbered in).
+        order = np.lexsort((owner_array, hash_array))
         self._hashes = hash_array[order]
-        self._owners: Ids = np.frombuffer(owners, dtype=np.int32)[order]
+        self._owners: Ids = owner_array[order]
 
     def arrays(self, prefix: str) -> dict[str, Array]:
         return {f"{prefix}.hashes": self._hashes, f"{prefix}.owners": self._owners}
@@ -84,11 +102,24 @@ class SegmentIndex:
                         yield _hash(edits, length, number, query[place : place + size])
 
 
+def _cuts(length: int, levels: Sequence[int]) -> Iterator[tuple[int, int, int, int]]:
+    """(edits, number, start, size) of each segment a key this long is indexed under."""
+    for edits in levels:
+        if edits and length <= edits:
+            continue  # nothing is left of a key that short after that many edits
+        for number, start, size in segments(length, edits):
+            yield edits, number, start, size
+
+
+def _hash_prefix(edits: int, length: int, number: int) -> int:
+    return ((edits * 1024 + min(length, 1023)) * 4 + number) << 32
+
+
 def _hash(edits: int, length: int, number: int, segment: str) -> int:
     """The same in every process (the index is saved to a file): the segment's CRC-32, and
     above it the edits, the key's length and the segment's number. Two segments of one hash
     only add a candidate that rapidfuzz then measures."""
-    return (((edits * 1024 + min(length, 1023)) * 4 + number) << 32) | zlib.crc32(segment.encode())
+    return _hash_prefix(edits, length, number) | zlib.crc32(segment.encode())
 
 
 def _swaps(text: str) -> Iterator[str]:

@@ -33,6 +33,32 @@ def text_hash(data: bytes) -> int:
     return (len(data) << 32) | zlib.crc32(data)
 
 
+def _crc_table() -> Array:
+    """zlib's CRC-32 (reflected polynomial 0xEDB88320) of each byte value."""
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0xEDB88320), table >> 1)
+    return table.astype(np.uint32)
+
+
+CRC_TABLE = _crc_table()
+
+
+def crc32_rows(data: Array) -> Array:
+    """zlib.crc32 of each row of a 2-D uint8 array, all rows at once, a column at a time."""
+    crc = np.full(len(data), 0xFFFFFFFF, dtype=np.uint32)
+    for column in range(data.shape[1]):
+        crc = CRC_TABLE[(crc ^ data[:, column]) & 0xFF] ^ (crc >> 8)
+    return crc ^ np.uint32(0xFFFFFFFF)
+
+
+def ascii_rows(texts: Sequence[str], numbers: Array, length: int) -> Array:
+    """The bytes of texts[n] for each of *numbers* (ASCII texts of *length* characters), one
+    row each."""
+    joined = "".join([texts[n] for n in numbers.tolist()]).encode("ascii")
+    return np.frombuffer(joined, dtype=np.uint8).reshape(len(numbers), length)
+
+
 class TextTable:
     """Texts by number; with *findable*, numbers by text."""
 
