@@ -13,10 +13,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from weaponsdb.matching.tables import Array, TextTable, ascii_rows
+from weaponsdb.matching.tables import Array, TextTable, code_rows
 
 Ids = npt.NDArray[np.int32]
-ASCII_BIGRAMS = 256 * 256  # bigrams of two ASCII characters are numbered below this
+CODE_BITS = 21  # a code point's: a bigram is numbered by two
 
 
 def qgrams(text: str, q: int, padded: bool = True) -> set[str]:
@@ -48,41 +48,32 @@ class GramIndex:
 
     @classmethod
     def bigrams(cls, keys: Sequence[str]) -> GramIndex:
-        """The index of the padded bigrams of *keys* (as qgrams(key, 2)), built by numpy: an
-        ASCII bigram is numbered by its two bytes, any other past them, and each distinct
-        (bigram, key) pair is one posting; the bigrams in the order of their numbers."""
-        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-        plain = np.fromiter(map(str.isascii, keys), dtype=bool, count=len(keys))
-        pairs: list[Array] = []
+        """The index of the padded bigrams of *keys* (as qgrams(key, 2)), built by numpy: a
+        bigram is numbered by its two code points, the keys of one length at once, and each
+        distinct (bigram, key) pair is one posting; the bigrams in the order of their
+        numbers."""
         padded = [f"^{key}$" for key in keys]
-        for length in np.unique(lengths[plain]).tolist():
-            numbers = np.flatnonzero(plain & (lengths == length))
-            rows = ascii_rows(padded, numbers, length + 2)
-            codes = rows[:, :-1].astype(np.int64) * 256 + rows[:, 1:]
-            pairs.append((codes << 32 | numbers[:, None]).ravel())
-        other_numbers: dict[str, int] = {}
-        other_pairs: list[int] = []
-        for number in np.flatnonzero(~plain).tolist():
-            for gram in qgrams(keys[number], 2):
-                code = (
-                    ord(gram[0]) * 256 + ord(gram[1])
-                    if gram.isascii()
-                    else other_numbers.setdefault(gram, ASCII_BIGRAMS + len(other_numbers))
-                )
-                other_pairs.append(code << 32 | number)
-        pairs.append(np.array(other_pairs, dtype=np.int64))
-        found = np.unique(np.concatenate(pairs))
-        codes, owners = found >> 32, (found & 0xFFFFFFFF).astype(np.int32)
-        distinct = np.unique(codes)
-        names = {code: gram for gram, code in other_numbers.items()}
+        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+        grams: list[Array] = [np.empty(0, dtype=np.int64)]
+        owners: list[Array] = [np.empty(0, dtype=np.int32)]
+        for length in np.unique(lengths).tolist():
+            numbers = np.flatnonzero(lengths == length).astype(np.int32)
+            codes = code_rows(padded, numbers, length).astype(np.int64)
+            grams.append((codes[:, :-1] << CODE_BITS | codes[:, 1:]).ravel())
+            owners.append(np.repeat(numbers, length - 1))
+        gram_array, owner_array = np.concatenate(grams), np.concatenate(owners)
+        order = np.lexsort((owner_array, gram_array))
+        gram_array, owner_array = gram_array[order], owner_array[order]
+        new = np.ones(len(order), dtype=bool)  # a key holding a bigram twice is posted once
+        new[1:] = (gram_array[1:] != gram_array[:-1]) | (owner_array[1:] != owner_array[:-1])
+        gram_array, owner_array = gram_array[new], owner_array[new]
+        distinct = np.unique(gram_array)
         index = cls.__new__(cls)
-        index._owners = owners
-        index._bounds = np.searchsorted(codes, np.append(distinct, ASCII_BIGRAMS << 40))
+        index._owners = owner_array
+        index._bounds = np.append(np.searchsorted(gram_array, distinct), len(gram_array))
+        mask = (1 << CODE_BITS) - 1
         index._grams = TextTable.of(
-            [
-                chr(c >> 8) + chr(c & 0xFF) if c < ASCII_BIGRAMS else names[c]
-                for c in distinct.tolist()
-            ],
+            [chr(code >> CODE_BITS) + chr(code & mask) for code in distinct.tolist()],
             findable=True,
         )
         index.size = len(keys)

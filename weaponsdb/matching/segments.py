@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 
 from weaponsdb.matching.grams import Ids
-from weaponsdb.matching.tables import Array, ascii_rows, crc32_rows
+from weaponsdb.matching.tables import Array, code_rows, crc32_utf8_rows
 
 MAX_EDITS = 2
 
@@ -37,33 +37,21 @@ def segments(length: int, edits: int) -> Iterator[tuple[int, int, int]]:
 class SegmentIndex:
     def __init__(self, keys: Sequence[str], levels: Sequence[int] = range(MAX_EDITS + 1)) -> None:
         """*levels*: the numbers of edits the index will be asked for, and one fewer (a
-        swap of neighbours is looked up with one edit fewer). ASCII keys (nearly all) are
-        cut and hashed by numpy, all keys of one length at once; the others one by one."""
+        swap of neighbours is looked up with one edit fewer). The keys of one length are
+        cut and hashed by numpy at once."""
         lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-        plain = np.fromiter(map(str.isascii, keys), dtype=bool, count=len(keys))
-        hashes: list[Array] = []
-        owners: list[Array] = []
-        for length in np.unique(lengths[plain]).tolist():
-            numbers = np.flatnonzero(plain & (lengths == length)).astype(np.int32)
-            rows = ascii_rows(keys, numbers, length)
-            for edits, number, start, size in _cuts(length, levels):
-                crc = crc32_rows(rows[:, start : start + size]).astype(np.int64)
-                hashes.append(_hash_prefix(edits, length, number) | crc)
-                owners.append(numbers)
-        others = np.flatnonzero(~plain).tolist()
-        hashes.append(
-            np.array(
-                [
-                    _hash(e, len(keys[k]), n, keys[k][a : a + z])
-                    for k in others
-                    for e, n, a, z in _cuts(len(keys[k]), levels)
-                ],
-                dtype=np.int64,
-            )
-        )
-        owners.append(
-            np.array([k for k in others for _ in _cuts(len(keys[k]), levels)], dtype=np.int32)
-        )
+        hashes: list[Array] = [np.empty(0, dtype=np.int64)]
+        owners: list[Array] = [np.empty(0, dtype=np.int32)]
+        for length in np.unique(lengths).tolist():
+            numbers = np.flatnonzero(lengths == length).astype(np.int32)
+            codes = code_rows(keys, numbers, length)
+            for edits in levels:
+                if edits and length <= edits:
+                    continue  # nothing is left of a key that short after that many edits
+                for number, start, size in segments(length, edits):
+                    crc = crc32_utf8_rows(codes[:, start : start + size]).astype(np.int64)
+                    hashes.append(_hash_prefix(edits, length, number) | crc)
+                    owners.append(numbers)
         hash_array, owner_array = np.concatenate(hashes), np.concatenate(owners)
         # By hash, and by key within a hash (the order the keys were numbered in).
         order = np.lexsort((owner_array, hash_array))
@@ -100,15 +88,6 @@ class SegmentIndex:
                 for place in range(max(0, start - edits), start + edits + 1):
                     if place + size <= len(query):
                         yield _hash(edits, length, number, query[place : place + size])
-
-
-def _cuts(length: int, levels: Sequence[int]) -> Iterator[tuple[int, int, int, int]]:
-    """(edits, number, start, size) of each segment a key this long is indexed under."""
-    for edits in levels:
-        if edits and length <= edits:
-            continue  # nothing is left of a key that short after that many edits
-        for number, start, size in segments(length, edits):
-            yield edits, number, start, size
 
 
 def _hash_prefix(edits: int, length: int, number: int) -> int:
