@@ -36,8 +36,10 @@ from typing import Any
 
 import httpx2
 
+from benchmarks.index_baseline import build_with, compare, synthetic_targets
 from benchmarks.load import Tally, Workload, database, free_port, prepare
-from benchmarks.synthetic import perturbed_queries, synthetic_markings
+from weaponsdb.matching import tables
+from weaponsdb.matching.index import MatchIndex
 
 CLIENTS = (1, 8, 32)
 BATCH = 1000
@@ -254,17 +256,24 @@ def latencies(search: Callable[[str], object], queries: list[str]) -> dict[str, 
     }
 
 
-def index_file_figures(size: int, query_count: int, folder: Path) -> dict[str, Any]:
-    """The index of *size* synthetic markings built, saved, and loaded in a fresh process."""
-    from weaponsdb.matching.index import Target
-
-    rng = random.Random(size)
-    markings = synthetic_markings(size, rng)
-    queries = [q.text for q in perturbed_queries(markings, query_count, rng)]
-    targets = [Target(m.entry_id, "marking", m.text, m.pattern) for m in markings]
-    del markings
+def index_file_figures(
+    size: int, query_count: int, folder: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The index of *size* synthetic markings built, saved, and loaded in a fresh process;
+    with *args.baseline*, built by that checkout too, first, and compared."""
+    targets, queries = synthetic_targets(size, query_count)
     path = folder / f"synthetic-{size}.index"
-    built = built_figures(targets, queries, path)
+    old_path = folder / f"baseline-{size}.index"
+    old_s = build_with(args.baseline, size, old_path) if args.baseline else None
+    built = built_figures(targets, queries, path, args.serial_baseline)
+    if old_s is not None:
+        index = MatchIndex.from_arrays(tables.load(path)[0])
+        built["baseline"] = {
+            "build_s": old_s,
+            "speedup": round(old_s / built["build_s"], 2),
+            **compare(old_path, index.arrays(), index, queries),
+        }
+        old_path.unlink()
     del targets
     query_file = folder / "queries.json"
     query_file.write_text(json.dumps(queries))
@@ -281,10 +290,10 @@ def index_file_figures(size: int, query_count: int, folder: Path) -> dict[str, A
     return {"markings": size, "built": built, "loaded": loaded, "loaded_over_built": ratios}
 
 
-def built_figures(targets: list[Any], queries: list[str], path: Path) -> dict[str, Any]:
+def built_figures(
+    targets: list[Any], queries: list[str], path: Path, serial: bool
+) -> dict[str, Any]:
     """The index built in this process and saved to *path*: time, memory, speed."""
-    from weaponsdb.matching import tables
-    from weaponsdb.matching.index import MatchIndex
     from weaponsdb.matching.matcher import best_per_entry
 
     before = own_rss_mb()
@@ -297,7 +306,8 @@ def built_figures(targets: list[Any], queries: list[str], path: Path) -> dict[st
     built["write_s"] = round(time.perf_counter() - began, 2)
     built["file_mb"] = round(size_bytes / 1e6, 1)
     built.update(latencies(lambda q: best_per_entry(index, q), queries))
-    built.update(serial_baseline(targets, index.arrays(), built["build_s"]))
+    if serial:
+        built.update(serial_baseline(targets, index.arrays(), built["build_s"]))
     return built
 
 
@@ -325,8 +335,6 @@ def serial_baseline(targets: list[Any], arrays: dict[str, Any], build_s: float) 
 
 def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
     """In a fresh process: the file mapped, its first match, memory, and every query."""
-    from weaponsdb.matching import tables
-    from weaponsdb.matching.index import MatchIndex
     from weaponsdb.matching.matcher import best_per_entry
 
     queries = json.loads(query_file.read_text())
@@ -344,10 +352,21 @@ def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
 
 def report_index(figures: dict[str, Any]) -> None:
     built, loaded, ratios = figures["built"], figures["loaded"], figures["loaded_over_built"]
+    compared = ""
+    if "serial_build_s" in built:
+        compared += (
+            f" (readings in one process: {built['serial_build_s']} s, "
+            f"x{built['build_speedup']}; same index: {built['same']})"
+        )
+    if "baseline" in built:
+        old = built["baseline"]
+        compared += (
+            f" (baseline checkout: {old['build_s']} s, x{old['speedup']}; arrays differing: "
+            f"{old['arrays_differing'] or 'none'}; {old['alike']} of {old['queries']} queries "
+            f"answered alike)"
+        )
     print(
-        f"  {figures['markings']} markings: built in {built['build_s']} s (readings in one "
-        f"process: {built['serial_build_s']} s, x{built['build_speedup']}; same index: "
-        f"{built['same']}) "
+        f"  {figures['markings']} markings: built in {built['build_s']} s{compared} "
         f"(+{built['rss_mb_for_index']} MB resident), file {built['file_mb']} MB written in "
         f"{built['write_s']} s; loaded in a fresh process in {loaded['load_s']} s, first match "
         f"{loaded['first_match_ms']} ms, +{loaded['rss_mb_for_index']} MB resident (shared "
@@ -368,6 +387,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per client count")
     parser.add_argument("--index-sizes", default="100000", help="markings, comma-separated")
     parser.add_argument("--queries", type=int, default=1000, help="per index size")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of older weaponsdb code: its index build timed and compared",
+    )
+    parser.add_argument(
+        "--serial-baseline",
+        action="store_true",
+        help="the index also built with every reading computed in this process",
+    )
     parser.add_argument("--load-file", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_file:  # the fresh process of index_file_figures
@@ -378,7 +407,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         indexes = []
         for size in sizes:
-            indexes.append(index_file_figures(size, args.queries, Path(tmp)))
+            indexes.append(index_file_figures(size, args.queries, Path(tmp), args))
             report_index(indexes[-1])
     kinds = {"both": ["sqlite", "postgresql"], "none": []}.get(args.database, [args.database])
     print(f"Scale benchmark: {args.entries} synthetic entries (3 texts each), 1 and 2 workers")

@@ -96,6 +96,9 @@ class GramIndex:
         index.size = int(arrays[f"{prefix}.size"][0])
         return index
 
+    def grams(self) -> list[str]:
+        return list(self._grams)
+
     def postings(self, gram: str) -> Ids:
         number = self._grams.find(gram)
         if number is None:

@@ -45,7 +45,8 @@ CRC_TABLE = _crc_table()
 
 
 def _crc_step(crc: Array, byte: Array) -> Array:
-    return CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    stepped: Array = CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return stepped
 
 
 def crc32_utf8_rows(codes: Array) -> Array:
@@ -68,7 +69,8 @@ def crc32_utf8_rows(codes: Array) -> Array:
                 break
             shift = 6 * np.maximum(size - 1 - following, 0)
             crc = np.where(longer, _crc_step(crc, 0x80 | (code >> shift) & 0x3F), crc)
-    return crc ^ np.uint32(0xFFFFFFFF)
+    finished: Array = crc ^ np.uint32(0xFFFFFFFF)
+    return finished
 
 
 def code_rows(texts: Sequence[str], numbers: Array, length: int) -> Array:
