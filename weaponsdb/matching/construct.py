@@ -21,10 +21,11 @@ from itertools import chain
 import numpy as np
 
 from weaponsdb.matching.error_model import coarse_key, shape_key
-from weaponsdb.matching.grams import GramIndex
+from weaponsdb.matching.grams import CODE_BITS, GramIndex
 from weaponsdb.matching.index import HOWS, PatternIndex, Target, Targets, catalogue_readings
+from weaponsdb.matching.patterns import literal_fragments
 from weaponsdb.matching.segments import SegmentIndex
-from weaponsdb.matching.tables import Array, Postings, TextTable
+from weaponsdb.matching.tables import Array, Postings, TextTable, code_rows
 
 LOG = logging.getLogger("weaponsdb.matching")
 
@@ -43,7 +44,8 @@ def built_arrays(targets: Sequence[Target], progress: Progress | None = None) ->
     first met, with the targets read as it (ascending) and how; each key's shape and coarse
     shape; the segment and q-gram indexes over them. *progress* is told (texts read, of how
     many distinct texts) as the readings are computed."""
-    read = _readings_of(targets, progress)
+    patterned = [(n, t.pattern) for n, t in enumerate(targets) if t.pattern]
+    read, fixed = _readings_of(targets, [pattern for _, pattern in patterned], progress)
     per_target = [read(target.text) for target in targets]
     rows: list[ReadingRow] = list(chain.from_iterable(per_target))
     row_target = np.repeat(
@@ -62,7 +64,6 @@ def built_arrays(targets: Sequence[Target], progress: Progress | None = None) ->
     coarse, key_coarse = _numbered([row_coarse[row] for row in first_rows.tolist()])
     hits, by_key = _grouped(row_key, len(keys), row_target)  # targets ascending
     hows = np.fromiter(row_hows, dtype=np.int8, count=len(row_hows))
-    patterned = [(n, t.pattern) for n, t in enumerate(targets) if t.pattern]
     return {
         **Targets.arrays(targets),
         **TextTable.of(keys, findable=True).arrays("keys"),
@@ -81,7 +82,7 @@ def built_arrays(targets: Sequence[Target], progress: Progress | None = None) ->
         **SegmentIndex(shapes, levels=(0, 1)).arrays("shape_segments"),
         **SegmentIndex(keys, levels=(1, 2)).arrays("key_segments"),
         **GramIndex.bigrams(keys).arrays("bigrams"),
-        **PatternIndex.arrays(patterned),
+        **_pattern_arrays([number for number, _ in patterned], fixed),
     }
 
 
@@ -103,6 +104,61 @@ def _grouped(groups: Array, count: int, members: Array | None = None) -> tuple[P
     return Postings(bounds, values.astype(np.int32)), order
 
 
+def _pattern_arrays(targets: list[int], fixed: list[str]) -> dict[str, Array]:
+    """PatternIndex's arrays: the patterns of *targets* by the INDEXED_GRAMS rarest trigrams
+    of their *fixed* parts (the fewest fixed parts holding it, then the trigram, first)."""
+    chosen = _rarest_trigrams(fixed, PatternIndex.INDEXED_GRAMS)
+    return {
+        "patterns.targets": np.array(targets, dtype=np.int32),
+        "patterns.required": np.fromiter(map(len, chosen), dtype=np.int32, count=len(chosen)),
+        "patterns.unindexed": np.array(
+            [n for n, grams in enumerate(chosen) if not grams], dtype=np.int32
+        ),
+        **GramIndex(chosen).arrays("patterns.grams"),
+    }
+
+
+def _rarest_trigrams(texts: list[str], most: int) -> list[list[str]]:
+    """Of each text, its *most* distinct trigrams held by the fewest texts (then the trigram
+    first): each numbered by its three code points, counted and ranked by numpy."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    grams: list[Array] = [np.empty(0, dtype=np.int64)]
+    owners: list[Array] = [np.empty(0, dtype=np.int64)]
+    for length in np.unique(lengths[lengths >= 3]).tolist():
+        numbers = np.flatnonzero(lengths == length)
+        codes = code_rows(texts, numbers, length).astype(np.int64)
+        trigrams = codes[:, :-2] << 2 * CODE_BITS | codes[:, 1:-1] << CODE_BITS | codes[:, 2:]
+        grams.append(trigrams.ravel())
+        owners.append(np.repeat(numbers, length - 2))
+    gram, owner = np.concatenate(grams), np.concatenate(owners)
+    order = np.lexsort((gram, owner))
+    gram, owner = gram[order], owner[order]
+    new = np.ones(len(gram), dtype=bool)  # each trigram once per text
+    new[1:] = (gram[1:] != gram[:-1]) | (owner[1:] != owner[:-1])
+    gram, owner = gram[new], owner[new]
+    _, inverse, held_by = np.unique(gram, return_inverse=True, return_counts=True)
+    order = np.lexsort((gram, held_by[inverse], owner))
+    gram, owner = gram[order], owner[order]
+    first = np.searchsorted(owner, owner)  # where each text's trigrams begin
+    kept = np.arange(len(owner)) - first < most
+    chosen: list[list[str]] = [[] for _ in texts]
+    mask = (1 << CODE_BITS) - 1
+    for number, code in zip(owner[kept].tolist(), gram[kept].tolist(), strict=True):
+        chosen[number].append(
+            chr(code >> 2 * CODE_BITS) + chr(code >> CODE_BITS & mask) + chr(code & mask)
+        )
+    return chosen
+
+
+def _longest_fixed_part(pattern: str) -> str:
+    fragments = literal_fragments(pattern)
+    return fragments[0] if fragments else ""
+
+
+def _fixed_parts_of_chunk(patterns: list[str]) -> list[str]:
+    return [_longest_fixed_part(pattern) for pattern in patterns]
+
+
 def _rows(text: str) -> tuple[ReadingRow, ...]:
     return tuple(
         (r.key, HOW_NUMBERS[r.how], r.detail, shape_key(r.key), coarse_key(r.key))
@@ -114,40 +170,45 @@ def _rows_of_chunk(texts: list[str]) -> list[tuple[ReadingRow, ...]]:
     return [_rows(text) for text in texts]
 
 
+Read = Callable[[str], tuple[ReadingRow, ...]]
+
+
 def _readings_of(
-    targets: Sequence[Target], progress: Progress | None = None
-) -> Callable[[str], tuple[ReadingRow, ...]]:
-    """The readings of each target's text, as rows: computed once per distinct text, in
-    parallel when there are many and more than one core (and this process may have
-    children: a daemon may not)."""
+    targets: Sequence[Target], patterns: list[str], progress: Progress | None = None
+) -> tuple[Read, list[str]]:
+    """The readings of each target's text, as rows (computed once per distinct text), and
+    the longest fixed part of each of *patterns*: in parallel when there are many texts and
+    more than one core (and this process may have children: a daemon may not)."""
     distinct = list(dict.fromkeys(target.text for target in targets))
     cores = os.cpu_count() or 1
     if len(distinct) <= PARALLEL_ABOVE or cores < 2 or multiprocessing.current_process().daemon:
-        return _serially(distinct, progress)
-    chunks = [distinct[at : at + READING_CHUNK] for at in range(0, len(distinct), READING_CHUNK)]
+        return _serially(distinct, progress), _fixed_parts_of_chunk(patterns)
     # Spawned, not forked: this process may hold threads (the service's) and locks.
     context = multiprocessing.get_context("spawn")
     rows: list[tuple[ReadingRow, ...]] = []
     try:
         with ProcessPoolExecutor(cores, mp_context=context) as pool:
-            for chunk in pool.map(_rows_of_chunk, chunks):
+            fixed = pool.map(_fixed_parts_of_chunk, _chunks(patterns))
+            for chunk in pool.map(_rows_of_chunk, _chunks(distinct)):
                 rows.extend(chunk)
                 if progress is not None:
                     progress(len(rows), len(distinct))
+            fixed_parts = list(chain.from_iterable(fixed))
     except (BrokenProcessPool, OSError, RuntimeError):
         # A program whose main module starts work when imported (no __main__ guard) cannot
         # spawn workers; nor can a process short of them. Then here, as it would anyway.
         LOG.warning("readings computed in this process: no worker processes", exc_info=True)
-        return _serially(distinct, progress)
-    return dict(zip(distinct, rows, strict=True)).__getitem__
+        return _serially(distinct, progress), _fixed_parts_of_chunk(patterns)
+    return dict(zip(distinct, rows, strict=True)).__getitem__, fixed_parts
 
 
-def _serially(
-    distinct: list[str], progress: Progress | None
-) -> Callable[[str], tuple[ReadingRow, ...]]:
+def _chunks(texts: list[str]) -> list[list[str]]:
+    return [texts[at : at + READING_CHUNK] for at in range(0, len(texts), READING_CHUNK)]
+
+
+def _serially(distinct: list[str], progress: Progress | None) -> Read:
     rows: dict[str, tuple[ReadingRow, ...]] = {}
-    for at in range(0, len(distinct), READING_CHUNK):
-        chunk = distinct[at : at + READING_CHUNK]
+    for chunk in _chunks(distinct):
         rows.update(zip(chunk, _rows_of_chunk(chunk), strict=True))
         if progress is not None:
             progress(len(rows), len(distinct))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,7 +36,7 @@ from weaponsdb.matching.error_model import (
 )
 from weaponsdb.matching.grams import GramIndex, Ids, qgrams
 from weaponsdb.matching.normalise import How, Reading, readings
-from weaponsdb.matching.patterns import compile_pattern, literal_fragments
+from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.segments import SegmentIndex
 from weaponsdb.matching.tables import Array, Postings, TextTable
 
@@ -329,27 +328,10 @@ def _sharing_bigrams(text: str, candidates: Ids, edits: int, bigrams: GramIndex)
 
 class PatternIndex:
     """Catalogue patterns by a few of the rarest trigrams of their longest fixed part: a key
-    can only fit a pattern whose fixed part it contains, so only those are tried."""
+    can only fit a pattern whose fixed part it contains, so only those are tried (built by
+    construct.py)."""
 
     INDEXED_GRAMS = 2
-
-    @staticmethod
-    def arrays(patterned: Sequence[tuple[int, str]]) -> dict[str, Array]:
-        fixed = [_longest_fixed_part(pattern) for _, pattern in patterned]
-        everywhere = Counter(gram for part in fixed for gram in qgrams(part, 3, padded=False))
-        chosen = [
-            sorted(qgrams(part, 3, padded=False), key=lambda g: (everywhere[g], g))
-            for part in fixed
-        ]
-        chosen = [grams[: PatternIndex.INDEXED_GRAMS] for grams in chosen]
-        return {
-            "patterns.targets": np.array([t for t, _ in patterned], dtype=np.int32),
-            "patterns.required": np.array([len(grams) for grams in chosen], dtype=np.int32),
-            "patterns.unindexed": np.array(
-                [n for n, grams in enumerate(chosen) if not grams], dtype=np.int32
-            ),
-            **GramIndex(chosen).arrays("patterns.grams"),
-        }
 
     def __init__(self, arrays: Mapping[str, Array], patterns: TextTable) -> None:
         self._targets = arrays["patterns.targets"]
@@ -369,11 +351,6 @@ class PatternIndex:
             target = int(self._targets[number])
             if compile_pattern(self._texts[target]).fullmatch(text_key):
                 yield target
-
-
-def _longest_fixed_part(pattern: str) -> str:
-    fragments = literal_fragments(pattern)
-    return fragments[0] if fragments else ""
 
 
 def _misread_hit(
