@@ -4,10 +4,11 @@ baseline: the code before a change), in a process of its own, and compared with 
     python benchmarks/index_baseline.py SIZE OUTPUT   (run with PYTHONPATH=the checkout)
 
 builds the index of benchmarks.scale's catalogue of SIZE synthetic markings with whatever
-weaponsdb the path finds, saves it to OUTPUT and prints its build time as JSON. compare()
-then says whether the two indexes are the same: every array equal (the bigrams compared gram
-by gram: an older build numbered them in an order that differs from process to process), and
-every generated query answered alike from both.
+weaponsdb the path finds, saves it to OUTPUT, answers the generated queries with it, and
+writes its build time, per-query p50/p99 and answers as JSON beside OUTPUT. compare() then
+says whether the two indexes are the same: every array equal (the bigrams compared gram by
+gram: an older build numbered them in an order that differs from process to process), and
+every generated query answered alike by the old code and this one.
 """
 
 from __future__ import annotations
@@ -33,30 +34,56 @@ def synthetic_targets(size: int, query_count: int = 1000) -> tuple[list[Any], li
     return [Target(m.entry_id, "marking", m.text, m.pattern) for m in markings], queries
 
 
-def build_with(checkout: Path, size: int, path: Path) -> float:
-    """Seconds the code in *checkout* took to build the index of *size* markings (saved to
-    *path*)."""
+def build_with(checkout: Path, size: int, query_count: int, path: Path) -> dict[str, Any]:
+    """The code in *checkout*: the index of *size* markings built (saved to *path*), its
+    build time, and its answers to the queries with their p50/p99."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    done = subprocess.run(
-        [sys.executable, __file__, str(size), str(path)],
+    subprocess.run(
+        [sys.executable, __file__, str(size), str(query_count), str(path)],
         env=env,
-        capture_output=True,
-        text=True,
         check=True,
     )
-    seconds: float = json.loads(done.stdout.splitlines()[-1])["build_s"]
-    return seconds
+    found: dict[str, Any] = json.loads(_answers_file(path).read_text())
+    return found
 
 
-def compare(path: Path, arrays: dict[str, Any], index: Any, queries: list[str]) -> dict[str, Any]:
-    """Differences between the index saved in *path* and *arrays* (of *index*)."""
+def _answers_file(path: Path) -> Path:
+    return path.with_name(f"{path.name}.answers.json")
+
+
+def answers(index: Any, queries: list[str]) -> tuple[list[Any], dict[str, float]]:
+    """Each query's answer (every entry's best match, as plain lists) and the p50/p99."""
+    from weaponsdb.matching.matcher import best_per_entry
+
+    found, spent = [], []
+    for query in queries:
+        began = time.perf_counter()
+        best = best_per_entry(index, query)
+        spent.append(time.perf_counter() - began)
+        found.append(
+            sorted(
+                [entry, m.matched, m.target_kind, str(m.how), m.detail, m.edits, m.cost]
+                for entry, m in best.items()
+            )
+        )
+    spent.sort()
+    return found, {
+        "p50_ms": round(spent[len(spent) // 2] * 1000, 2),
+        "p99_ms": round(spent[max(0, int(len(spent) * 0.99) - 1)] * 1000, 2),
+    }
+
+
+def compare(
+    path: Path, old: dict[str, Any], arrays: dict[str, Any], index: Any, queries: list[str]
+) -> dict[str, Any]:
+    """Differences between the index saved in *path* (and the *old* code's answers) and
+    *arrays* (of *index*, and this code's answers, timed in this process)."""
     import numpy as np
 
     from weaponsdb.matching import tables
-    from weaponsdb.matching.index import MatchIndex
-    from weaponsdb.matching.matcher import best_per_entry
 
     other, _ = tables.load(path)
+    _answers_file(path).unlink()
     differing = sorted(set(other) ^ set(arrays))
     differing += [
         name
@@ -65,9 +92,19 @@ def compare(path: Path, arrays: dict[str, Any], index: Any, queries: list[str]) 
     ]
     if _bigrams(other) != _bigrams(arrays):
         differing.append("bigram postings")
-    old = MatchIndex.from_arrays(other)
-    answered_alike = sum(best_per_entry(old, q) == best_per_entry(index, q) for q in queries)
-    return {"arrays_differing": differing, "queries": len(queries), "alike": answered_alike}
+    answers(index, queries[:50])  # warmed, as the old code's were
+    found, timing = answers(index, queries)
+    new = json.loads(json.dumps(found))  # through JSON, as the old answers came
+    alike = sum(a == b for a, b in zip(old["answers"], new, strict=True))
+    return {
+        "arrays_differing": differing,
+        "queries": len(queries),
+        "alike": alike,
+        "old_p50_ms": old["p50_ms"],
+        "old_p99_ms": old["p99_ms"],
+        "new_p50_ms": timing["p50_ms"],
+        "new_p99_ms": timing["p99_ms"],
+    }
 
 
 def _bigrams(arrays: dict[str, Any]) -> dict[str, list[int]]:
@@ -81,13 +118,15 @@ def main() -> None:
     from weaponsdb.matching import tables
     from weaponsdb.matching.index import MatchIndex
 
-    size, path = int(sys.argv[1]), Path(sys.argv[2])
-    targets, _ = synthetic_targets(size)
+    size, query_count, path = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    targets, queries = synthetic_targets(size, query_count)
     began = time.perf_counter()
     index = MatchIndex(targets)
     seconds = round(time.perf_counter() - began, 1)
     tables.save(path, index.arrays(), {"generation": 0})
-    print(json.dumps({"build_s": seconds}))
+    answers(index, queries[:50])  # warmed as this code's are (after its build)
+    found, timing = answers(index, queries)
+    _answers_file(path).write_text(json.dumps({"build_s": seconds, **timing, "answers": found}))
 
 
 if __name__ == "__main__":

@@ -264,14 +264,14 @@ def index_file_figures(
     targets, queries = synthetic_targets(size, query_count)
     path = folder / f"synthetic-{size}.index"
     old_path = folder / f"baseline-{size}.index"
-    old_s = build_with(args.baseline, size, old_path) if args.baseline else None
+    old = build_with(args.baseline, size, query_count, old_path) if args.baseline else None
     built = built_figures(targets, queries, path, args.serial_baseline)
-    if old_s is not None:
+    if old is not None:
         index = MatchIndex.from_arrays(tables.load(path)[0])
         built["baseline"] = {
-            "build_s": old_s,
-            "speedup": round(old_s / built["build_s"], 2),
-            **compare(old_path, index.arrays(), index, queries),
+            "build_s": old["build_s"],
+            "speedup": round(old["build_s"] / built["build_s"], 2),
+            **compare(old_path, old, index.arrays(), index, queries),
         }
         old_path.unlink()
     del targets
@@ -363,7 +363,9 @@ def report_index(figures: dict[str, Any]) -> None:
         compared += (
             f" (baseline checkout: {old['build_s']} s, x{old['speedup']}; arrays differing: "
             f"{old['arrays_differing'] or 'none'}; {old['alike']} of {old['queries']} queries "
-            f"answered alike)"
+            f"answered alike; per query, each code on its own index, old p50 "
+            f"{old['old_p50_ms']} ms p99 {old['old_p99_ms']} ms, new p50 {old['new_p50_ms']} ms "
+            f"p99 {old['new_p99_ms']} ms)"
         )
     print(
         f"  {figures['markings']} markings: built in {built['build_s']} s{compared} "

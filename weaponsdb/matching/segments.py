@@ -70,35 +70,39 @@ class SegmentIndex:
 
     def candidates(self, query: str, edits: int) -> Ids:
         """Every key within *edits* of *query* (edits <= MAX_EDITS), and a few others."""
-        probes = list(self._probes(query, edits))
+        crcs: dict[str, int] = {}  # the query's swaps share most of their substrings
+        probes = list(self._probes(query, edits, crcs))
         for swapped in _swaps(query):
-            probes.extend(self._probes(swapped, edits - 1))
+            probes.extend(self._probes(swapped, edits - 1, crcs))
         wanted = np.unique(np.array(probes, dtype=np.int64))
         starts = np.searchsorted(self._hashes, wanted, side="left")
-        ends = np.searchsorted(self._hashes, wanted, side="right")
-        found = [self._owners[s:e] for s, e in zip(starts, ends, strict=True) if e > s]
-        if not found:
+        sizes = np.searchsorted(self._hashes, wanted, side="right") - starts
+        total = int(sizes.sum())
+        if not total:
             return np.empty(0, dtype=np.int32)
-        return np.unique(np.concatenate(found))
+        # Every owner of every probe found, gathered at once: each run's places, in a row.
+        places = np.arange(total) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+        return np.unique(self._owners[places])
 
     @staticmethod
-    def _probes(query: str, edits: int) -> Iterator[int]:
+    def _probes(query: str, edits: int, crcs: dict[str, int]) -> Iterator[int]:
         for length in range(max(edits + 1, len(query) - edits), len(query) + edits + 1):
             for number, start, size in segments(length, edits):
+                prefix = _hash_prefix(edits, length, number)
                 for place in range(max(0, start - edits), start + edits + 1):
                     if place + size <= len(query):
-                        yield _hash(edits, length, number, query[place : place + size])
+                        segment = query[place : place + size]
+                        crc = crcs.get(segment)
+                        if crc is None:
+                            crc = crcs[segment] = zlib.crc32(segment.encode())
+                        yield prefix | crc
 
 
 def _hash_prefix(edits: int, length: int, number: int) -> int:
+    """The part of a segment's hash above its CRC-32 (of its UTF-8 bytes): the edits, the
+    key's length and the segment's number. The same in every process (the index is saved to
+    a file). Two segments of one hash only add a candidate that rapidfuzz then measures."""
     return ((edits * 1024 + min(length, 1023)) * 4 + number) << 32
-
-
-def _hash(edits: int, length: int, number: int, segment: str) -> int:
-    """The same in every process (the index is saved to a file): the segment's CRC-32, and
-    above it the edits, the key's length and the segment's number. Two segments of one hash
-    only add a candidate that rapidfuzz then measures."""
-    return _hash_prefix(edits, length, number) | zlib.crc32(segment.encode())
 
 
 def _swaps(text: str) -> Iterator[str]:
