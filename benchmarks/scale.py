@@ -4,11 +4,15 @@ index file at 100k and 1M markings.
 
     python -m benchmarks.scale [--database sqlite|postgresql|both|none] [--entries N]
                                [--seconds S] [--index-sizes 100000,1000000] [--queries Q]
+                               [--baseline CHECKOUT] [--serial-baseline]
 
 The index file, in-process (synthetic markings, no database): the index built, its build
 time, resident memory and p50/p99 per query; the file written (seconds, MB); then, in a
 fresh process, the file loaded (seconds), its first match, resident memory, and p50/p99 over
-the same queries, with the ratios loaded / built.
+the same queries, with the ratios loaded / built. With --baseline, a checkout of older code
+builds the same index in a process of its own and answers the same queries: its build time
+and p50/p99 beside this code's, and whether the arrays and every answer are the same
+(index_baseline.py).
 
 For each database and worker count: seconds from process start to /healthz answering and to
 the first answered match, resident memory of each worker, POST /v1/match req/s and p50/p99 at

@@ -14,8 +14,7 @@ import pytest
 
 from benchmarks.synthetic import perturbed_queries, synthetic_markings
 from tests.test_matching import add_synthetic_markings
-from weaponsdb.matching import construct
-from weaponsdb.matching import saved, tables
+from weaponsdb.matching import construct, saved, tables
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry, caught_up
 
