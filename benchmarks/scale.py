@@ -4,11 +4,15 @@ index file at 100k and 1M markings.
 
     python -m benchmarks.scale [--database sqlite|postgresql|both|none] [--entries N]
                                [--seconds S] [--index-sizes 100000,1000000] [--queries Q]
+                               [--baseline CHECKOUT] [--serial-baseline]
 
 The index file, in-process (synthetic markings, no database): the index built, its build
 time, resident memory and p50/p99 per query; the file written (seconds, MB); then, in a
 fresh process, the file loaded (seconds), its first match, resident memory, and p50/p99 over
-the same queries, with the ratios loaded / built.
+the same queries, with the ratios loaded / built. With --baseline, a checkout of older code
+builds the same index in a process of its own and answers the same queries: its build time
+and p50/p99 beside this code's, and whether the arrays and every answer are the same
+(index_baseline.py).
 
 For each database and worker count: seconds from process start to /healthz answering and to
 the first answered match, resident memory of each worker, POST /v1/match req/s and p50/p99 at
@@ -39,8 +43,10 @@ from typing import Any
 import httpx2
 
 from benchmarks import http_load
+from benchmarks.index_baseline import build_with, compare, synthetic_targets
 from benchmarks.load import Tally, Workload, database, free_port, prepare
-from benchmarks.synthetic import perturbed_queries, synthetic_markings
+from weaponsdb.matching import tables
+from weaponsdb.matching.index import MatchIndex
 
 CLIENTS = (1, 8, 32)
 QUERIES = 2000  # distinct markings the match load cycles through
@@ -283,17 +289,24 @@ def latencies(search: Callable[[str], object], queries: list[str]) -> dict[str, 
     }
 
 
-def index_file_figures(size: int, query_count: int, folder: Path) -> dict[str, Any]:
-    """The index of *size* synthetic markings built, saved, and loaded in a fresh process."""
-    from weaponsdb.matching.index import Target
-
-    rng = random.Random(size)
-    markings = synthetic_markings(size, rng)
-    queries = [q.text for q in perturbed_queries(markings, query_count, rng)]
-    targets = [Target(m.entry_id, "marking", m.text, m.pattern) for m in markings]
-    del markings
+def index_file_figures(
+    size: int, query_count: int, folder: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The index of *size* synthetic markings built, saved, and loaded in a fresh process;
+    with *args.baseline*, built by that checkout too, first, and compared."""
+    targets, queries = synthetic_targets(size, query_count)
     path = folder / f"synthetic-{size}.index"
-    built = built_figures(targets, queries, path)
+    old_path = folder / f"baseline-{size}.index"
+    old = build_with(args.baseline, size, query_count, old_path) if args.baseline else None
+    built = built_figures(targets, queries, path, args.serial_baseline)
+    if old is not None:
+        index = MatchIndex.from_arrays(tables.load(path)[0])
+        built["baseline"] = {
+            "build_s": old["build_s"],
+            "speedup": round(old["build_s"] / built["build_s"], 2),
+            **compare(old_path, old, index.arrays(), index, queries),
+        }
+        old_path.unlink()
     del targets
     query_file = folder / "queries.json"
     query_file.write_text(json.dumps(queries))
@@ -310,10 +323,10 @@ def index_file_figures(size: int, query_count: int, folder: Path) -> dict[str, A
     return {"markings": size, "built": built, "loaded": loaded, "loaded_over_built": ratios}
 
 
-def built_figures(targets: list[Any], queries: list[str], path: Path) -> dict[str, Any]:
+def built_figures(
+    targets: list[Any], queries: list[str], path: Path, serial: bool
+) -> dict[str, Any]:
     """The index built in this process and saved to *path*: time, memory, speed."""
-    from weaponsdb.matching import tables
-    from weaponsdb.matching.index import MatchIndex
     from weaponsdb.matching.matcher import best_per_entry
 
     before = own_rss_mb()
@@ -326,7 +339,8 @@ def built_figures(targets: list[Any], queries: list[str], path: Path) -> dict[st
     built["write_s"] = round(time.perf_counter() - began, 2)
     built["file_mb"] = round(size_bytes / 1e6, 1)
     built.update(latencies(lambda q: best_per_entry(index, q), queries))
-    built.update(serial_baseline(targets, index.arrays(), built["build_s"]))
+    if serial:
+        built.update(serial_baseline(targets, index.arrays(), built["build_s"]))
     return built
 
 
@@ -335,16 +349,17 @@ def serial_baseline(targets: list[Any], arrays: dict[str, Any], build_s: float) 
     were computed in worker processes: its time, the ratio, and whether it is the same."""
     import numpy as np
 
+    from weaponsdb.matching import construct
     from weaponsdb.matching import index as index_module
 
-    parallel_above = index_module.PARALLEL_ABOVE
-    index_module.PARALLEL_ABOVE = len(targets) + 1
+    parallel_above = construct.PARALLEL_ABOVE
+    construct.PARALLEL_ABOVE = len(targets) + 1
     try:
         began = time.perf_counter()
         serial = index_module.MatchIndex(targets).arrays()
         seconds = round(time.perf_counter() - began, 1)
     finally:
-        index_module.PARALLEL_ABOVE = parallel_above
+        construct.PARALLEL_ABOVE = parallel_above
     same = serial.keys() == arrays.keys() and all(
         np.array_equal(array, arrays[name]) for name, array in serial.items()
     )
@@ -353,8 +368,6 @@ def serial_baseline(targets: list[Any], arrays: dict[str, Any], build_s: float) 
 
 def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
     """In a fresh process: the file mapped, its first match, memory, and every query."""
-    from weaponsdb.matching import tables
-    from weaponsdb.matching.index import MatchIndex
     from weaponsdb.matching.matcher import best_per_entry
 
     queries = json.loads(query_file.read_text())
@@ -372,10 +385,23 @@ def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
 
 def report_index(figures: dict[str, Any]) -> None:
     built, loaded, ratios = figures["built"], figures["loaded"], figures["loaded_over_built"]
+    compared = ""
+    if "serial_build_s" in built:
+        compared += (
+            f" (readings in one process: {built['serial_build_s']} s, "
+            f"x{built['build_speedup']}; same index: {built['same']})"
+        )
+    if "baseline" in built:
+        old = built["baseline"]
+        compared += (
+            f" (baseline checkout: {old['build_s']} s, x{old['speedup']}; arrays differing: "
+            f"{old['arrays_differing'] or 'none'}; {old['alike']} of {old['queries']} queries "
+            f"answered alike; per query, each code on its own index, old p50 "
+            f"{old['old_p50_ms']} ms p99 {old['old_p99_ms']} ms, new p50 {old['new_p50_ms']} ms "
+            f"p99 {old['new_p99_ms']} ms)"
+        )
     print(
-        f"  {figures['markings']} markings: built in {built['build_s']} s (readings in one "
-        f"process: {built['serial_build_s']} s, x{built['build_speedup']}; same index: "
-        f"{built['same']}) "
+        f"  {figures['markings']} markings: built in {built['build_s']} s{compared} "
         f"(+{built['rss_mb_for_index']} MB resident), file {built['file_mb']} MB written in "
         f"{built['write_s']} s; loaded in a fresh process in {loaded['load_s']} s, first match "
         f"{loaded['first_match_ms']} ms, +{loaded['rss_mb_for_index']} MB resident (shared "
@@ -396,6 +422,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per client count")
     parser.add_argument("--index-sizes", default="100000", help="markings, comma-separated")
     parser.add_argument("--queries", type=int, default=1000, help="per index size")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of older weaponsdb code: its index build timed and compared",
+    )
+    parser.add_argument(
+        "--serial-baseline",
+        action="store_true",
+        help="the index also built with every reading computed in this process",
+    )
     parser.add_argument("--load-file", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_file:  # the fresh process of index_file_figures
@@ -406,7 +442,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         indexes = []
         for size in sizes:
-            indexes.append(index_file_figures(size, args.queries, Path(tmp)))
+            indexes.append(index_file_figures(size, args.queries, Path(tmp), args))
             report_index(indexes[-1])
     kinds = {"both": ["sqlite", "postgresql"], "none": []}.get(args.database, [args.database])
     print(f"Scale benchmark: {args.entries} synthetic entries (3 texts each), 1 and 2 workers")

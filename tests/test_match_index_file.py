@@ -14,8 +14,7 @@ import pytest
 
 from benchmarks.synthetic import perturbed_queries, synthetic_markings
 from tests.test_matching import add_synthetic_markings
-from weaponsdb.matching import index as index_module
-from weaponsdb.matching import saved, tables
+from weaponsdb.matching import construct, saved, tables
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry, caught_up
 
@@ -107,8 +106,8 @@ def test_readings_computed_in_worker_processes_build_the_same_index(monkeypatch,
     ]
     targets += [Target(9999, "marking", "방-122"), Target(9998, "marking", "58式")]
     serial = MatchIndex(targets).arrays()
-    monkeypatch.setattr(index_module, "PARALLEL_ABOVE", 10)
-    monkeypatch.setattr(index_module, "READING_CHUNK", 50)
+    monkeypatch.setattr(construct, "PARALLEL_ABOVE", 10)
+    monkeypatch.setattr(construct, "READING_CHUNK", 50)
     parallel = MatchIndex(targets).arrays()
     assert "no worker processes" not in caplog.text  # they were used
     assert serial.keys() == parallel.keys()

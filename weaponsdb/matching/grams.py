@@ -8,14 +8,15 @@ a catalogue of any size to the texts worth trying. Postings are numpy arrays in 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from weaponsdb.matching.tables import Array, TextTable
+from weaponsdb.matching.tables import Array, TextTable, code_rows
 
 Ids = npt.NDArray[np.int32]
+CODE_BITS = 21  # a code point's: a bigram is numbered by two
 
 
 def qgrams(text: str, q: int, padded: bool = True) -> set[str]:
@@ -45,6 +46,39 @@ class GramIndex:
         self._grams = TextTable.of(list(gram_numbers), findable=True)
         self.size = size
 
+    @classmethod
+    def bigrams(cls, keys: Sequence[str]) -> GramIndex:
+        """The index of the padded bigrams of *keys* (as qgrams(key, 2)), built by numpy: a
+        bigram is numbered by its two code points, the keys of one length at once, and each
+        distinct (bigram, key) pair is one posting; the bigrams in the order of their
+        numbers."""
+        padded = [f"^{key}$" for key in keys]
+        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+        grams: list[Array] = [np.empty(0, dtype=np.int64)]
+        owners: list[Array] = [np.empty(0, dtype=np.int32)]
+        for length in np.unique(lengths).tolist():
+            numbers = np.flatnonzero(lengths == length).astype(np.int32)
+            codes = code_rows(padded, numbers, length).astype(np.int64)
+            grams.append((codes[:, :-1] << CODE_BITS | codes[:, 1:]).ravel())
+            owners.append(np.repeat(numbers, length - 1))
+        gram_array, owner_array = np.concatenate(grams), np.concatenate(owners)
+        order = np.lexsort((owner_array, gram_array))
+        gram_array, owner_array = gram_array[order], owner_array[order]
+        new = np.ones(len(order), dtype=bool)  # a key holding a bigram twice is posted once
+        new[1:] = (gram_array[1:] != gram_array[:-1]) | (owner_array[1:] != owner_array[:-1])
+        gram_array, owner_array = gram_array[new], owner_array[new]
+        distinct = np.unique(gram_array)
+        index = cls.__new__(cls)
+        index._owners = owner_array
+        index._bounds = np.append(np.searchsorted(gram_array, distinct), len(gram_array))
+        mask = (1 << CODE_BITS) - 1
+        index._grams = TextTable.of(
+            [chr(code >> CODE_BITS) + chr(code & mask) for code in distinct.tolist()],
+            findable=True,
+        )
+        index.size = len(keys)
+        return index
+
     def arrays(self, prefix: str) -> dict[str, Array]:
         return {
             **self._grams.arrays(f"{prefix}.grams"),
@@ -61,6 +95,9 @@ class GramIndex:
         index._bounds = arrays[f"{prefix}.bounds"]
         index.size = int(arrays[f"{prefix}.size"][0])
         return index
+
+    def grams(self) -> list[str]:
+        return list(self._grams)
 
     def postings(self, gram: str) -> Ids:
         number = self._grams.find(gram)

@@ -15,13 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
-import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -41,7 +36,7 @@ from weaponsdb.matching.error_model import (
 )
 from weaponsdb.matching.grams import GramIndex, Ids, qgrams
 from weaponsdb.matching.normalise import How, Reading, readings
-from weaponsdb.matching.patterns import compile_pattern, literal_fragments
+from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.segments import SegmentIndex
 from weaponsdb.matching.tables import Array, Postings, TextTable
 
@@ -99,7 +94,6 @@ def allowed_edits(query_key: str) -> int:
 
 
 HOWS = list(How)
-PROGRESS_EVERY = 10_000
 
 
 class Targets:
@@ -153,8 +147,10 @@ class MatchIndex:
     def __init__(
         self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None
     ) -> None:
-        """*progress*: told (targets read, of how many) as the build goes."""
-        self._install(_built(targets, progress))
+        """*progress*: told (texts read, of how many) as the build goes."""
+        from weaponsdb.matching.construct import built_arrays  # it builds on this module
+
+        self._install(built_arrays(targets, progress))
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, Array]) -> MatchIndex:
@@ -332,27 +328,10 @@ def _sharing_bigrams(text: str, candidates: Ids, edits: int, bigrams: GramIndex)
 
 class PatternIndex:
     """Catalogue patterns by a few of the rarest trigrams of their longest fixed part: a key
-    can only fit a pattern whose fixed part it contains, so only those are tried."""
+    can only fit a pattern whose fixed part it contains, so only those are tried (built by
+    construct.py)."""
 
     INDEXED_GRAMS = 2
-
-    @staticmethod
-    def arrays(patterned: Sequence[tuple[int, str]]) -> dict[str, Array]:
-        fixed = [_longest_fixed_part(pattern) for _, pattern in patterned]
-        everywhere = Counter(gram for part in fixed for gram in qgrams(part, 3, padded=False))
-        chosen = [
-            sorted(qgrams(part, 3, padded=False), key=lambda g: (everywhere[g], g))
-            for part in fixed
-        ]
-        chosen = [grams[: PatternIndex.INDEXED_GRAMS] for grams in chosen]
-        return {
-            "patterns.targets": np.array([t for t, _ in patterned], dtype=np.int32),
-            "patterns.required": np.array([len(grams) for grams in chosen], dtype=np.int32),
-            "patterns.unindexed": np.array(
-                [n for n, grams in enumerate(chosen) if not grams], dtype=np.int32
-            ),
-            **GramIndex(chosen).arrays("patterns.grams"),
-        }
 
     def __init__(self, arrays: Mapping[str, Array], patterns: TextTable) -> None:
         self._targets = arrays["patterns.targets"]
@@ -372,11 +351,6 @@ class PatternIndex:
             target = int(self._targets[number])
             if compile_pattern(self._texts[target]).fullmatch(text_key):
                 yield target
-
-
-def _longest_fixed_part(pattern: str) -> str:
-    fragments = literal_fragments(pattern)
-    return fragments[0] if fragments else ""
 
 
 def _misread_hit(
@@ -407,107 +381,3 @@ def _keep(hits: dict[int, Hit], hit: Hit) -> None:
     best = hits.get(hit.target)
     if best is None or hit.cost < best.cost:
         hits[hit.target] = hit
-
-
-def _built(
-    targets: Sequence[Target], progress: Callable[[int, int], None] | None = None
-) -> dict[str, Array]:
-    """The arrays of an index of *targets*: each key a text reads as, numbered in the order
-    first met, with the targets read as it (ascending) and how; each key's shape and coarse
-    shape; the segment and q-gram indexes over them."""
-    key_ids: dict[str, int] = {}
-    key_hits: list[list[tuple[int, int, int]]] = []  # per key: (target, how, detail)
-    detail_ids: dict[str, int] = {}
-    shape_ids: dict[str, int] = {}
-    shape_keys: list[list[int]] = []
-    coarse_ids: dict[str, int] = {}
-    coarse_keys: list[list[int]] = []
-    patterned: list[tuple[int, str]] = []
-    read = _readings_of(targets)
-    for number, target in enumerate(targets):
-        for reading_key, how, reading_detail in read(target.text):
-            key_id = key_ids.get(reading_key)
-            if key_id is None:
-                key_id = key_ids[reading_key] = len(key_hits)
-                key_hits.append([])
-                _member(shape_ids, shape_keys, shape_key(reading_key)).append(key_id)
-                _member(coarse_ids, coarse_keys, coarse_key(reading_key)).append(key_id)
-            detail = detail_ids.setdefault(reading_detail, len(detail_ids))
-            key_hits[key_id].append((number, how, detail))
-        if target.pattern:
-            patterned.append((number, target.pattern))
-        if progress is not None and number % PROGRESS_EVERY == 0:
-            progress(number, len(targets))
-    if progress is not None:
-        progress(len(targets), len(targets))
-    keys, shapes = list(key_ids), list(shape_ids)
-    hits = [hit for hits in key_hits for hit in hits]
-    return {
-        **Targets.arrays(targets),
-        **TextTable.of(keys, findable=True).arrays("keys"),
-        "keys.length": np.fromiter(map(len, keys), dtype=np.int32, count=len(keys)),
-        **Postings.of([[t for t, _, _ in row] for row in key_hits]).arrays("keys.hits"),
-        "keys.hits.how": np.fromiter((h for _, h, _ in hits), dtype=np.int8, count=len(hits)),
-        "keys.hits.detail": np.fromiter((d for _, _, d in hits), dtype=np.int32, count=len(hits)),
-        **TextTable.of(list(detail_ids)).arrays("details"),
-        **TextTable.of(shapes, findable=True).arrays("shapes"),
-        **Postings.of(shape_keys).arrays("shapes.keys"),
-        **TextTable.of(list(coarse_ids), findable=True).arrays("coarse"),
-        **Postings.of(coarse_keys).arrays("coarse.keys"),
-        # One arbitrary edit is searched among shape keys (any number of likely misreadings
-        # besides); two among the keys themselves, which narrows better in a big catalogue.
-        # (A swap of neighbours is looked up with one edit fewer: see segments.py.)
-        **SegmentIndex(shapes, levels=(0, 1)).arrays("shape_segments"),
-        **SegmentIndex(keys, levels=(1, 2)).arrays("key_segments"),
-        **GramIndex(qgrams(k, 2) for k in keys).arrays("bigrams"),
-        **PatternIndex.arrays(patterned),
-    }
-
-
-# Readings are a pure function of the text, and most of a big build's time: past this many
-# distinct texts they are computed in worker processes, one per core (starting them takes
-# about a second).
-PARALLEL_ABOVE = 50_000
-READING_CHUNK = 5_000
-ReadingRow = tuple[str, int, str]  # key, number of the way of reading (HOWS), detail
-
-
-HOW_NUMBERS = {how: number for number, how in enumerate(HOWS)}
-
-
-def _rows(text: str) -> tuple[ReadingRow, ...]:
-    return tuple((r.key, HOW_NUMBERS[r.how], r.detail) for r in catalogue_readings(text))
-
-
-def _rows_of_chunk(texts: list[str]) -> list[tuple[ReadingRow, ...]]:
-    return [_rows(text) for text in texts]
-
-
-def _readings_of(targets: Sequence[Target]) -> Callable[[str], tuple[ReadingRow, ...]]:
-    """The readings of each target's text, as rows: computed once per distinct text, in
-    parallel when there are many and more than one core (and this process may have
-    children: a daemon may not)."""
-    distinct = list(dict.fromkeys(target.text for target in targets))
-    cores = os.cpu_count() or 1
-    if len(distinct) <= PARALLEL_ABOVE or cores < 2 or multiprocessing.current_process().daemon:
-        return _rows
-    chunks = [distinct[at : at + READING_CHUNK] for at in range(0, len(distinct), READING_CHUNK)]
-    # Spawned, not forked: this process may hold threads (the service's) and locks.
-    context = multiprocessing.get_context("spawn")
-    try:
-        with ProcessPoolExecutor(cores, mp_context=context) as pool:
-            rows = [row for chunk in pool.map(_rows_of_chunk, chunks) for row in chunk]
-    except (BrokenProcessPool, OSError, RuntimeError):
-        # A program whose main module starts work when imported (no __main__ guard) cannot
-        # spawn workers; nor can a process short of them. Then here, as it would anyway.
-        LOG.warning("readings computed in this process: no worker processes", exc_info=True)
-        return _rows
-    return dict(zip(distinct, rows, strict=True)).__getitem__
-
-
-def _member(numbers: dict[str, int], members: list[list[int]], text: str) -> list[int]:
-    """The list of members of *text*'s group, started if new."""
-    number = numbers.setdefault(text, len(members))
-    if number == len(members):
-        members.append([])
-    return members[number]

@@ -73,7 +73,7 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
     found = [Reading(plain_key, How.NORMALISED, plain, fuzzy=not mixed)]
     if designated != folded.casefold():  # a misread designator word still leaves the rest
         found.append(Reading(key(folded, wildcards, designate=False), How.NORMALISED, "as written"))
-    if any(_is_hangul(ch) for ch in folded):
+    if not folded.isascii() and any(_is_hangul(ch) for ch in folded):
         found.append(
             Reading(
                 key(revised_romanization(folded), wildcards),
@@ -114,6 +114,8 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
 def fold(text: str) -> str:
     """Compatibility forms (full-width letters and digits), every script's decimal digits as
     ASCII digits, invisible format characters (zero-width, direction marks) removed."""
+    if text.isascii():  # all of it as it is (most catalogue texts: a quick way past)
+        return text
     text = unicodedata.normalize("NFKC", text)
     return "".join(
         str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
@@ -130,10 +132,24 @@ def key(text: str, wildcards: bool = False, designate: bool = True) -> str:
     # nothing changes: a key is then its own key.
     while True:
         designated = designators(text) if designate else text
-        stripped = "".join(ch for ch in designated if ch.isalnum() or ch in keep)
+        stripped = (
+            designated.translate(_ASCII_DROPPED[bool(keep)])
+            if designated.isascii()
+            else "".join(ch for ch in designated if ch.isalnum() or ch in keep)
+        )
         if stripped == text:
             return text
         text = stripped
+
+
+# What key() drops of ASCII text, without and with the wildcards kept: all but letters and
+# digits (str.translate deletes them at once).
+_ASCII_DROPPED = tuple(
+    str.maketrans(
+        "", "", "".join(chr(c) for c in range(128) if not chr(c).isalnum() and chr(c) not in keep)
+    )
+    for keep in ("", WILDCARDS)
+)
 
 
 def ocr_key(text_key: str) -> str:
@@ -215,6 +231,8 @@ def mccune_reischauer(text: str) -> str:
 
 
 def _has_other_alphabet(text: str) -> bool:
+    if text.isascii():
+        return False
     return any(ch.isalpha() and not ch.isascii() and not _is_hangul(ch) for ch in text)
 
 

@@ -12,13 +12,12 @@ fewer. rapidfuzz then measures only the candidates.
 from __future__ import annotations
 
 import zlib
-from array import array
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from weaponsdb.matching.grams import Ids
-from weaponsdb.matching.tables import Array
+from weaponsdb.matching.tables import Array, code_rows, crc32_utf8_rows
 
 MAX_EDITS = 2
 
@@ -38,19 +37,26 @@ def segments(length: int, edits: int) -> Iterator[tuple[int, int, int]]:
 class SegmentIndex:
     def __init__(self, keys: Sequence[str], levels: Sequence[int] = range(MAX_EDITS + 1)) -> None:
         """*levels*: the numbers of edits the index will be asked for, and one fewer (a
-        swap of neighbours is looked up with one edit fewer)."""
-        hashes, owners = array("q"), array("i")
-        for key_id, key in enumerate(keys):
+        swap of neighbours is looked up with one edit fewer). The keys of one length are
+        cut and hashed by numpy at once."""
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        hashes: list[Array] = [np.empty(0, dtype=np.int64)]
+        owners: list[Array] = [np.empty(0, dtype=np.int32)]
+        for length in np.unique(lengths).tolist():
+            numbers = np.flatnonzero(lengths == length).astype(np.int32)
+            codes = code_rows(keys, numbers, length)
             for edits in levels:
-                if edits and len(key) <= edits:
+                if edits and length <= edits:
                     continue  # nothing is left of a key that short after that many edits
-                for number, start, size in segments(len(key), edits):
-                    hashes.append(_hash(edits, len(key), number, key[start : start + size]))
-                    owners.append(key_id)
-        hash_array = np.frombuffer(hashes, dtype=np.int64)
-        order = np.argsort(hash_array, kind="stable")
+                for number, start, size in segments(length, edits):
+                    crc = crc32_utf8_rows(codes[:, start : start + size]).astype(np.int64)
+                    hashes.append(_hash_prefix(edits, length, number) | crc)
+                    owners.append(numbers)
+        hash_array, owner_array = np.concatenate(hashes), np.concatenate(owners)
+        # By hash, and by key within a hash (the order the keys were numbered in).
+        order = np.lexsort((owner_array, hash_array))
         self._hashes = hash_array[order]
-        self._owners: Ids = np.frombuffer(owners, dtype=np.int32)[order]
+        self._owners: Ids = owner_array[order]
 
     def arrays(self, prefix: str) -> dict[str, Array]:
         return {f"{prefix}.hashes": self._hashes, f"{prefix}.owners": self._owners}
@@ -64,31 +70,39 @@ class SegmentIndex:
 
     def candidates(self, query: str, edits: int) -> Ids:
         """Every key within *edits* of *query* (edits <= MAX_EDITS), and a few others."""
-        probes = list(self._probes(query, edits))
+        crcs: dict[str, int] = {}  # the query's swaps share most of their substrings
+        probes = list(self._probes(query, edits, crcs))
         for swapped in _swaps(query):
-            probes.extend(self._probes(swapped, edits - 1))
+            probes.extend(self._probes(swapped, edits - 1, crcs))
         wanted = np.unique(np.array(probes, dtype=np.int64))
         starts = np.searchsorted(self._hashes, wanted, side="left")
-        ends = np.searchsorted(self._hashes, wanted, side="right")
-        found = [self._owners[s:e] for s, e in zip(starts, ends, strict=True) if e > s]
-        if not found:
+        sizes = np.searchsorted(self._hashes, wanted, side="right") - starts
+        total = int(sizes.sum())
+        if not total:
             return np.empty(0, dtype=np.int32)
-        return np.unique(np.concatenate(found))
+        # Every owner of every probe found, gathered at once: each run's places, in a row.
+        places = np.arange(total) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+        return np.unique(self._owners[places])
 
     @staticmethod
-    def _probes(query: str, edits: int) -> Iterator[int]:
+    def _probes(query: str, edits: int, crcs: dict[str, int]) -> Iterator[int]:
         for length in range(max(edits + 1, len(query) - edits), len(query) + edits + 1):
             for number, start, size in segments(length, edits):
+                prefix = _hash_prefix(edits, length, number)
                 for place in range(max(0, start - edits), start + edits + 1):
                     if place + size <= len(query):
-                        yield _hash(edits, length, number, query[place : place + size])
+                        segment = query[place : place + size]
+                        crc = crcs.get(segment)
+                        if crc is None:
+                            crc = crcs[segment] = zlib.crc32(segment.encode())
+                        yield prefix | crc
 
 
-def _hash(edits: int, length: int, number: int, segment: str) -> int:
-    """The same in every process (the index is saved to a file): the segment's CRC-32, and
-    above it the edits, the key's length and the segment's number. Two segments of one hash
-    only add a candidate that rapidfuzz then measures."""
-    return (((edits * 1024 + min(length, 1023)) * 4 + number) << 32) | zlib.crc32(segment.encode())
+def _hash_prefix(edits: int, length: int, number: int) -> int:
+    """The part of a segment's hash above its CRC-32 (of its UTF-8 bytes): the edits, the
+    key's length and the segment's number. The same in every process (the index is saved to
+    a file). Two segments of one hash only add a candidate that rapidfuzz then measures."""
+    return ((edits * 1024 + min(length, 1023)) * 4 + number) << 32
 
 
 def _swaps(text: str) -> Iterator[str]:

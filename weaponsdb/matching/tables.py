@@ -33,6 +33,53 @@ def text_hash(data: bytes) -> int:
     return (len(data) << 32) | zlib.crc32(data)
 
 
+def _crc_table() -> Array:
+    """zlib's CRC-32 (reflected polynomial 0xEDB88320) of each byte value."""
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0xEDB88320), table >> 1)
+    return table.astype(np.uint32)
+
+
+CRC_TABLE = _crc_table()
+
+
+def _crc_step(crc: Array, byte: Array) -> Array:
+    stepped: Array = CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return stepped
+
+
+def crc32_utf8_rows(codes: Array) -> Array:
+    """zlib.crc32 of the UTF-8 encoding of each row of a 2-D array of code points, all rows
+    at once, a character at a time: its first byte, then those of its continuation bytes
+    that the rows' characters have."""
+    crc = np.full(len(codes), 0xFFFFFFFF, dtype=np.uint32)
+    for column in range(codes.shape[1]):
+        code = codes[:, column]
+        size = 1 + (code >= 0x80) + (code >= 0x800) + (code >= 0x10000)
+        lead = np.select(
+            [size == 1, size == 2, size == 3],
+            [code, 0xC0 | code >> 6, 0xE0 | code >> 12],
+            0xF0 | code >> 18,
+        )
+        crc = _crc_step(crc, lead)
+        for following in range(1, 4):
+            longer = size > following
+            if not longer.any():
+                break
+            shift = 6 * np.maximum(size - 1 - following, 0)
+            crc = np.where(longer, _crc_step(crc, 0x80 | (code >> shift) & 0x3F), crc)
+    finished: Array = crc ^ np.uint32(0xFFFFFFFF)
+    return finished
+
+
+def code_rows(texts: Sequence[str], numbers: Array, length: int) -> Array:
+    """The code points of texts[n] for each of *numbers* (texts of *length* characters), one
+    row each."""
+    joined = "".join([texts[n] for n in numbers.tolist()]).encode("utf-32-le")
+    return np.frombuffer(joined, dtype=np.uint32).reshape(len(numbers), length)
+
+
 class TextTable:
     """Texts by number; with *findable*, numbers by text."""
 

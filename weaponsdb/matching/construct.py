@@ -1,0 +1,217 @@
+"""Building the match index's arrays (index.py) from catalogue texts.
+
+The readings of each text and the shape keys of each reading are a pure function of the text
+and most of a big build's time: they are computed once per distinct text, in worker processes
+when there are many. Everything after them is done on flat arrays: keys numbered in the order
+first met (a dictionary built in one call, not a loop), the targets read as each key grouped by
+a stable sort, the shape and coarse groups the same way; the segment and bigram indexes are
+built by numpy (segments.py, grams.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import chain
+
+import numpy as np
+
+from weaponsdb.matching.error_model import coarse_key, shape_key
+from weaponsdb.matching.grams import CODE_BITS, GramIndex
+from weaponsdb.matching.index import HOWS, PatternIndex, Target, Targets, catalogue_readings
+from weaponsdb.matching.patterns import literal_fragments
+from weaponsdb.matching.segments import SegmentIndex
+from weaponsdb.matching.tables import Array, Postings, TextTable, code_rows
+
+LOG = logging.getLogger("weaponsdb.matching")
+
+# Past this many distinct texts, readings are computed in worker processes, one per core
+# (starting them takes about a second).
+PARALLEL_ABOVE = 50_000
+READING_CHUNK = 5_000
+# key, number of the way of reading (HOWS), detail, the key's shape key, its coarse key
+ReadingRow = tuple[str, int, str, str, str]
+Progress = Callable[[int, int], None]
+HOW_NUMBERS = {how: number for number, how in enumerate(HOWS)}
+
+
+def built_arrays(targets: Sequence[Target], progress: Progress | None = None) -> dict[str, Array]:
+    """The arrays of an index of *targets*: each key a text reads as, numbered in the order
+    first met, with the targets read as it (ascending) and how; each key's shape and coarse
+    shape; the segment and q-gram indexes over them. *progress* is told (texts read, of how
+    many distinct texts) as the readings are computed."""
+    patterned = [(n, t.pattern) for n, t in enumerate(targets) if t.pattern]
+    read, fixed = _readings_of(targets, [pattern for _, pattern in patterned], progress)
+    per_target = [read(target.text) for target in targets]
+    rows: list[ReadingRow] = list(chain.from_iterable(per_target))
+    row_target = np.repeat(
+        np.arange(len(targets), dtype=np.int32),
+        np.fromiter(map(len, per_target), dtype=np.int64, count=len(per_target)),
+    )
+    del per_target
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    row_keys, row_hows, row_details, row_shapes, row_coarse = columns
+    del rows, columns
+    keys, row_key = _numbered(row_keys)
+    details, row_detail = _numbered(row_details)
+    # A key's shape keys are those of its first row (they depend on the key alone).
+    _, first_rows = np.unique(row_key, return_index=True)
+    shapes, key_shape = _numbered([row_shapes[row] for row in first_rows.tolist()])
+    coarse, key_coarse = _numbered([row_coarse[row] for row in first_rows.tolist()])
+    hits, by_key = _grouped(row_key, len(keys), row_target)  # targets ascending
+    hows = np.fromiter(row_hows, dtype=np.int8, count=len(row_hows))
+    return {
+        **Targets.arrays(targets),
+        **TextTable.of(keys, findable=True).arrays("keys"),
+        "keys.length": np.fromiter(map(len, keys), dtype=np.int32, count=len(keys)),
+        **hits.arrays("keys.hits"),
+        "keys.hits.how": hows[by_key],
+        "keys.hits.detail": row_detail[by_key],
+        **TextTable.of(details).arrays("details"),
+        **TextTable.of(shapes, findable=True).arrays("shapes"),
+        **_grouped(key_shape, len(shapes))[0].arrays("shapes.keys"),
+        **TextTable.of(coarse, findable=True).arrays("coarse"),
+        **_grouped(key_coarse, len(coarse))[0].arrays("coarse.keys"),
+        # One arbitrary edit is searched among shape keys (any number of likely misreadings
+        # besides); two among the keys themselves, which narrows better in a big catalogue.
+        # (A swap of neighbours is looked up with one edit fewer: see segments.py.)
+        **SegmentIndex(shapes, levels=(0, 1)).arrays("shape_segments"),
+        **SegmentIndex(keys, levels=(1, 2)).arrays("key_segments"),
+        **GramIndex.bigrams(keys).arrays("bigrams"),
+        **_pattern_arrays([number for number, _ in patterned], fixed),
+    }
+
+
+def _numbered(texts: Sequence[str]) -> tuple[list[str], Array]:
+    """The distinct texts in the order first met, and the number of each of *texts*."""
+    distinct = list(dict.fromkeys(texts))
+    numbers = dict(zip(distinct, range(len(distinct)), strict=True))
+    found = np.fromiter(map(numbers.__getitem__, texts), dtype=np.int32, count=len(texts))
+    return distinct, found
+
+
+def _grouped(groups: Array, count: int, members: Array | None = None) -> tuple[Postings, Array]:
+    """Per group number 0..count-1, its *members* (by default the positions in *groups*) in
+    the order they come, and that order: a stable sort by group, the bounds counted."""
+    order = np.argsort(groups, kind="stable")
+    bounds = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=count), out=bounds[1:])
+    values = order if members is None else members[order]
+    return Postings(bounds, values.astype(np.int32)), order
+
+
+def _pattern_arrays(targets: list[int], fixed: list[str]) -> dict[str, Array]:
+    """PatternIndex's arrays: the patterns of *targets* by the INDEXED_GRAMS rarest trigrams
+    of their *fixed* parts (the fewest fixed parts holding it, then the trigram, first)."""
+    chosen = _rarest_trigrams(fixed, PatternIndex.INDEXED_GRAMS)
+    return {
+        "patterns.targets": np.array(targets, dtype=np.int32),
+        "patterns.required": np.fromiter(map(len, chosen), dtype=np.int32, count=len(chosen)),
+        "patterns.unindexed": np.array(
+            [n for n, grams in enumerate(chosen) if not grams], dtype=np.int32
+        ),
+        **GramIndex(chosen).arrays("patterns.grams"),
+    }
+
+
+def _rarest_trigrams(texts: list[str], most: int) -> list[list[str]]:
+    """Of each text, its *most* distinct trigrams held by the fewest texts (then the trigram
+    first): each numbered by its three code points, counted and ranked by numpy."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    grams: list[Array] = [np.empty(0, dtype=np.int64)]
+    owners: list[Array] = [np.empty(0, dtype=np.int64)]
+    for length in np.unique(lengths[lengths >= 3]).tolist():
+        numbers = np.flatnonzero(lengths == length)
+        codes = code_rows(texts, numbers, length).astype(np.int64)
+        trigrams = codes[:, :-2] << 2 * CODE_BITS | codes[:, 1:-1] << CODE_BITS | codes[:, 2:]
+        grams.append(trigrams.ravel())
+        owners.append(np.repeat(numbers, length - 2))
+    gram, owner = np.concatenate(grams), np.concatenate(owners)
+    order = np.lexsort((gram, owner))
+    gram, owner = gram[order], owner[order]
+    new = np.ones(len(gram), dtype=bool)  # each trigram once per text
+    new[1:] = (gram[1:] != gram[:-1]) | (owner[1:] != owner[:-1])
+    gram, owner = gram[new], owner[new]
+    _, inverse, held_by = np.unique(gram, return_inverse=True, return_counts=True)
+    order = np.lexsort((gram, held_by[inverse], owner))
+    gram, owner = gram[order], owner[order]
+    first = np.searchsorted(owner, owner)  # where each text's trigrams begin
+    kept = np.arange(len(owner)) - first < most
+    chosen: list[list[str]] = [[] for _ in texts]
+    mask = (1 << CODE_BITS) - 1
+    for number, code in zip(owner[kept].tolist(), gram[kept].tolist(), strict=True):
+        chosen[number].append(
+            chr(code >> 2 * CODE_BITS) + chr(code >> CODE_BITS & mask) + chr(code & mask)
+        )
+    return chosen
+
+
+def _longest_fixed_part(pattern: str) -> str:
+    fragments = literal_fragments(pattern)
+    return fragments[0] if fragments else ""
+
+
+def _fixed_parts_of_chunk(patterns: list[str]) -> list[str]:
+    return [_longest_fixed_part(pattern) for pattern in patterns]
+
+
+def _rows(text: str) -> tuple[ReadingRow, ...]:
+    return tuple(
+        (r.key, HOW_NUMBERS[r.how], r.detail, shape_key(r.key), coarse_key(r.key))
+        for r in catalogue_readings(text)
+    )
+
+
+def _rows_of_chunk(texts: list[str]) -> list[tuple[ReadingRow, ...]]:
+    return [_rows(text) for text in texts]
+
+
+Read = Callable[[str], tuple[ReadingRow, ...]]
+
+
+def _readings_of(
+    targets: Sequence[Target], patterns: list[str], progress: Progress | None = None
+) -> tuple[Read, list[str]]:
+    """The readings of each target's text, as rows (computed once per distinct text), and
+    the longest fixed part of each of *patterns*: in parallel when there are many texts and
+    more than one core (and this process may have children: a daemon may not)."""
+    distinct = list(dict.fromkeys(target.text for target in targets))
+    cores = os.cpu_count() or 1
+    if len(distinct) <= PARALLEL_ABOVE or cores < 2 or multiprocessing.current_process().daemon:
+        return _serially(distinct, progress), _fixed_parts_of_chunk(patterns)
+    # Spawned, not forked: this process may hold threads (the service's) and locks.
+    context = multiprocessing.get_context("spawn")
+    rows: list[tuple[ReadingRow, ...]] = []
+    try:
+        with ProcessPoolExecutor(cores, mp_context=context) as pool:
+            fixed = pool.map(_fixed_parts_of_chunk, _chunks(patterns))
+            for chunk in pool.map(_rows_of_chunk, _chunks(distinct)):
+                rows.extend(chunk)
+                if progress is not None:
+                    progress(len(rows), len(distinct))
+            fixed_parts = list(chain.from_iterable(fixed))
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # A program whose main module starts work when imported (no __main__ guard) cannot
+        # spawn workers; nor can a process short of them. Then here, as it would anyway.
+        LOG.warning("readings computed in this process: no worker processes", exc_info=True)
+        return _serially(distinct, progress), _fixed_parts_of_chunk(patterns)
+    return dict(zip(distinct, rows, strict=True)).__getitem__, fixed_parts
+
+
+def _chunks(texts: list[str]) -> list[list[str]]:
+    return [texts[at : at + READING_CHUNK] for at in range(0, len(texts), READING_CHUNK)]
+
+
+def _serially(distinct: list[str], progress: Progress | None) -> Read:
+    rows: dict[str, tuple[ReadingRow, ...]] = {}
+    for chunk in _chunks(distinct):
+        rows.update(zip(chunk, _rows_of_chunk(chunk), strict=True))
+        if progress is not None:
+            progress(len(rows), len(distinct))
+    if progress is not None and not distinct:
+        progress(0, 0)
+    return rows.__getitem__
