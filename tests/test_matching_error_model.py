@@ -274,6 +274,10 @@ NEAR_TEXTS = [
     "Z-552",
     "Z-592",
     "ZB-55",
+    "ینلب-471",
+    "ینلب-477",
+    "26式",
+    "اا-826",
 ]
 
 
@@ -338,3 +342,22 @@ def test_a_wildcard_in_the_script_as_written_beats_its_transliteration(near_inde
 def test_random_strings_are_still_no_confident_match(near_index, observed):
     candidates = near_ranked(near_index, observed)
     assert not candidates or candidates[0].score < CONFIDENT_SCORE
+
+
+def test_a_split_number_of_a_right_to_left_line_is_read_in_either_order(near_index):
+    # Tesseract's Persian model split 471 into '47' and '1' and listed them from the right
+    # (and read ی as ب, a dot apart).
+    candidates = near_ranked(near_index, "بنلب-1 47")
+    assert candidates
+    assert candidates[0].entry.name == "ینلب-471"
+    assert "runs of digits of a right-to-left line taken in the other order" in (
+        candidates[0].matches[0].detail
+    )
+    assert near_ranked(near_index, "ABC-1 47") == []  # a left-to-right line keeps its order
+
+
+def test_a_transliteration_with_no_letter_left_matches_nothing(near_index):
+    # 'اا-826' transliterated leaves '826' (its alifs silent): '26' is not that.
+    names = [c.entry.name for c in near_ranked(near_index, "26")]
+    assert names[0] == "26式"
+    assert "اا-826" not in names

@@ -413,7 +413,7 @@ def _misread_hit(
         f"'{query.key}' is {alignment.edits} edit{plural} from '{catalogue_key}': "
         f"{alignment.describe()}"
     )
-    if how is not How.NORMALISED:
+    if how is not How.NORMALISED or query.cost:  # the reading assumed something: say what
         detail += f"; {path}"
     cost = PATH_COST[how] + query.cost + alignment.cost
     return Hit(target, cost, alignment.how(), detail, alignment.edits)

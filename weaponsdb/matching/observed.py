@@ -26,8 +26,10 @@ class Span:
 def query_readings(text: str) -> list[Reading]:
     """The readings of one observed text, with runs read as one character where there are
     any; the plainest first, without duplicate keys."""
-    found = (lost_before_designator(text) or readings(text, wildcards=True)) + designator_misread(
-        text
+    found = (
+        (lost_before_designator(text) or readings(text, wildcards=True))
+        + designator_misread(text)
+        + digit_runs_reordered(text)
     )
     for reading in list(found):
         if reading.how is How.TRANSLITERATED:
@@ -91,6 +93,28 @@ def lost_before_designator(text: str) -> list[Reading]:
     without = readings(folded[: found.start()] + folded[at:], wildcards=True)
     return lost + [
         replace(r, detail=f"{why}; {r.detail}", cost=r.cost + stray.cost) for r in without
+    ]
+
+
+_SPLIT_NUMBER = re.compile(r"\d+(?:\s+\d+)+")
+
+
+def digit_runs_reordered(text: str) -> list[Reading]:
+    """A number in a right-to-left line, split by OCR into runs read in the line's order
+    ('بنلب-1 47' for ینلب-471): the runs taken in the other order. Digits run left to
+    right inside Persian or Arabic text; an OCR that splits them lists the runs from the
+    right, as it reads the letters."""
+    folded = fold(text)
+    if not any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in folded):
+        return []
+    reordered = _SPLIT_NUMBER.sub(lambda m: " ".join(reversed(m.group().split())), folded)
+    if reordered == folded:
+        return []
+    cost = COSTS["digit_runs_reordered"]
+    why = f"the runs of digits of a right-to-left line taken in the other order: '{reordered}'"
+    return [
+        replace(r, detail=f"{why}; {r.detail}", cost=r.cost + cost)
+        for r in readings(reordered, wildcards=True)
     ]
 
 
