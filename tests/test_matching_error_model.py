@@ -208,10 +208,15 @@ def dense_index() -> MatchIndex:
     return MatchIndex([Target(n, "marking", text) for n, text in enumerate(DENSE_TEXTS)])
 
 
-def dense_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+def ranked_among(texts: list[str], index: MatchIndex, observed: str) -> list[Candidate]:
+    """The first five candidates of an index of *texts*, each entry named by its text."""
     best = best_per_entry(index, observed)
-    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", DENSE_TEXTS[n], None, None, None) for n in best}
+    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", texts[n], None, None, None) for n in best}
     return rank([observed], {n: [m] for n, m in best.items()}, facts, Evidence(), 5)
+
+
+def dense_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+    return ranked_among(DENSE_TEXTS, index, observed)
 
 
 @pytest.mark.parametrize(
@@ -287,9 +292,7 @@ def near_index() -> MatchIndex:
 
 
 def near_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
-    best = best_per_entry(index, observed)
-    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", NEAR_TEXTS[n], None, None, None) for n in best}
-    return rank([observed], {n: [m] for n, m in best.items()}, facts, Evidence(), 5)
+    return ranked_among(NEAR_TEXTS, index, observed)
 
 
 def test_a_reading_that_lost_a_character_keeps_the_edits_of_what_was_written(near_index):
