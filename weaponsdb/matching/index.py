@@ -225,7 +225,16 @@ class MatchIndex:
     def _misreadings(self, query: Reading, hits: dict[int, Hit]) -> None:
         """Catalogue keys the query may be a misreading of, within the budget."""
         allowed = budget(legible(query.key)) - query.cost
-        for key_id in self._near_keys(query):
+        self._priced(query, self._near_keys(query), allowed, hits)
+        # Only when nothing is as near as one arbitrary misreading: a search of two edits is
+        # the slowest there is in a big catalogue, and what it finds would rank below that.
+        if min((hit.cost for hit in hits.values()), default=math.inf) > COSTS["substitution"]:
+            self._priced(query, self._lost_character_keys(query), allowed, hits)
+
+    def _priced(
+        self, query: Reading, key_ids: Iterable[int], allowed: float, hits: dict[int, Hit]
+    ) -> None:
+        for key_id in key_ids:
             catalogue_key = self.keys[key_id]
             if catalogue_key == query.key:
                 continue
@@ -234,6 +243,18 @@ class MatchIndex:
                 continue
             for target, reading in self._expand(key_id):
                 _keep(hits, _misread_hit(target, query, reading, catalogue_key, alignment))
+
+    def _lost_character_keys(self, query: Reading) -> Iterable[int]:
+        """Keys longer than the query within the edits of the text it was read off, when a
+        lost character gives that text more edits than the reading has (see
+        edits_for_lost_character)."""
+        lost = edits_for_lost_character(query.key)
+        if not query.fuzzy or lost <= allowed_edits(query.key):
+            return []
+        longer = len(query.key) + 1
+        return _within(
+            query.key, self._key_segments, self.keys, lost, self._bigrams, self._lengths, longer
+        )
 
     def _near_keys(self, query: Reading) -> Iterator[int]:
         """Keys of the query's shape and of its coarse shape, then keys within the allowed
@@ -254,12 +275,6 @@ class MatchIndex:
                 yield from self._shape_keys.row(shape_id).tolist()
         elif edits == 2:
             yield from _within(query.key, self._key_segments, self.keys, edits, self._bigrams)
-        lost = edits_for_lost_character(query.key)
-        if lost > edits:
-            longer = len(query.key) + 1
-            yield from _within(
-                query.key, self._key_segments, self.keys, lost, self._bigrams, self._lengths, longer
-            )
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
