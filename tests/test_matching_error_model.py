@@ -208,10 +208,15 @@ def dense_index() -> MatchIndex:
     return MatchIndex([Target(n, "marking", text) for n, text in enumerate(DENSE_TEXTS)])
 
 
-def dense_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+def ranked_among(texts: list[str], index: MatchIndex, observed: str) -> list[Candidate]:
+    """The first five candidates of an index of *texts*, each entry named by its text."""
     best = best_per_entry(index, observed)
-    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", DENSE_TEXTS[n], None, None, None) for n in best}
+    facts = {n: EntryFacts(n, f"synthetic-{n:02d}", texts[n], None, None, None) for n in best}
     return rank([observed], {n: [m] for n, m in best.items()}, facts, Evidence(), 5)
+
+
+def dense_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+    return ranked_among(DENSE_TEXTS, index, observed)
 
 
 @pytest.mark.parametrize(
@@ -255,3 +260,107 @@ def test_ideographs_read_as_other_ideographs_are_learned_as_a_class():
     found = other_ideograph(counts)
     assert (found["seen"], found["out_of"], found["read_as_each"]) == (2, 6, 2.0)
     assert found["class_cost"] < found["cost"] < 1.0  # a particular pair is less likely
+
+
+# Synthetic designations (test data): each beside the near misses a reading could fall into.
+NEAR_TEXTS = [
+    "KRT-1234",
+    "KRT-1239",
+    "KRX-1234",
+    "362式",
+    "362-1式",
+    "362-7式",
+    "호통-349",
+    "고통-349",
+    "Κ-349",
+    "ΓΛ-197",
+    "ازا-719",
+    "ازا-713",
+    "Z-552",
+    "Z-592",
+    "ZB-55",
+    "ینلب-471",
+    "ینلب-477",
+    "26式",
+    "اا-826",
+]
+
+
+@pytest.fixture(scope="module")
+def near_index() -> MatchIndex:
+    return MatchIndex([Target(n, "marking", text) for n, text in enumerate(NEAR_TEXTS)])
+
+
+def near_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+    return ranked_among(NEAR_TEXTS, index, observed)
+
+
+def test_a_reading_that_lost_a_character_keeps_the_edits_of_what_was_written(near_index):
+    # Seven legible characters as written, so two arbitrary edits; one of them lost the R,
+    # which leaves six in the reading.
+    candidates = near_ranked(near_index, "KT-1274")
+    assert candidates
+    assert candidates[0].entry.name == "KRT-1234"
+    assert "'r' taken as missing" in candidates[0].matches[0].detail
+
+
+def test_a_dash_before_the_designator_that_joins_nothing_is_a_lost_character(near_index):
+    # '362-式' was '362-N式' with N lost: the N-M designations come first, none confidently,
+    # and 362式 only with the dash taken as a stray mark.
+    candidates = near_ranked(near_index, "362-式")
+    names = [c.entry.name for c in candidates]
+    assert set(names[:2]) == {"362-1式", "362-7式"}
+    assert candidates[0].score < CONFIDENT_SCORE
+    dashed = next(c for c in candidates if c.entry.name == "362式")
+    assert "'-' before the designator taken as extra" in dashed.matches[0].detail
+    # A space before the designator is how it is written, not a lost character.
+    assert near_ranked(near_index, "362 式")[0].entry.name == "362式"
+    assert near_ranked(near_index, "362 式")[0].score >= CONFIDENT_SCORE
+
+
+def test_a_letter_is_not_taken_as_a_letter_of_a_third_script(near_index):
+    # 통-349 lost its first syllable: the Hangul designations ending in 통 come first; the
+    # Greek Κ-349 after them, and only as Latin K (no way of reading takes 통 for Κ).
+    candidates = near_ranked(near_index, "통-349")
+    assert {c.entry.name for c in candidates[:2]} == {"호통-349", "고통-349"}
+    for candidate in candidates[2:]:
+        assert "'통' taken as 'κ'" not in candidate.matches[0].detail
+        assert candidate.score < candidates[1].score
+
+
+def test_greek_capitals_typed_as_their_cyrillic_twins_find_their_entry(near_index):
+    candidates = near_ranked(near_index, "ГЛ-197")  # Cyrillic Г and Л for Greek Γ and Λ
+    assert candidates[0].entry.name == "ΓΛ-197"
+    assert candidates[0].score >= CONFIDENT_SCORE
+
+
+def test_a_wildcard_in_the_script_as_written_beats_its_transliteration(near_index):
+    # 'ازا-*' transliterated is 'z*', which every Z- designation fits: those come after the
+    # designations that fit the text as written.
+    names = [c.entry.name for c in near_ranked(near_index, "ازا-*")]
+    assert set(names[:2]) == {"ازا-719", "ازا-713"}
+
+
+@pytest.mark.parametrize("observed", ["QZXW-71", "HKT-4408", "Ж-9К3Ф", "통통-5"])
+def test_random_strings_are_still_no_confident_match(near_index, observed):
+    candidates = near_ranked(near_index, observed)
+    assert not candidates or candidates[0].score < CONFIDENT_SCORE
+
+
+def test_a_split_number_of_a_right_to_left_line_is_read_in_either_order(near_index):
+    # Tesseract's Persian model split 471 into '47' and '1' and listed them from the right
+    # (and read ی as ب, a dot apart).
+    candidates = near_ranked(near_index, "بنلب-1 47")
+    assert candidates
+    assert candidates[0].entry.name == "ینلب-471"
+    assert "runs of digits of a right-to-left line taken in the other order" in (
+        candidates[0].matches[0].detail
+    )
+    assert near_ranked(near_index, "ABC-1 47") == []  # a left-to-right line keeps its order
+
+
+def test_a_transliteration_with_no_letter_left_matches_nothing(near_index):
+    # 'اا-826' transliterated leaves '826' (its alifs silent): '26' is not that.
+    names = [c.entry.name for c in near_ranked(near_index, "26")]
+    assert names[0] == "26式"
+    assert "اا-826" not in names

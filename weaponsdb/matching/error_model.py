@@ -137,7 +137,29 @@ def substitution(read: str, meant: str) -> Confusion:
         return _hangul(read, meant)
     if is_ideograph(read) and is_ideograph(meant):
         return Confusion(other_ideograph_cost(), "Han character read as another, measured")
+    if _across_scripts(read, meant):
+        return Confusion(COSTS["substitution_across_scripts"], "letter of another script")
     return Confusion(COSTS["substitution"], "misread")
+
+
+def _across_scripts(read: str, meant: str) -> bool:
+    """Two letters of two scripts neither of which is Latin (a Hangul syllable read as a
+    Greek letter): no way of reading makes that error. Tesseract's models for each script
+    misread its letters as Latin letters and digits, and as their own script's, never as
+    a third script's (learned.json has no such pair), and a person typing by sight types
+    Latin; shapes shared across scripts are in the tables above, priced as they are."""
+    scripts = {_script(read), _script(meant)}
+    return len(scripts) == 2 and None not in scripts and "LATIN" not in scripts
+
+
+@lru_cache(maxsize=4096)
+def _script(ch: str) -> str | None:
+    """The script of a letter, by the first word of its Unicode name; None for what is no
+    letter (digits are shared by every script)."""
+    if not ch.isalpha():
+        return None
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0] or None
 
 
 def is_ideograph(ch: str) -> bool:

@@ -89,8 +89,19 @@ def allowed_edits(query_key: str) -> int:
     whatever their number): two in a marking of seven characters or more, one in a shorter
     one, none in a two-character one: two changes to a five-character designation make
     another one."""
-    count = legible(query_key)
-    return 0 if count <= 2 else 1 if count <= 6 else 2
+    return _edits_for(legible(query_key))
+
+
+def _edits_for(legible_count: int) -> int:
+    return 0 if legible_count <= 2 else 1 if legible_count <= 6 else 2
+
+
+def edits_for_lost_character(query_key: str) -> int:
+    """Arbitrary edits searched for among keys longer than the query: the count follows the
+    characters as written, so a reading that lost one (six legible characters of a seven-
+    character designation) keeps the edits of the text it was read off, the lost character
+    being one of them."""
+    return _edits_for(legible(query_key) + 1)
 
 
 HOWS = list(How)
@@ -210,7 +221,16 @@ class MatchIndex:
     def _misreadings(self, query: Reading, hits: dict[int, Hit]) -> None:
         """Catalogue keys the query may be a misreading of, within the budget."""
         allowed = budget(legible(query.key)) - query.cost
-        for key_id in self._near_keys(query):
+        self._priced(query, self._near_keys(query), allowed, hits)
+        # Only when nothing is as near as one arbitrary misreading: a search of two edits is
+        # the slowest there is in a big catalogue, and what it finds would rank below that.
+        if min((hit.cost for hit in hits.values()), default=math.inf) > COSTS["substitution"]:
+            self._priced(query, self._lost_character_keys(query), allowed, hits)
+
+    def _priced(
+        self, query: Reading, key_ids: Iterable[int], allowed: float, hits: dict[int, Hit]
+    ) -> None:
+        for key_id in key_ids:
             catalogue_key = self.keys[key_id]
             if catalogue_key == query.key:
                 continue
@@ -219,6 +239,18 @@ class MatchIndex:
                 continue
             for target, reading in self._expand(key_id):
                 _keep(hits, _misread_hit(target, query, reading, catalogue_key, alignment))
+
+    def _lost_character_keys(self, query: Reading) -> Iterable[int]:
+        """Keys longer than the query within the edits of the text it was read off, when a
+        lost character gives that text more edits than the reading has (see
+        edits_for_lost_character)."""
+        lost = edits_for_lost_character(query.key)
+        if not query.fuzzy or lost <= allowed_edits(query.key):
+            return []
+        longer = len(query.key) + 1
+        return _within(
+            query.key, self._key_segments, self.keys, lost, self._bigrams, self._lengths, longer
+        )
 
     def _near_keys(self, query: Reading) -> Iterator[int]:
         """Keys of the query's shape and of its coarse shape, then keys within the allowed
@@ -231,7 +263,9 @@ class MatchIndex:
         coarse = self._coarse.find(coarse_key(query.key))
         if coarse is not None:
             yield from self._coarse_keys.row(coarse).tolist()
-        edits = allowed_edits(query.key) if query.fuzzy else 0
+        if not query.fuzzy:
+            return
+        edits = allowed_edits(query.key)
         if edits == 1:
             for shape_id in _within(shape, self._shape_segments, self.shapes, edits):
                 yield from self._shape_keys.row(shape_id).tolist()
@@ -241,7 +275,7 @@ class MatchIndex:
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
             detail = f"'{query.key}' fits the pattern '{self.targets.patterns[target]}'"
-            cost = PATH_COST[How.PATTERN] + query.cost
+            cost = PATH_COST[How.PATTERN] + _own_path(query) + query.cost
             _keep(hits, Hit(target, cost, How.PATTERN, detail))
 
     def _wildcard(self, query: Reading, hits: dict[int, Hit]) -> None:
@@ -257,6 +291,7 @@ class MatchIndex:
             # Each '?' stands for a character nothing was read of; a '*' for a run.
             cost = (
                 PATH_COST[How.WILDCARD]
+                + _own_path(query)
                 + query.cost
                 + COSTS["illegible_character"] * (query.key.count("?") + runs)
                 + COSTS["illegible_run_character"] * max(0, illegible - query.key.count("?"))
@@ -283,9 +318,14 @@ def _within(
     texts: TextTable,
     edits: int,
     bigrams: GramIndex | None = None,
+    lengths: Array | None = None,
+    shortest: int = 0,
 ) -> list[int]:
-    """Positions in *texts* of those 1 to *edits* edits from *text*, the nearest first."""
+    """Positions in *texts* of those 1 to *edits* edits from *text*, the nearest first (of
+    *shortest* characters or more, by *lengths*, if given)."""
     candidates = segments.candidates(text, edits)
+    if lengths is not None and len(candidates):
+        candidates = candidates[lengths[candidates] >= shortest]
     if bigrams is not None and len(candidates) > FEW_CANDIDATES:
         candidates = _sharing_bigrams(text, candidates, edits, bigrams)
     if not len(candidates):
@@ -362,10 +402,17 @@ def _misread_hit(
         f"'{query.key}' is {alignment.edits} edit{plural} from '{catalogue_key}': "
         f"{alignment.describe()}"
     )
-    if how is not How.NORMALISED:
+    if how is not How.NORMALISED or query.cost:  # the reading assumed something: say what
         detail += f"; {path}"
     cost = PATH_COST[how] + query.cost + alignment.cost
     return Hit(target, cost, alignment.how(), detail, alignment.edits)
+
+
+def _own_path(query: Reading) -> float:
+    """What a query's own way of reading costs beside another way of matching: 'ازا-*'
+    transliterated as 'z*' fits every key that starts with z, and is less likely than the
+    text as written fitting its own."""
+    return 0.0 if query.how is How.NORMALISED else PATH_COST[query.how]
 
 
 def _combined(query: Reading, catalogue: Reading) -> tuple[How, str]:

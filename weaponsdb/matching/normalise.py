@@ -99,11 +99,16 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
                 )
             )
         romanised = anyascii(folded)
-        found.append(
-            Reading(
-                key(romanised, wildcards), How.TRANSLITERATED, f"transliterated as '{romanised}'"
+        # A transliteration that leaves no letter ('اا-826', its alifs silent, as '826')
+        # says nothing the digits alone do not, and would match every text with them.
+        if any(ch.isalpha() for ch in romanised):
+            found.append(
+                Reading(
+                    key(romanised, wildcards),
+                    How.TRANSLITERATED,
+                    f"transliterated as '{romanised}'",
+                )
             )
-        )
     unique: dict[str, Reading] = {}
     for reading in found:
         if reading.key:

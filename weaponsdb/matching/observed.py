@@ -5,9 +5,10 @@ spans of tokens, each paying a little for the tokens it leaves out as junk."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 
-from weaponsdb.matching.error_model import COSTS, is_ideograph, read_runs
+from weaponsdb.matching.error_model import COSTS, extra, is_ideograph, read_runs
 from weaponsdb.matching.normalise import RULES, How, Reading, fold, key, readings
 
 # A line of more tokens than this is tried as its whole and its single tokens only.
@@ -25,7 +26,11 @@ class Span:
 def query_readings(text: str) -> list[Reading]:
     """The readings of one observed text, with runs read as one character where there are
     any; the plainest first, without duplicate keys."""
-    found = readings(text, wildcards=True) + designator_misread(text)
+    found = (
+        (lost_before_designator(text) or readings(text, wildcards=True))
+        + designator_misread(text)
+        + digit_runs_reordered(text)
+    )
     for reading in list(found):
         if reading.how is How.TRANSLITERATED:
             continue  # runs are what someone typed or OCR read, not our own romanisation
@@ -58,6 +63,58 @@ def designator_misread(text: str) -> list[Reading]:
     return [
         replace(reading, detail=f"{why}; {reading.detail}", cost=reading.cost + cost)
         for reading in readings(f"{number}式", wildcards=True)[:1]
+    ]
+
+
+# A dash joins a number to its suffix ('95-1式'); a space or a dot may stand before a
+# designator as it is ('58 式').
+_DASHES = "".join(
+    ch for ch in RULES["designators"]["separators"] if unicodedata.category(ch) == "Pd"
+)
+_SEPARATES_NOTHING = re.compile(
+    rf"(?<=\d)\s*([{re.escape(_DASHES)}])\s*"
+    rf"(?=[{''.join(w for w in RULES['designators']['after_number'] if len(w) == 1)}])"
+)
+
+
+def lost_before_designator(text: str) -> list[Reading]:
+    """'362-式': a dash between the number and the designator (式, 식, 型) that joins nothing
+    is where a character was lost ('362-1式'), or a stray mark. Read both ways: with an
+    illegible character there, and with the separator as a mark read that is not there (so
+    that the shorter designation, '362式', is no longer an exact reading of it)."""
+    folded = fold(text).strip()
+    found = _SEPARATES_NOTHING.search(folded)
+    if found is None:
+        return []
+    at = found.end()
+    lost = readings(f"{folded[:at]}?{folded[at:]}", wildcards=True)
+    stray = extra(found.group(1))
+    why = f"'{found.group(1)}' before the designator taken as extra ({stray.why})"
+    without = readings(folded[: found.start()] + folded[at:], wildcards=True)
+    return lost + [
+        replace(r, detail=f"{why}; {r.detail}", cost=r.cost + stray.cost) for r in without
+    ]
+
+
+_SPLIT_NUMBER = re.compile(r"\d+(?:\s+\d+)+")
+
+
+def digit_runs_reordered(text: str) -> list[Reading]:
+    """A number in a right-to-left line, split by OCR into runs read in the line's order
+    ('بنلب-1 47' for ینلب-471): the runs taken in the other order. Digits run left to
+    right inside Persian or Arabic text; an OCR that splits them lists the runs from the
+    right, as it reads the letters."""
+    folded = fold(text)
+    if not any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in folded):
+        return []
+    reordered = _SPLIT_NUMBER.sub(lambda m: " ".join(reversed(m.group().split())), folded)
+    if reordered == folded:
+        return []
+    cost = COSTS["digit_runs_reordered"]
+    why = f"the runs of digits of a right-to-left line taken in the other order: '{reordered}'"
+    return [
+        replace(r, detail=f"{why}; {r.detail}", cost=r.cost + cost)
+        for r in readings(reordered, wildcards=True)
     ]
 
 
