@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +34,9 @@ from weaponsdb import __version__
 from weaponsdb.config import Settings, get_settings
 from weaponsdb.db import make_engine
 
+# How long a shutdown waits for the match index's loading threads to finish their reads.
+SETTLE_SECONDS = 10
+
 DESCRIPTION = """
 An open reference database for identifying weapons and munitions from what can be seen on
 them: entries with their names in every script, identifying features, markings, reference
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         resources.matcher.warm(resources.sessions)  # answers /healthz meanwhile
         COLLECTIONS.serving()
         yield
+        await asyncio.to_thread(resources.matcher.settle, SETTLE_SECONDS)
         engine.dispose()
         resources.rate_counts.close()
 

@@ -189,6 +189,7 @@ class Matcher:
         self._background_above = background_above
         self._rebuilding = threading.Lock()  # held while a whole index is built in the background
         self._rebuild: threading.Thread | None = None
+        self._warming: threading.Thread | None = None
         self._private: Path | None = None  # without index_file, see _private_file()
 
     def index(self, session: Session) -> CatalogueIndex:
@@ -345,7 +346,16 @@ class Matcher:
 
         thread = threading.Thread(target=build, name="match-index", daemon=True)
         thread.start()
+        self._warming = thread
         return thread
+
+    def settle(self, timeout: float) -> None:
+        """Waits (up to *timeout* seconds each) for the threads that load or rebuild the
+        index: a service shutting down must not leave them reading a database it is about to
+        close (or that a caller is about to empty)."""
+        for thread in (self._warming, self._rebuild):
+            if thread is not None:
+                thread.join(timeout)
 
     def index_now(self) -> CatalogueIndex | None:
         """The index in use, as it stands, without asking the database whether it moved."""
