@@ -138,9 +138,9 @@ class CoalescedWrites:
 
 def without_nagle(transport: asyncio.BaseTransport) -> None:
     """Sends each answer at once. asyncio only sets TCP_NODELAY on sockets created with
-    proto=IPPROTO_TCP, and the listening socket uvicorn binds for its workers has proto=0,
-    as do the connections accepted on it: small answers then wait for the client's delayed
-    ACK (Nagle's algorithm), about 40 ms each on Linux loopback."""
+    proto=IPPROTO_TCP, and the listening socket older uvicorn releases bind for their workers
+    has proto=0, as do the connections accepted on it: small answers then wait for the
+    client's delayed ACK (Nagle's algorithm), about 40 ms each on Linux loopback."""
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

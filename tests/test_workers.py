@@ -42,8 +42,12 @@ def test_connections_accepted_on_the_workers_shared_socket_send_without_delay(
     config = server_config(create_app(settings, engine), settings, "127.0.0.1", free_port())
     config.loop = loop
     config.load()
-    shared = config.bind_socket()  # exactly as uvicorn's supervisor binds it for its workers
-    assert shared.proto == 0
+    # Bound as older uvicorn releases bound it for their workers (and other supervisors may):
+    # proto 0, which asyncio does not recognise as TCP.
+    shared = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto=0)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shared.bind((config.host, config.port))
+    shared.set_inheritable(True)
     seen: list[int] = []
 
     class Observed(config.http_protocol_class):  # type: ignore[misc, name-defined]
