@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -73,19 +74,20 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
     found = [Reading(plain_key, How.NORMALISED, plain, fuzzy=not mixed)]
     if designated != folded.casefold():  # a misread designator word still leaves the rest
         found.append(Reading(key(folded, wildcards, designate=False), How.NORMALISED, "as written"))
-    if not folded.isascii() and any(_is_hangul(ch) for ch in folded):
+    if not folded.isascii() and _SYLLABLE.search(folded):
+        revised, mccune = revised_romanization(folded), mccune_reischauer(folded)
         found.append(
             Reading(
-                key(revised_romanization(folded), wildcards),
+                key(revised, wildcards),
                 How.TRANSLITERATED,
-                f"Hangul read in Revised Romanization as '{revised_romanization(folded)}'",
+                f"Hangul read in Revised Romanization as '{revised}'",
             )
         )
         found.append(
             Reading(
-                key(mccune_reischauer(folded), wildcards),
+                key(mccune, wildcards),
                 How.TRANSLITERATED,
-                f"Hangul read in McCune–Reischauer as '{mccune_reischauer(folded)}'",
+                f"Hangul read in McCune–Reischauer as '{mccune}'",
             )
         )
     if _has_other_alphabet(folded):
@@ -121,12 +123,30 @@ def fold(text: str) -> str:
     ASCII digits, invisible format characters (zero-width, direction marks) removed."""
     if text.isascii():  # all of it as it is (most catalogue texts: a quick way past)
         return text
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(
-        str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
-        for ch in text
-        if unicodedata.category(ch) != "Cf"
-    )
+    return unicodedata.normalize("NFKC", text).translate(_FOLDED)
+
+
+class CharTable(dict[int, str | None]):
+    """A str.translate table of what *mapped* makes of each character (None: dropped), each
+    worked out the first time it is met and remembered: one call per text instead of one per
+    character (readings of a million catalogue texts are most of an index build)."""
+
+    def __init__(self, mapped: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self._mapped = mapped
+
+    def __missing__(self, code: int) -> str | None:
+        found = self[code] = self._mapped(chr(code))
+        return found
+
+
+def _folded_character(ch: str) -> str | None:
+    if unicodedata.category(ch) == "Cf":
+        return None
+    return str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
+
+
+_FOLDED = CharTable(_folded_character)
 
 
 def key(text: str, wildcards: bool = False, designate: bool = True) -> str:
@@ -137,10 +157,8 @@ def key(text: str, wildcards: bool = False, designate: bool = True) -> str:
     # nothing changes: a key is then its own key.
     while True:
         designated = designators(text) if designate else text
-        stripped = (
-            designated.translate(_ASCII_DROPPED[bool(keep)])
-            if designated.isascii()
-            else "".join(ch for ch in designated if ch.isalnum() or ch in keep)
+        stripped = designated.translate(
+            _ASCII_DROPPED[bool(keep)] if designated.isascii() else _DROPPED[bool(keep)]
         )
         if stripped == text:
             return text
@@ -155,6 +173,14 @@ _ASCII_DROPPED = tuple(
     )
     for keep in ("", WILDCARDS)
 )
+
+
+def _kept_by_key(keep: str) -> Callable[[str], str | None]:
+    return lambda ch: ch if ch.isalnum() or ch in keep else None
+
+
+# The same of any text, each character's fate remembered as it is met.
+_DROPPED = tuple(CharTable(_kept_by_key(keep)) for keep in ("", WILDCARDS))
 
 
 def ocr_key(text_key: str) -> str:
@@ -191,8 +217,18 @@ def _designator_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     )
 
 
+@cache
+def _any_designator_word() -> re.Pattern[str]:
+    """Found in every text either pattern matches: each match holds one of the words."""
+    rules = RULES["designators"]
+    words = sorted(rules["before_number"] + rules["after_number"], key=len, reverse=True)
+    return re.compile("|".join(re.escape(word) for word in words))
+
+
 def designators(text: str) -> str:
     """'58式', '58식', 'тип 58' and 'type 58' all become 'type 58'."""
+    if not _any_designator_word().search(text):  # most texts: one search, not two passes
+        return text
     canonical = RULES["designators"]["canonical"]
     before, after = _designator_patterns()
     text = after.sub(lambda m: f"{canonical} {m.group(1)}", text)
@@ -203,6 +239,8 @@ def _is_hangul(ch: str) -> bool:
     return bool(hangul_jamo.is_syllable(ch))
 
 
+# Hangul syllables, as hangul_jamo.is_syllable has them.
+_SYLLABLE = re.compile("[\uac00-\ud7a3]")
 _SYLLABLE_RUNS = re.compile("([\uac00-\ud7a3]+)")
 
 
@@ -238,7 +276,13 @@ def mccune_reischauer(text: str) -> str:
 def _has_other_alphabet(text: str) -> bool:
     if text.isascii():
         return False
-    return any(ch.isalpha() and not ch.isascii() and not _is_hangul(ch) for ch in text)
+    # Each letter of another alphabet is dropped: the text is shorter by them.
+    return len(text.translate(_OTHER_ALPHABET)) != len(text)
+
+
+_OTHER_ALPHABET = CharTable(
+    lambda ch: None if ch.isalpha() and not ch.isascii() and not _is_hangul(ch) else ch
+)
 
 
 @cache
