@@ -26,7 +26,7 @@ from typing import Any
 import hangul_jamo
 from rapidfuzz.distance import Levenshtein
 
-from weaponsdb.matching.normalise import RULES, How, ocr_key
+from weaponsdb.matching.normalise import RULES, CharTable, How, ocr_key
 
 HERE = Path(__file__).parent
 ERRORS: dict[str, Any] = json.loads((HERE / "errors.json").read_text("utf-8"))
@@ -337,28 +337,18 @@ def _class_key(text_key: str, below: float) -> str:
     return text_key.translate(_class_table(below))
 
 
-class _ClassTable(dict[int, str]):
-    """Each character's class (as a str.translate table), worked out the first time it is
-    met and remembered."""
+@cache
+def _class_table(below: float) -> CharTable:
+    classes = shape_classes(below)
+    ideographs = other_ideograph_cost(as_class=True) < below
 
-    def __init__(self, below: float) -> None:
-        super().__init__()
-        self._classes = shape_classes(below)
-        self._ideographs = other_ideograph_cost(as_class=True) < below
-
-    def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        member = self._classes.get(ch, ch)
+    def class_of(ch: str) -> str:
+        member = classes.get(ch, ch)
         # An ideograph's class is every ideograph, unless it is also read as a Latin letter
         # or digit (丁 as j), whose class it then keeps.
-        found = IDEOGRAPH_CLASS if self._ideographs and is_ideograph(member) else member
-        self[code] = found
-        return found
+        return IDEOGRAPH_CLASS if ideographs and is_ideograph(member) else member
 
-
-@cache
-def _class_table(below: float) -> _ClassTable:
-    return _ClassTable(below)
+    return CharTable(class_of)
 
 
 @dataclass(frozen=True)
