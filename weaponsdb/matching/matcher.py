@@ -19,8 +19,7 @@ import shutil
 import tempfile
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +31,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 from weaponsdb import models
 from weaponsdb.catalogue.read import EntryFilter
 from weaponsdb.matching import saved
+from weaponsdb.matching.construct import collector_paused
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.normalise import Reading, fold, key
 from weaponsdb.matching.observed import query_readings, span_readings, spans
@@ -450,7 +450,7 @@ def caught_up(
     if any(saved.texts_digest(now[entry]) != found.sample[entry] for entry in unchanged):
         LOG.info("the match index file %s is of another catalogue: rebuilt", found.path)
         return None
-    with _collector_paused():
+    with collector_paused():
         caught = CatalogueIndex(
             generation,
             found.index,
@@ -484,7 +484,7 @@ def refreshed(session: Session, previous: CatalogueIndex | None, generation: int
                 overlay_facts=load_facts(session, changed),
             )
     # Read after the generation: the index holds at least every change up to it.
-    with _collector_paused():
+    with collector_paused():
         base = MatchIndex(load_targets(session))
         whole = CatalogueIndex(
             generation, base, generation, MatchIndex([]), frozenset(), load_facts(session), {}
@@ -497,27 +497,6 @@ def refreshed(session: Session, previous: CatalogueIndex | None, generation: int
         # a young collection would walk all of it.
         gc.freeze()
     return whole
-
-
-_paused_lock = threading.Lock()
-_paused = 0  # builds under way that asked the collector to wait
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No automatic collection while an index is built: each would walk the growing index,
-    pausing every request (and the build) for longer and longer."""
-    global _paused
-    with _paused_lock:
-        _paused += 1
-        gc.disable()
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused -= 1
-            if _paused == 0:
-                gc.enable()
 
 
 def changed_entries(session: Session, since: int) -> frozenset[int] | None:
