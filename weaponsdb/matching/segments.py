@@ -1,12 +1,16 @@
 """The candidate filter for misread keys: a partition ("pass-join") index.
 
 Cut a key into k + 1 segments; k edits can spoil at most k of them, so a query within k edits
-of the key contains at least one segment unchanged, shifted by at most k places. Each
-segment is indexed under (k, the key's length, its number, its text); a query looks up its
-substrings at the few lengths and places that could hold one, which finds every key within k
-edits and very little else, however short the keys. A swap of neighbours is one edit but can
-spoil two segments, so each swap of the query's neighbours is also looked up with one edit
-fewer. rapidfuzz then measures only the candidates.
+of the key contains at least one segment unchanged. Each segment is indexed under (k, the
+key's length, its number, its text); a query looks up its substrings at the few lengths and
+places that could hold one, which finds every key within k edits and very little else,
+however short the keys. The places are those of Pass-Join's multi-match-aware selection (Li
+et al., VLDB 2011): some unchanged segment i (from 0) has at most i edits before it and k - i
+after it, so it is shifted by at most i places, and by at most k - i from where the
+difference in length would put it. A swap of neighbours is one edit but can spoil two
+segments, so each swap of the query's neighbours is also looked up with one edit fewer; two
+swaps (k = 2) are found that way too, since at most one of them can spoil both halves of a
+key. rapidfuzz then measures only the candidates.
 """
 
 from __future__ import annotations
@@ -87,15 +91,18 @@ class SegmentIndex:
     @staticmethod
     def _probes(query: str, edits: int, crcs: dict[str, int]) -> Iterator[int]:
         for length in range(max(edits + 1, len(query) - edits), len(query) + edits + 1):
+            shift = len(query) - length  # where the difference in length puts the end
             for number, start, size in segments(length, edits):
                 prefix = _hash_prefix(edits, length, number)
-                for place in range(max(0, start - edits), start + edits + 1):
-                    if place + size <= len(query):
-                        segment = query[place : place + size]
-                        crc = crcs.get(segment)
-                        if crc is None:
-                            crc = crcs[segment] = zlib.crc32(segment.encode())
-                        yield prefix | crc
+                after = edits - number
+                first = max(0, start - number, start + shift - after)
+                last = min(len(query) - size, start + number, start + shift + after)
+                for place in range(first, last + 1):
+                    segment = query[place : place + size]
+                    crc = crcs.get(segment)
+                    if crc is None:
+                        crc = crcs[segment] = zlib.crc32(segment.encode())
+                    yield prefix | crc
 
 
 def _hash_prefix(edits: int, length: int, number: int) -> int:
