@@ -17,6 +17,10 @@ from weaponsdb.matching.tables import Array, TextTable, code_rows
 
 Ids = npt.NDArray[np.int32]
 CODE_BITS = 21  # a code point's: a bigram is numbered by two
+# A bigram's bit in a signature: the top six bits of its number times the golden ratio's
+# 64-bit fraction (Fibonacci hashing), which spreads neighbouring numbers apart.
+_SPREAD = 0x9E3779B97F4A7C15
+_WORD = (1 << 64) - 1
 
 
 def qgrams(text: str, q: int, padded: bool = True) -> set[str]:
@@ -45,47 +49,56 @@ class GramIndex:
         self._bounds = np.searchsorted(gram_array[order], np.arange(len(gram_numbers) + 1))
         self._grams = TextTable.of(list(gram_numbers), findable=True)
         self.size = size
+        self.signatures: Array | None = None
 
     @classmethod
     def bigrams(cls, keys: Sequence[str]) -> GramIndex:
         """The index of the padded bigrams of *keys* (as qgrams(key, 2)), built by numpy: a
         bigram is numbered by its two code points, the keys of one length at once, and each
         distinct (bigram, key) pair is one posting; the bigrams in the order of their
-        numbers."""
+        numbers. With each key's signature (see signature())."""
         padded = [f"^{key}$" for key in keys]
         lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
         grams: list[Array] = [np.empty(0, dtype=np.int64)]
         owners: list[Array] = [np.empty(0, dtype=np.int32)]
+        signatures = np.zeros(len(keys), dtype=np.uint64)
         for length in np.unique(lengths).tolist():
             numbers = np.flatnonzero(lengths == length).astype(np.int32)
             codes = code_rows(padded, numbers, length).astype(np.int64)
-            grams.append((codes[:, :-1] << CODE_BITS | codes[:, 1:]).ravel())
+            numbered = codes[:, :-1] << CODE_BITS | codes[:, 1:]
+            grams.append(numbered.ravel())
             owners.append(np.repeat(numbers, length - 1))
+            signatures[numbers] = np.bitwise_or.reduce(_bits(numbered), axis=1)
         gram_array, owner_array = np.concatenate(grams), np.concatenate(owners)
         order = np.lexsort((owner_array, gram_array))
         gram_array, owner_array = gram_array[order], owner_array[order]
         new = np.ones(len(order), dtype=bool)  # a key holding a bigram twice is posted once
         new[1:] = (gram_array[1:] != gram_array[:-1]) | (owner_array[1:] != owner_array[:-1])
         gram_array, owner_array = gram_array[new], owner_array[new]
-        distinct = np.unique(gram_array)
+        starts = np.flatnonzero(np.diff(gram_array, prepend=-1))  # sorted: where each begins
+        distinct = gram_array[starts]
         index = cls.__new__(cls)
         index._owners = owner_array
-        index._bounds = np.append(np.searchsorted(gram_array, distinct), len(gram_array))
+        index._bounds = np.append(starts, len(gram_array))
         mask = (1 << CODE_BITS) - 1
         index._grams = TextTable.of(
             [chr(code >> CODE_BITS) + chr(code & mask) for code in distinct.tolist()],
             findable=True,
         )
         index.size = len(keys)
+        index.signatures = signatures
         return index
 
     def arrays(self, prefix: str) -> dict[str, Array]:
-        return {
+        found = {
             **self._grams.arrays(f"{prefix}.grams"),
             f"{prefix}.owners": self._owners,
             f"{prefix}.bounds": self._bounds,
             f"{prefix}.size": np.array([self.size], dtype=np.int64),
         }
+        if self.signatures is not None:
+            found[f"{prefix}.signatures"] = self.signatures
+        return found
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, Array], prefix: str) -> GramIndex:
@@ -94,6 +107,7 @@ class GramIndex:
         index._owners = arrays[f"{prefix}.owners"]
         index._bounds = arrays[f"{prefix}.bounds"]
         index.size = int(arrays[f"{prefix}.size"][0])
+        index.signatures = arrays.get(f"{prefix}.signatures")
         return index
 
     def grams(self) -> list[str]:
@@ -105,6 +119,19 @@ class GramIndex:
             return np.empty(0, dtype=np.int32)
         start, end = self._bounds[number : number + 2].tolist()
         return self._owners[start:end]
+
+    def alike(self, text: str, candidates: Ids, most: int) -> Ids:
+        """The *candidates* (in order) that may each lack at most *most* of the padded
+        bigrams of *text* and have at most *most* that it lacks, by their signatures: a bit
+        of the text's signature that a key's lacks is a bigram it lacks (a bit may stand for
+        several bigrams, so fewer bits differ than bigrams do, and none is dropped that
+        counting bigrams would keep). Needs the signatures of bigrams()."""
+        assert self.signatures is not None, "not an index of bigrams"
+        own = np.uint64(signature(text))
+        theirs = self.signatures[candidates]
+        kept = (np.bitwise_count(own & ~theirs) <= most) & (np.bitwise_count(theirs & ~own) <= most)
+        found: Ids = candidates[kept]
+        return found
 
     def containing_all(self, grams: Collection[str]) -> Ids:
         """Texts containing every one of *grams*, ascending; the rarest lists first."""
@@ -119,3 +146,20 @@ class GramIndex:
             places = np.minimum(np.searchsorted(ids, found), len(ids) - 1)
             found = found[ids[places] == found]
         return found
+
+
+def signature(text: str) -> int:
+    """The bits of the padded bigrams of *text* in 64: one number that says, without a look
+    at the postings, which bigrams a key may hold."""
+    found = 0
+    for gram in qgrams(text, 2):
+        number = ord(gram[0]) << CODE_BITS | ord(gram[1])
+        found |= 1 << ((number * _SPREAD & _WORD) >> 58)
+    return found
+
+
+def _bits(numbered: Array) -> Array:
+    """Each bigram number's bit in a signature, as signature() has it."""
+    spread = numbered.astype(np.uint64) * np.uint64(_SPREAD)  # modulo 2**64, as numpy wraps
+    found: Array = np.left_shift(np.uint64(1), spread >> np.uint64(58))
+    return found
