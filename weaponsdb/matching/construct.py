@@ -117,11 +117,14 @@ def _built_arrays(targets: Sequence[Target], progress: Progress | None) -> dict[
 
 
 def _numbered(texts: Sequence[str]) -> tuple[list[str], Array]:
-    """The distinct texts in the order first met, and the number of each of *texts*."""
-    distinct = list(dict.fromkeys(texts))
-    numbers = dict(zip(distinct, range(len(distinct)), strict=True))
-    found = np.fromiter(map(numbers.__getitem__, texts), dtype=np.int32, count=len(texts))
-    return distinct, found
+    """The distinct texts in the order first met, and the number of each of *texts* (one
+    pass over them: a million keys, details, shape keys each)."""
+    numbers: dict[str, int] = {}
+    number = numbers.setdefault
+    found = np.fromiter(
+        (number(text, len(numbers)) for text in texts), dtype=np.int32, count=len(texts)
+    )
+    return list(numbers), found
 
 
 def _grouped(groups: Array, count: int, members: Array | None = None) -> tuple[Postings, Array]:
