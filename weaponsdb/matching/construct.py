@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +38,6 @@ LOG = logging.getLogger("weaponsdb.matching")
 # (starting them takes about a second).
 PARALLEL_ABOVE = 50_000
 READING_CHUNK = 5_000
-# key, number of the way of reading (HOWS), detail, the key's shape key, its coarse key
-ReadingRow = tuple[str, int, str, str, str]
 Progress = Callable[[int, int], None]
 HOW_NUMBERS = {how: number for number, how in enumerate(HOWS)}
 
@@ -75,17 +75,10 @@ def built_arrays(targets: Sequence[Target], progress: Progress | None = None) ->
 
 def _built_arrays(targets: Sequence[Target], progress: Progress | None) -> dict[str, Array]:
     patterned = [(n, t.pattern) for n, t in enumerate(targets) if t.pattern]
-    read, fixed = _readings_of(targets, [pattern for _, pattern in patterned], progress)
-    per_target = [read(target.text) for target in targets]
-    rows: list[ReadingRow] = list(chain.from_iterable(per_target))
-    row_target = np.repeat(
-        np.arange(len(targets), dtype=np.int32),
-        np.fromiter(map(len, per_target), dtype=np.int64, count=len(per_target)),
-    )
-    del per_target
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
-    row_keys, row_hows, row_details, row_shapes, row_coarse = columns
-    del rows, columns
+    texts, text_of = _numbered([target.text for target in targets])
+    read, fixed = _readings_of(texts, [pattern for _, pattern in patterned], progress)
+    row_target, (row_keys, row_hows, row_details, row_shapes, row_coarse) = read.per_target(text_of)
+    del read
     keys, row_key = _numbered(row_keys)
     details, row_detail = _numbered(row_details)
     # A key's shape keys are those of its first row (they depend on the key alone).
@@ -93,7 +86,7 @@ def _built_arrays(targets: Sequence[Target], progress: Progress | None) -> dict[
     shapes, key_shape = _numbered([row_shapes[row] for row in first_rows.tolist()])
     coarse, key_coarse = _numbered([row_coarse[row] for row in first_rows.tolist()])
     hits, by_key = _grouped(row_key, len(keys), row_target)  # targets ascending
-    hows = np.fromiter(row_hows, dtype=np.int8, count=len(row_hows))
+    hows = np.array(row_hows, dtype=np.int8)
     return {
         **Targets.arrays(targets),
         **TextTable.of(keys, findable=True).arrays("keys"),
@@ -192,60 +185,90 @@ def _fixed_parts_of_chunk(patterns: list[str]) -> list[str]:
     return [_longest_fixed_part(pattern) for pattern in patterns]
 
 
-def _rows(text: str) -> tuple[ReadingRow, ...]:
-    return tuple(
-        (r.key, HOW_NUMBERS[r.how], r.detail, shape_key(r.key), coarse_key(r.key))
-        for r in catalogue_readings(text)
-    )
+@dataclass
+class Readings:
+    """The readings of texts as columns, one row per reading, the rows of each text after
+    those of the one before: lists of strings move between processes far faster than a
+    tuple per reading does."""
+
+    counts: list[int] = field(default_factory=list)  # readings of each text
+    keys: list[str] = field(default_factory=list)
+    hows: list[int] = field(default_factory=list)  # the number of each way of reading (HOWS)
+    details: list[str] = field(default_factory=list)
+    shapes: list[str] = field(default_factory=list)  # each key's shape key
+    coarse: list[str] = field(default_factory=list)  # and its coarse one
+
+    def extend(self, other: Readings) -> None:
+        for name, column in vars(other).items():
+            getattr(self, name).extend(column)
+
+    def per_target(self, text_of: Array) -> tuple[Array, list[list[Any]]]:
+        """The target of each row and the columns, for targets whose texts are these by
+        number (*text_of*): the rows as they are when each text is one target's, in order."""
+        counts = np.array(self.counts, dtype=np.int64)
+        columns: list[list[Any]] = [self.keys, self.hows, self.details, self.shapes, self.coarse]
+        if len(text_of) == len(counts):  # numbered in order of first use: text n, target n
+            return np.repeat(np.arange(len(counts), dtype=np.int32), counts), columns
+        sizes = counts[text_of]
+        firsts = (np.cumsum(counts) - counts)[text_of]
+        rows = np.arange(int(sizes.sum())) + np.repeat(firsts - (np.cumsum(sizes) - sizes), sizes)
+        gathered = [np.array(column, dtype=object)[rows].tolist() for column in columns]
+        return np.repeat(np.arange(len(sizes), dtype=np.int32), sizes), gathered
 
 
-def _rows_of_chunk(texts: list[str]) -> list[tuple[ReadingRow, ...]]:
+def _readings_of_chunk(texts: list[str]) -> Readings:
+    found = Readings()
     with collector_paused():
-        return [_rows(text) for text in texts]
-
-
-Read = Callable[[str], tuple[ReadingRow, ...]]
+        for text in texts:
+            read = catalogue_readings(text)
+            found.counts.append(len(read))
+            for reading in read:
+                found.keys.append(reading.key)
+                found.hows.append(HOW_NUMBERS[reading.how])
+                found.details.append(reading.detail)
+                found.shapes.append(shape_key(reading.key))
+                found.coarse.append(coarse_key(reading.key))
+    return found
 
 
 def _readings_of(
-    targets: Sequence[Target], patterns: list[str], progress: Progress | None = None
-) -> tuple[Read, list[str]]:
-    """The readings of each target's text, as rows (computed once per distinct text), and
-    the longest fixed part of each of *patterns*: in parallel when there are many texts and
-    more than one core (and this process may have children: a daemon may not)."""
-    distinct = list(dict.fromkeys(target.text for target in targets))
+    texts: list[str], patterns: list[str], progress: Progress | None = None
+) -> tuple[Readings, list[str]]:
+    """The readings of each of *texts* (distinct), and the longest fixed part of each of
+    *patterns*: in parallel when there are many texts and more than one core (and this
+    process may have children: a daemon may not)."""
     cores = os.cpu_count() or 1
-    if len(distinct) <= PARALLEL_ABOVE or cores < 2 or multiprocessing.current_process().daemon:
-        return _serially(distinct, progress), _fixed_parts_of_chunk(patterns)
+    if len(texts) <= PARALLEL_ABOVE or cores < 2 or multiprocessing.current_process().daemon:
+        return _serially(texts, progress), _fixed_parts_of_chunk(patterns)
     # Spawned, not forked: this process may hold threads (the service's) and locks.
     context = multiprocessing.get_context("spawn")
-    rows: list[tuple[ReadingRow, ...]] = []
+    found = Readings()
     try:
         with ProcessPoolExecutor(cores, mp_context=context) as pool:
             fixed = pool.map(_fixed_parts_of_chunk, _chunks(patterns))
-            for chunk in pool.map(_rows_of_chunk, _chunks(distinct)):
-                rows.extend(chunk)
+            for chunk in pool.map(_readings_of_chunk, _chunks(texts)):
+                found.extend(chunk)
                 if progress is not None:
-                    progress(len(rows), len(distinct))
+                    progress(len(found.counts), len(texts))
             fixed_parts = list(chain.from_iterable(fixed))
     except (BrokenProcessPool, OSError, RuntimeError):
         # A program whose main module starts work when imported (no __main__ guard) cannot
         # spawn workers; nor can a process short of them. Then here, as it would anyway.
         LOG.warning("readings computed in this process: no worker processes", exc_info=True)
-        return _serially(distinct, progress), _fixed_parts_of_chunk(patterns)
-    return dict(zip(distinct, rows, strict=True)).__getitem__, fixed_parts
+        return _serially(texts, progress), _fixed_parts_of_chunk(patterns)
+    return found, fixed_parts
 
 
 def _chunks(texts: list[str]) -> list[list[str]]:
     return [texts[at : at + READING_CHUNK] for at in range(0, len(texts), READING_CHUNK)]
 
 
-def _serially(distinct: list[str], progress: Progress | None) -> Read:
-    rows: dict[str, tuple[ReadingRow, ...]] = {}
-    for chunk in _chunks(distinct):
-        rows.update(zip(chunk, _rows_of_chunk(chunk), strict=True))
+def _serially(texts: list[str], progress: Progress | None) -> Readings:
+    found = Readings()
+    for chunk in _chunks(texts):
+        found.extend(_readings_of_chunk(chunk))
         if progress is not None:
-            progress(len(rows), len(distinct))
-    if progress is not None and not distinct:
+            progress(len(found.counts), len(texts))
+    if progress is not None and not texts:
         progress(0, 0)
-    return rows.__getitem__
+    return found
