@@ -103,7 +103,6 @@ class TextTable:
         self._data = data
         # Sliced without copying, decoded from the slice.
         self._view = memoryview(data)  # type: ignore[arg-type]
-        self._size = max(0, len(self._view) - 1)  # the last byte that may be gathered
         self._hashes = arrays.get("hashes")
         self._order = arrays.get("order")
 
@@ -141,13 +140,18 @@ class TextTable:
     def many(self, numbers: Array) -> list[str]:
         """The texts of *numbers* (an array), in order: their bytes gathered by numpy, each
         followed by a NUL, decoded at once and split (thousands of candidates a query)."""
-        if not len(self._view):
+        if not len(self._view) or not len(numbers):
             return [""] * len(numbers)
         starts = self._offsets[numbers]
-        sizes = self._offsets[numbers + 1] - starts + 1  # and a separator
-        ends = np.cumsum(sizes)
-        places = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + sizes, sizes)
-        gathered = np.frombuffer(self._view, dtype=np.uint8)[np.minimum(places, self._size)]
+        stops = self._offsets[numbers + 1]
+        ends = np.cumsum(stops - starts + 1)  # each text and a separator
+        # The place of every byte gathered: one after another, jumping from the end of a
+        # text (where its separator goes) to the start of the next.
+        steps = np.ones(int(ends[-1]), dtype=np.int64)
+        steps[0] = starts[0]
+        steps[ends[:-1]] = starts[1:] - stops[:-1]
+        places = np.cumsum(steps, out=steps)
+        gathered = np.take(np.frombuffer(self._view, dtype=np.uint8), places, mode="clip")
         gathered[ends - 1] = 0
         texts: list[str] = gathered.tobytes().decode().split("\0")[:-1]
         return texts
