@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.index import MAX_PRICED, MatchIndex, Target, _within
 from weaponsdb.matching.matcher import best_per_entry
 from weaponsdb.matching.normalise import fold, key, readings
 from weaponsdb.matching.patterns import compile_pattern
@@ -71,3 +73,44 @@ def test_a_catalogue_marking_always_matches_its_own_entry_first(markings, data):
 def test_a_marking_fits_the_pattern_made_from_it(marking):
     fixed, _, _ = marking.rpartition(" ")
     assert compile_pattern(f"{fixed} {{lot}}").fullmatch(key(fold(marking)))
+
+
+# Keys of a few letters and every digit, alike as structured markings are ('lot 0042'): many
+# share segments and bigrams, so the narrowing of candidates is exercised. No designator word
+# or other alphabet can be spelt, so each marking is read as one key, itself.
+KEY_CHARACTERS = st.sampled_from(list("0123456789abklmty"))
+KEYS = st.text(KEY_CHARACTERS, min_size=3, max_size=14)
+
+
+@st.composite
+def misread(draw, keys):
+    """A key with up to two edits: swaps of neighbours, substitutions, insertions, losses."""
+    text = draw(st.sampled_from(keys))
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(text) - 1))
+        new = draw(KEY_CHARACTERS)
+        text = draw(
+            st.sampled_from(
+                [
+                    text[:at] + text[at + 1 : at + 2] + text[at] + text[at + 2 :],
+                    text[:at] + new + text[at + 1 :],
+                    text[:at] + new + text[at:],
+                    text[:at] + text[at + 1 :] or text,
+                ]
+            )
+        )
+    return text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(KEYS, min_size=100, max_size=400, unique=True), st.data())
+def test_the_search_for_misread_keys_finds_every_key_within_the_edits(keys, data):
+    # Against a scan of every key: the nearest MAX_PRICED within two edits (optimal string
+    # alignment: a swap of neighbours is one), ties in the keys' order.
+    index = MatchIndex([Target(n, "marking", text) for n, text in enumerate(keys)])
+    query = data.draw(misread(keys))
+    every_key = list(index.keys)
+    scanned = process.extract(query, every_key, scorer=OSA.distance, score_cutoff=2, limit=None)
+    nearest = [p for _, distance, p in sorted(scanned, key=lambda f: (f[1], f[2])) if distance]
+    found = _within(query, index._key_segments, index.keys, 2, index._bigrams)
+    assert found == nearest[:MAX_PRICED]

@@ -21,6 +21,9 @@ CODE_BITS = 21  # a code point's: a bigram is numbered by two
 # 64-bit fraction (Fibonacci hashing), which spreads neighbouring numbers apart.
 _SPREAD = 0x9E3779B97F4A7C15
 _WORD = (1 << 64) - 1
+# A key's characters counted in this many groups: each digit its own (markings are mostly
+# digits), every other character in one of the rest by its code point.
+COUNTED_GROUPS = 16
 
 
 def qgrams(text: str, q: int, padded: bool = True) -> set[str]:
@@ -50,18 +53,21 @@ class GramIndex:
         self._grams = TextTable.of(list(gram_numbers), findable=True)
         self.size = size
         self.signatures: Array | None = None
+        self.counts: Array | None = None
 
     @classmethod
     def bigrams(cls, keys: Sequence[str]) -> GramIndex:
         """The index of the padded bigrams of *keys* (as qgrams(key, 2)), built by numpy: a
         bigram is numbered by its two code points, the keys of one length at once, and each
         distinct (bigram, key) pair is one posting; the bigrams in the order of their
-        numbers. With each key's signature (see signature())."""
+        numbers. With each key's signature (see signature()) and counts of characters
+        (see alike())."""
         padded = [f"^{key}$" for key in keys]
         lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
         grams: list[Array] = [np.empty(0, dtype=np.int64)]
         owners: list[Array] = [np.empty(0, dtype=np.int32)]
         signatures = np.zeros(len(keys), dtype=np.uint64)
+        counts = np.zeros((len(keys), COUNTED_GROUPS), dtype=np.uint8)
         for length in np.unique(lengths).tolist():
             numbers = np.flatnonzero(lengths == length).astype(np.int32)
             codes = code_rows(padded, numbers, length).astype(np.int64)
@@ -69,6 +75,7 @@ class GramIndex:
             grams.append(numbered.ravel())
             owners.append(np.repeat(numbers, length - 1))
             signatures[numbers] = np.bitwise_or.reduce(_bits(numbered), axis=1)
+            counts[numbers] = _counted(codes[:, 1:-1])
         gram_array, owner_array = np.concatenate(grams), np.concatenate(owners)
         order = np.lexsort((owner_array, gram_array))
         gram_array, owner_array = gram_array[order], owner_array[order]
@@ -86,7 +93,7 @@ class GramIndex:
             findable=True,
         )
         index.size = len(keys)
-        index.signatures = signatures
+        index.signatures, index.counts = signatures, counts
         return index
 
     def arrays(self, prefix: str) -> dict[str, Array]:
@@ -96,8 +103,9 @@ class GramIndex:
             f"{prefix}.bounds": self._bounds,
             f"{prefix}.size": np.array([self.size], dtype=np.int64),
         }
-        if self.signatures is not None:
+        if self.signatures is not None and self.counts is not None:
             found[f"{prefix}.signatures"] = self.signatures
+            found[f"{prefix}.counts"] = self.counts
         return found
 
     @classmethod
@@ -108,6 +116,7 @@ class GramIndex:
         index._bounds = arrays[f"{prefix}.bounds"]
         index.size = int(arrays[f"{prefix}.size"][0])
         index.signatures = arrays.get(f"{prefix}.signatures")
+        index.counts = arrays.get(f"{prefix}.counts")
         return index
 
     def grams(self) -> list[str]:
@@ -120,17 +129,29 @@ class GramIndex:
         start, end = self._bounds[number : number + 2].tolist()
         return self._owners[start:end]
 
-    def alike(self, text: str, candidates: Ids, most: int) -> Ids:
-        """The *candidates* (in order) that may each lack at most *most* of the padded
-        bigrams of *text* and have at most *most* that it lacks, by their signatures: a bit
-        of the text's signature that a key's lacks is a bigram it lacks (a bit may stand for
-        several bigrams, so fewer bits differ than bigrams do, and none is dropped that
-        counting bigrams would keep). Needs the signatures of bigrams()."""
+    def alike(self, text: str, candidates: Ids, edits: int) -> Ids:
+        """The *candidates* (in order) that may be within *edits* of *text*, by what can be
+        told of each at one look (needs the arrays of bigrams()). An edit spoils at most
+        three of a text's padded bigrams (a swap of neighbours) and makes at most three new
+        ones, so a key that close lacks at most 3 x edits of the text's bigrams and holds
+        at most that many the text lacks; and it changes the counts of characters by at
+        most two in all (a substitution), so those of the key and the text differ by at
+        most 2 x edits. A signature's bit that the key lacks is a bigram it lacks, and
+        counts in groups (at most 255 each) differ by no more than counts do, so none is
+        dropped that is that close. Structured markings ('... LOT 0042', 'type 5528 m')
+        share segments with thousands of keys, which these drop for less than measuring
+        each would cost."""
         assert self.signatures is not None, "not an index of bigrams"
+        assert self.counts is not None, "not an index of bigrams"
         own = np.uint64(signature(text))
         theirs = self.signatures[candidates]
+        most = 3 * edits
         kept = (np.bitwise_count(own & ~theirs) <= most) & (np.bitwise_count(theirs & ~own) <= most)
-        found: Ids = candidates[kept]
+        candidates = candidates[kept]
+        own_counts = _counted(np.fromiter(map(ord, text), dtype=np.int64, count=len(text))[None])
+        counts = self.counts[candidates]
+        apart = np.maximum(counts, own_counts) - np.minimum(counts, own_counts)
+        found: Ids = candidates[apart.sum(axis=1, dtype=np.int64) <= 2 * edits]
         return found
 
     def containing_all(self, grams: Collection[str]) -> Ids:
@@ -162,4 +183,15 @@ def _bits(numbered: Array) -> Array:
     """Each bigram number's bit in a signature, as signature() has it."""
     spread = numbered.astype(np.uint64) * np.uint64(_SPREAD)  # modulo 2**64, as numpy wraps
     found: Array = np.left_shift(np.uint64(1), spread >> np.uint64(58))
+    return found
+
+
+def _counted(codes: Array) -> Array:
+    """Per row of code points, how many fall in each of COUNTED_GROUPS (at most 255)."""
+    digits = (codes >= ord("0")) & (codes <= ord("9"))
+    others = COUNTED_GROUPS - 10
+    groups = np.where(digits, codes - ord("0"), 10 + codes % others)
+    rows = np.arange(len(codes))[:, None] * COUNTED_GROUPS
+    counted = np.bincount((rows + groups).ravel(), minlength=len(codes) * COUNTED_GROUPS)
+    found: Array = np.minimum(counted, 255).astype(np.uint8).reshape(len(codes), COUNTED_GROUPS)
     return found

@@ -46,7 +46,8 @@ LOG = logging.getLogger("weaponsdb.matching")
 MAX_WILDCARD_KEYS = 1000
 # Shape keys within the allowed edits priced by the error model, the nearest first.
 MAX_PRICED = 200
-# Candidates measured as they are; more are first narrowed by the bigrams they share.
+# Candidates measured as they are; more are first narrowed by what can be told of each at one
+# look (GramIndex.alike).
 FEW_CANDIDATES = 64
 
 
@@ -327,14 +328,7 @@ def _within(
     if lengths is not None and len(candidates):
         candidates = candidates[lengths[candidates] >= shortest]
     if bigrams is not None and len(candidates) > FEW_CANDIDATES:
-        # An edit spoils at most three of the text's bigrams (a swap of neighbours; the ends
-        # padded) and makes at most three new ones, so a key that close lacks at most
-        # 3 x edits of them and holds at most that many the text lacks. Structured markings
-        # ('... LOT 0042') share segments with thousands of keys, few of which share this
-        # many bigrams; the keys' signatures tell at one look each (counting them in the
-        # postings was a third of the matching time at 1M markings; the few more that
-        # signatures let through cost rapidfuzz less than that).
-        candidates = bigrams.alike(text, candidates, 3 * edits)
+        candidates = bigrams.alike(text, candidates, edits)
     if not len(candidates):
         return []
     found = process.extract(
