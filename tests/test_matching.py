@@ -13,7 +13,9 @@ from sqlalchemy import update
 
 from tests.factories import headers, issue_key, synthetic_entry
 from weaponsdb import db, models
-from weaponsdb.matching.matcher import Matcher, MatchQuery
+from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry
+from weaponsdb.matching.normalise import revised_romanization
 
 PROBLEM = "application/problem+json"
 
@@ -244,6 +246,26 @@ def test_hangul_in_mccune_reischauer_meets_its_revised_romanization(seeded_clien
     first = match(seeded_client, markings=["방-9"])["candidates"][0]
     assert first["slug"] == "synthetic-mr-rocket"
     assert "McCune" in first["matches"][0]["detail"]
+
+
+def test_every_final_holding_h_romanises_before_every_initial():
+    """korean-romanizer raised KeyError for ㄶ, ㅀ or ㅎ before some initials (뷿미, 않마):
+    a catalogue text like that would have stopped the index build."""
+    finals_with_h = (6, 15, 27)  # ㄶ ㅀ ㅎ
+    for final in finals_with_h:
+        syllable = chr(0xAC00 + final)  # 갆, 갏, 갛
+        for initial in range(19):
+            following = chr(0xAC00 + initial * 21 * 28)  # 가, 까, 나, ...
+            romanised = revised_romanization(syllable + following)
+            assert romanised.isascii(), syllable + following
+            assert romanised.isalpha(), syllable + following
+    assert revised_romanization("않마") == "anma"
+    assert revised_romanization("좋아") == "joa"
+
+
+def test_a_text_the_romanizer_once_refused_is_indexed_and_found():
+    index = MatchIndex([Target(1, "marking", "뷿미-7"), Target(2, "marking", "F-7")])
+    assert 1 in best_per_entry(index, "뷿미-7")
 
 
 def test_equal_matches_break_ties_by_slug_every_time(seeded_client, seeded):

@@ -247,11 +247,35 @@ _SYLLABLE_RUNS = re.compile("([\uac00-\ud7a3]+)")
 def revised_romanization(text: str) -> str:
     # korean-romanizer applies the official Revised Romanization with its sound changes
     # between syllables. It is given runs of syllables only: a final ㄶ or ㅀ before
-    # anything else ('않-122') raises KeyError inside it.
+    # anything else ('않-122') raises KeyError inside it, as it does before an initial its
+    # sound rules leave out ('뷿미'), hence _silent_h().
     return "".join(
-        str(Romanizer(run).romanize()) if index % 2 else run
+        str(Romanizer(_silent_h(run)).romanize()) if index % 2 else run
         for index, run in enumerate(_SYLLABLE_RUNS.split(text))
     )
+
+
+# Syllable arithmetic of Unicode's Hangul block: 0xAC00 + (initial * 21 + vowel) * 28 + final.
+_FINALS = 28
+_INITIAL_INDEX = 21 * _FINALS
+# Finals holding ㅎ (ㄶ, ㅀ, ㅎ) and what is left of them when the ㅎ is not pronounced, with the
+# initials after which korean-romanizer applies their rules itself: ㄱ ㄴ ㄷ ㅅ ㅇ ㅈ, and ㄹ
+# after ㅀ. Before any other initial it raises KeyError.
+_FINAL_H = {6: (4, frozenset({0, 2, 3, 9, 11, 12})), 15: (8, frozenset({0, 2, 3, 5, 9, 11, 12}))}
+_FINAL_H[27] = (0, _FINAL_H[6][1])
+
+
+def _silent_h(run: str) -> str:
+    """*run* (Hangul syllables) with each final ㄶ, ㅀ or ㅎ that precedes an initial the
+    romanizer has no rule for written without its ㅎ, as it is pronounced."""
+    codes = [ord(ch) - 0xAC00 for ch in run]
+    for at, code in enumerate(codes[:-1]):
+        final = code % _FINALS
+        if final in _FINAL_H:
+            left, handled = _FINAL_H[final]
+            if codes[at + 1] // _INITIAL_INDEX not in handled:
+                codes[at] = code - final + left
+    return "".join(chr(0xAC00 + code) for code in codes)
 
 
 def mccune_reischauer(text: str) -> str:
