@@ -9,6 +9,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from weaponsdb import citing, models, revisions, schemas
 from weaponsdb.catalogue import convert, read
@@ -17,6 +18,17 @@ from weaponsdb.photos.matching import PhotoMatch
 from weaponsdb.revisions import ENTRIES
 
 T = TypeVar("T")
+
+
+class JsonBody(Response):
+    """A model's JSON as the answer, written once: FastAPI would validate a returned model
+    again against the route's response model (and, for a plain function, in the thread
+    pool) before writing it."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: BaseModel, status_code: int = 200) -> None:
+        super().__init__(body.model_dump_json().encode(), status_code)
 
 
 class Page(BaseModel, Generic[T]):

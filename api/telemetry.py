@@ -26,13 +26,19 @@ class GarbageCollections:
 
     def __init__(self) -> None:
         self.longest = 0.0
+        # The CPU the longest-working collection took: on a busy machine a pause can be
+        # mostly the process waiting for a core, which a collection's size does not explain.
+        self.most_work = 0.0
         self._began = 0.0
+        self._began_cpu = 0.0
 
     def __call__(self, phase: str, _: dict[str, int]) -> None:
         if phase == "start":
             self._began = time.perf_counter()
+            self._began_cpu = time.thread_time()  # the collector runs in the thread it stops
         else:
             self.longest = max(self.longest, time.perf_counter() - self._began)
+            self.most_work = max(self.most_work, time.thread_time() - self._began_cpu)
 
     def install(self) -> None:
         if self not in gc.callbacks:
@@ -42,6 +48,7 @@ class GarbageCollections:
         """Counts from now: the collections while modules were imported and the app built
         stopped no request."""
         self.longest = 0.0
+        self.most_work = 0.0
 
 
 COLLECTIONS = GarbageCollections()  # one per process, whatever the number of apps in it
@@ -58,6 +65,12 @@ class Metrics:
             "The longest garbage collection of this worker process since it began serving.",
             registry=self.registry,
         ).set_function(lambda: COLLECTIONS.longest)
+        Gauge(
+            "weaponsdb_gc_most_cpu_seconds",
+            "The CPU time of the garbage collection that took the most of it in this worker "
+            "since it began serving.",
+            registry=self.registry,
+        ).set_function(lambda: COLLECTIONS.most_work)
         self.requests = Counter(
             "weaponsdb_http_requests",
             "HTTP requests answered, by route template and status.",

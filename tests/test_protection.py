@@ -113,3 +113,7 @@ def test_the_longest_garbage_collection_pause_is_a_metric(seeded_client):
     longest = re.search(r"^weaponsdb_gc_longest_pause_seconds (\S+)$", metrics, re.MULTILINE)
     assert longest is not None
     assert float(longest.group(1)) > 0
+    # and the CPU of the collection that took most, at most the longest pause
+    work = re.search(r"^weaponsdb_gc_most_cpu_seconds (\S+)$", metrics, re.MULTILINE)
+    assert work is not None
+    assert 0 < float(work.group(1)) <= float(longest.group(1))

@@ -9,7 +9,7 @@ History says where each kind keeps it (ENTRIES, SOURCES).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from weaponsdb import models, schemas
-from weaponsdb.catalogue import convert, read
+from weaponsdb.catalogue import bulk, convert, read
 from weaponsdb.catalogue.read import Snapshot
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError
 
@@ -117,13 +117,42 @@ def _revision(
     when: dt.datetime,
 ) -> models.Snapshotted:
     return history.revision(
-        **{history.owner: owner_id},
-        number=number,
-        snapshot=record.model_dump(mode="json"),
-        author=author,
-        note=note,
-        created_at=when,
+        **_revision_values(history, owner_id, number, record, author, note, when)
     )
+
+
+def _revision_values(
+    history: History[RowT, RecordT, HistoryT],
+    owner_id: int,
+    number: int,
+    record: schemas.Record,
+    author: str,
+    note: str,
+    when: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        history.owner: owner_id,
+        "number": number,
+        "snapshot": record.model_dump(mode="json"),
+        "author": author,
+        "note": note,
+        "created_at": when,
+    }
+
+
+def record_first_revisions(
+    session: Session,
+    history: History[RowT, RecordT, HistoryT],
+    stored: Iterable[tuple[int, RecordT]],
+    author: str,
+    note: str,
+) -> None:
+    """Revision 1 of things just inserted in bulk, from their records as stored (their ids
+    and records as bulk.insert_entries returns them), without loading them again."""
+    now = _now()
+    rows = [_revision_values(history, i, 1, record, author, note, now) for i, record in stored]
+    for chunk in _chunks(rows):
+        bulk.insert_plain(session, history.revision, chunk)
 
 
 def record_initial_revisions(
@@ -292,34 +321,45 @@ def export_revisions(session: Session, history: History[RowT, RecordT, HistoryT]
     return [history_record(history, revision, owner) for revision, owner in rows]
 
 
+def histories(
+    history: History[RowT, RecordT, HistoryT], records: list[HistoryT], keys: Set[str]
+) -> dict[str, list[HistoryT]]:
+    """The revisions a document brings for each of these *keys* that has any, checked:
+    numbered 1, 2, 3, ... without gaps. Nothing is written."""
+    by_owner: dict[str, list[tuple[int, HistoryT]]] = {}
+    for index, revision in enumerate(records):
+        owner = getattr(revision, history.kind)
+        if owner in keys:
+            by_owner.setdefault(owner, []).append((index, revision))
+    for key in sorted(by_owner):
+        numbered = by_owner[key]
+        _check_numbering(key, [(i, r.number) for i, r in numbered], history.document_field)
+    return {key: [revision for _, revision in numbered] for key, numbered in by_owner.items()}
+
+
 def import_revisions(
     session: Session,
     history: History[RowT, RecordT, HistoryT],
-    rows: dict[str, RowT],
-    records: list[HistoryT],
-) -> set[str]:
-    """Restore the history of newly imported, flushed *rows* (an entry's version already set
-    to its number of revisions); returns the keys that had a history."""
-    by_owner: dict[str, list[tuple[int, HistoryT]]] = {}
-    for index, revision in enumerate(records):
-        by_owner.setdefault(getattr(revision, history.kind), []).append((index, revision))
-    restored = {key for key in by_owner if key in rows}
-    for key in sorted(restored):
-        numbered = by_owner[key]
-        _check_numbering(key, [(i, r.number) for i, r in numbered], history.document_field)
-        for _, revision in numbered:
-            session.add(
-                _revision(
-                    history,
-                    rows[key].id,
-                    revision.number,
-                    revision.snapshot,
-                    revision.author,
-                    revision.note,
-                    revision.created_at,
-                )
-            )
-    return restored
+    ids: Mapping[str, int],
+    restored: Mapping[str, list[HistoryT]],
+) -> None:
+    """Restore the checked *histories* of newly imported things, by key (an entry's version
+    already set to its number of revisions); *ids* names each one's row."""
+    rows = [
+        _revision_values(
+            history,
+            ids[key],
+            revision.number,
+            revision.snapshot,
+            revision.author,
+            revision.note,
+            revision.created_at,
+        )
+        for key in sorted(restored)
+        for revision in restored[key]
+    ]
+    for chunk in _chunks(rows):
+        bulk.insert_plain(session, history.revision, chunk)
 
 
 def _check_numbering(key: str, numbered: list[tuple[int, int]], field: str) -> None:

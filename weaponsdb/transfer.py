@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from weaponsdb import models, revisions, schemas
-from weaponsdb.catalogue import convert, read
+from weaponsdb.catalogue import bulk, convert, read
+from weaponsdb.catalogue.parts import Referable
 from weaponsdb.errors import ConflictError, InvalidInputError, invalid
 from weaponsdb.revisions import ENTRIES, SOURCES
-
-RowT = TypeVar("RowT", models.Source, models.Producer)
 
 
 class OnConflict(StrEnum):
@@ -96,53 +93,81 @@ def import_catalogue(
 ) -> ImportReport:
     """Add the document's content in the caller's transaction; nothing is changed on error.
 
-    New entries keep the revisions the document brings; an entry that comes without any
-    gets revision 1, by *author*.
+    Everything that can be refused is checked before anything is written. New entries keep
+    the revisions the document brings; an entry that comes without any gets revision 1, by
+    *author*. Entries are written in bulk (catalogue/bulk.py), many rows a statement.
     """
     report = ImportReport()
-    refs = convert.References(
-        session.scalars(select(models.Source)),
-        session.scalars(select(models.Producer)),
-        session.scalars(select(models.Entry)),
-    )
-    new_sources: dict[str, models.Source] = {}
-    for source in document.sources:
-        if not _exists(report, on_conflict, refs.sources, source.key, "source"):
-            new_sources[source.key] = _added(
-                session, report, convert.source_row(source), source.key
-            )
-            refs.sources[source.key] = new_sources[source.key]
-    for producer in document.producers:
-        if not _exists(report, on_conflict, refs.producers, producer.key, "producer"):
-            refs.producers[producer.key] = _added(
-                session, report, convert.producer_row(producer), producer.key
-            )
-    new_entries: list[tuple[int, schemas.EntryRecord, models.Entry]] = []
-    history = Counter(revision.entry for revision in document.revisions)
-    for index, record in enumerate(document.entries):
-        if _exists(report, on_conflict, refs.entries, record.slug, "entry"):
-            continue
-        row = convert.entry_row(record, refs, ("entries", index))
-        refs.entries[record.slug] = row
-        session.add(row)
-        report.added.append(f"entry:{record.slug}")
-        new_entries.append((index, record, row))
-    # Relations last: their targets may be entries added above.
-    for index, record, row in new_entries:
-        convert.link_entries(row, record, refs, ("entries", index))
-        # Set before the insert: a later UPDATE would move the entry's updated_at.
-        row.version = history.get(record.slug, 1)
+    keys = bulk.known_keys(session)
+    new = _new_content(report, document, on_conflict, keys)
+    session.add_all([*new.sources.values(), *new.producers.values()])
     session.flush()
-    added = {record.slug: row for _, record, row in new_entries}
-    with_history = revisions.import_revisions(session, ENTRIES, added, document.revisions)
-    revisions.record_initial_revisions(session, ENTRIES, set(added) - with_history, author, note)
-    with_history = revisions.import_revisions(
-        session, SOURCES, new_sources, document.source_revisions
-    )
+    keys[models.Source] |= {key: row.id for key, row in new.sources.items()}
+    keys[models.Producer] |= {key: row.id for key, row in new.producers.items()}
+    # An entry's version is its number of revisions, set as it is inserted.
+    versions = [(r, len(new.entry_history.get(r.slug, ())) or 1) for r in new.entries]
+    stored = bulk.insert_entries(session, versions, keys)
+    revisions.import_revisions(session, ENTRIES, keys[models.Entry], new.entry_history)
+    without = ((s.id, s.record) for s in stored if s.record.slug not in new.entry_history)
+    revisions.record_first_revisions(session, ENTRIES, without, author, note)
+    revisions.import_revisions(session, SOURCES, keys[models.Source], new.source_history)
     revisions.record_initial_revisions(
-        session, SOURCES, set(new_sources) - with_history, author, note
+        session, SOURCES, new.sources.keys() - new.source_history.keys(), author, note
     )
     return report
+
+
+@dataclass(frozen=True)
+class _NewContent:
+    """What an import adds, checked whole."""
+
+    sources: dict[str, models.Source]
+    producers: dict[str, models.Producer]
+    entries: list[schemas.EntryRecord]
+    entry_history: dict[str, list[schemas.RevisionRecord]]
+    source_history: dict[str, list[schemas.SourceRevisionRecord]]
+
+
+def _new_content(
+    report: ImportReport,
+    document: schemas.CatalogueDocument,
+    on_conflict: OnConflict,
+    keys: bulk.Keys,
+) -> _NewContent:
+    """What the catalogue lacks of the document, noted in *report*; refused (before anything
+    is written) if it names what neither has, or brings a history out of order."""
+    sources = {
+        source.key: convert.source_row(source)
+        for source in document.sources
+        if not _exists(report, on_conflict, keys[models.Source], source.key, "source")
+    }
+    producers = {
+        producer.key: convert.producer_row(producer)
+        for producer in document.producers
+        if not _exists(report, on_conflict, keys[models.Producer], producer.key, "producer")
+    }
+    entries = [
+        (index, record)
+        for index, record in enumerate(document.entries)
+        if not _exists(report, on_conflict, keys[models.Entry], record.slug, "entry")
+    ]
+    slugs = {record.slug for _, record in entries}
+    report.added += [f"source:{key}" for key in sources]
+    report.added += [f"producer:{key}" for key in producers]
+    report.added += [f"entry:{record.slug}" for _, record in entries]
+    known: dict[Referable, Set[str]] = {
+        models.Source: keys[models.Source].keys() | sources.keys(),
+        models.Producer: keys[models.Producer].keys() | producers.keys(),
+        models.Entry: keys[models.Entry].keys() | slugs,
+    }
+    bulk.check_references(entries, known)
+    return _NewContent(
+        sources,
+        producers,
+        [record for _, record in entries],
+        revisions.histories(ENTRIES, document.revisions, slugs),
+        revisions.histories(SOURCES, document.source_revisions, sources.keys()),
+    )
 
 
 def _exists(
@@ -158,9 +183,3 @@ def _exists(
         raise ConflictError(f"The catalogue already has the {kind} '{key}'.")
     report.skipped.append(f"{kind}:{key}")
     return True
-
-
-def _added(session: Session, report: ImportReport, row: RowT, key: str) -> RowT:
-    session.add(row)
-    report.added.append(f"{type(row).__tablename__.rstrip('s')}:{key}")
-    return row

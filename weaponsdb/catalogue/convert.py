@@ -33,7 +33,10 @@ def _shown(value: object) -> object:
 
 
 def stored(value: object) -> object:
-    """Vocabulary values are stored as their text."""
+    """Vocabulary values are stored as their text, moments in UTC: SQLite keeps no zone, so a
+    moment given in another would be stored as if it were UTC, hours away."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
     return value.value if isinstance(value, Enum) else value
 
 
@@ -118,11 +121,21 @@ class References:
         try:
             return tables[reference.model][key]
         except KeyError:
-            reason = f"no {NOUNS[reference.model]} has this {reference.key}"
-            path = field_path(where)
-            raise InvalidInputError(
-                f"{path} refers to '{key}', but {reason}.", [FieldError(path, reason)]
-            ) from None
+            raise unknown(reference, key, where) from None
+
+
+def unknown(reference: Reference, key: str, where: Location) -> InvalidInputError:
+    """What a record naming something the catalogue lacks is told."""
+    reason = f"no {NOUNS[reference.model]} has this {reference.key}"
+    path = field_path(where)
+    return InvalidInputError(f"{path} refers to '{key}', but {reason}.", [FieldError(path, reason)])
+
+
+def related_to_itself(where: Location) -> InvalidInputError:
+    return InvalidInputError(
+        "An entry cannot be related to itself.",
+        [FieldError(field_path(where), "an entry cannot be related to itself")],
+    )
 
 
 Named = dict[Referable, set[str]]
@@ -162,11 +175,7 @@ def values(
     for reference in part.references:
         key = getattr(record, reference.field)
         if reference.model is models.Entry and entry is not None and key == entry.slug:
-            path = field_path((*where, reference.field))
-            raise InvalidInputError(
-                "An entry cannot be related to itself.",
-                [FieldError(path, "an entry cannot be related to itself")],
-            )
+            raise related_to_itself((*where, reference.field))
         found[reference.field] = (
             refs.resolve(reference, key, (*where, reference.field)) if key is not None else None
         )

@@ -15,6 +15,7 @@ the ORM class names its columns as the record names its fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from weaponsdb import models, schemas
 
@@ -55,7 +56,7 @@ class Part:
     # through an endpoint of their own).
     editable: bool = True
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         """The record fields that are stored as they are in the row's columns."""
         derived = {
