@@ -364,3 +364,65 @@ def test_a_transliteration_with_no_letter_left_matches_nothing(near_index):
     names = [c.entry.name for c in near_ranked(near_index, "26")]
     assert names[0] == "26式"
     assert "اا-826" not in names
+
+
+# Designations of real weapons, each entry with the texts it is known by (test data held in
+# memory, no catalogue facts): what an investigator types, read off an item in part, or
+# quoted without its designator word.
+KNOWN = {
+    "Type 56": ["Type 56", "56式"],
+    "Type 56-1": ["Type 56-1", "56-1式"],
+    "Type 58": ["Type 58", "58식"],
+    "Type 65": ["Type 65", "65式"],
+    "T65": ["T65"],
+    "F-7": ["F-7"],
+    "PG-7": ["PG-7"],
+    "M16A1": ["M16A1"],
+    "M16A2": ["M16A2"],
+    "M4A1": ["M4A1"],
+    "FN FAL": ["FN FAL"],
+    "M72 LAW": ["M72 LAW"],
+    "Galil ARM": ["Galil ARM"],
+    "РПК": ["РПК", "RPK"],
+    "ПГ-7ВМ": ["ПГ-7ВМ", "PG-7VM"],
+}
+KNOWN_NAMES = list(KNOWN)
+
+
+@pytest.fixture(scope="module")
+def known_index() -> MatchIndex:
+    return MatchIndex(
+        [Target(n, "marking", text) for n, name in enumerate(KNOWN) for text in KNOWN[name]]
+    )
+
+
+def known_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+    return ranked_among(KNOWN_NAMES, index, observed)
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant", "taken"),
+    [
+        ("56-1", "Type 56-1", "'56-1' taken as a type designation without its word"),
+        ("56", "Type 56", "'56' taken as a type designation without its word"),
+        ("T58", "Type 58", "'t' taken as short for the designator 'type'"),
+        ("Ty. 56-1", "Type 56-1", "'ty.' taken as short for the designator 'type'"),
+    ],
+)
+def test_a_designation_quoted_without_its_word_or_with_it_shortened_finds_its_type(
+    known_index, observed, meant, taken
+):
+    candidates = known_ranked(known_index, observed)
+    assert candidates, f"{observed!r} found nothing"
+    assert candidates[0].entry.name == meant
+    assert candidates[0].score >= CONFIDENT_SCORE
+    assert taken in candidates[0].matches[0].detail
+
+
+def test_a_designation_of_its_own_that_begins_with_t_is_not_read_as_type(known_index):
+    for observed in ("T65", "T-65"):
+        candidates = known_ranked(known_index, observed)
+        assert candidates[0].entry.name == "T65"
+        assert candidates[0].score >= CONFIDENT_SCORE
+    # Type 65 is the reading of 'T65' with the word shortened: listed after it.
+    assert "Type 65" in [c.entry.name for c in known_ranked(known_index, "T65")]

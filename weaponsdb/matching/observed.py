@@ -29,6 +29,7 @@ def query_readings(text: str) -> list[Reading]:
     found = (
         (lost_before_designator(text) or readings(text, wildcards=True))
         + designator_misread(text)
+        + designator_left_out(text)
         + digit_runs_reordered(text)
     )
     for reading in list(found):
@@ -63,6 +64,38 @@ def designator_misread(text: str) -> list[Reading]:
     return [
         replace(reading, detail=f"{why}; {reading.detail}", cost=reading.cost + cost)
         for reading in readings(f"{number}式", wildcards=True)[:1]
+    ]
+
+
+_SEPARATORS = f"[{re.escape(RULES['designators']['separators'])}]"
+# A number and its suffixes ('56-1'), as the designator words take it.
+_NUMBER = rf"\d+(?:{_SEPARATORS}+[\d?*]+)*"
+_BARE_NUMBER = re.compile(_NUMBER)
+_ABBREVIATED = re.compile(
+    rf"(?:{'|'.join(map(re.escape, RULES['designators']['abbreviated_before_number']))})"
+    rf"{_SEPARATORS}*({_NUMBER})"
+)
+
+
+def designator_left_out(text: str) -> list[Reading]:
+    """A bare number ('56-1') read as the type designation it may quote without its word
+    ('Type 56-1', '56-1式': people leave the word out, OCR loses 式), and a number after a
+    shortened word ('T58', 'Ty 58') as one with the word shortened. Each costs what it
+    assumes (errors.json): 'T65' as written still beats 'Type 65'."""
+    folded = fold(text).strip().casefold()
+    if _BARE_NUMBER.fullmatch(folded):
+        number, cost = folded, COSTS["designator_left_out"]
+        why = f"'{folded}' taken as a type designation without its word"
+    else:
+        found = _ABBREVIATED.fullmatch(folded)
+        if found is None:
+            return []
+        number, cost = found.group(1), COSTS["designator_abbreviated"]
+        why = f"'{folded[: found.start(1)].strip()}' taken as short for the designator 'type'"
+    canonical = RULES["designators"]["canonical"]
+    return [
+        replace(reading, detail=f"{why}; {reading.detail}", cost=reading.cost + cost)
+        for reading in readings(f"{canonical} {number}", wildcards=True)[:1]
     ]
 
 
