@@ -426,3 +426,35 @@ def test_a_designation_of_its_own_that_begins_with_t_is_not_read_as_type(known_i
         assert candidates[0].score >= CONFIDENT_SCORE
     # Type 65 is the reading of 'T65' with the word shortened: listed after it.
     assert "Type 65" in [c.entry.name for c in known_ranked(known_index, "T65")]
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant", "part"),
+    [
+        ("FAL", "FN FAL", "end"),
+        ("Galil", "Galil ARM", "start"),
+        ("M72", "M72 LAW", "start"),
+        ("LAW", "M72 LAW", "end"),
+        ("16A2", "M16A2", "end"),
+        ("7BM", "ПГ-7ВМ", "end"),  # the end typed by shape: В as B
+    ],
+)
+def test_only_the_start_or_the_end_of_a_marking_read_finds_it(known_index, observed, meant, part):
+    candidates = known_ranked(known_index, observed)
+    assert candidates, f"{observed!r} found nothing"
+    assert candidates[0].entry.name == meant
+    assert f"only the {part} of the marking read" in candidates[0].matches[0].detail
+
+
+def test_the_start_of_several_markings_lists_them_all_without_choosing(known_index):
+    candidates = known_ranked(known_index, "M16")
+    assert {c.entry.name for c in candidates[:2]} == {"M16A1", "M16A2"}
+    assert candidates[0].score < CONFIDENT_SCORE  # nothing read tells them apart
+    assert candidates[0].score == pytest.approx(candidates[1].score)
+
+
+def test_a_marking_read_whole_beats_a_longer_one_it_begins(known_index):
+    # PG-7 as written is certain; PG-7VM, which it begins, is no rival.
+    candidates = known_ranked(known_index, "PG-7")
+    assert candidates[0].entry.name == "PG-7"
+    assert candidates[0].score >= CONFIDENT_SCORE

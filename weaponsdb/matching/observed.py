@@ -9,10 +9,13 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from weaponsdb.matching.error_model import COSTS, extra, is_ideograph, read_runs
-from weaponsdb.matching.normalise import RULES, How, Reading, fold, key, readings
+from weaponsdb.matching.normalise import RULES, WILDCARDS, How, Reading, fold, key, readings
 
 # A line of more tokens than this is tried as its whole and its single tokens only.
 MAX_SPAN_TOKENS = 6
+# Legible characters a reading of part of a marking needs: fewer fit too many texts to say
+# anything.
+PARTIAL_LEAST = 3
 _TOKEN = re.compile(r"[^\s|_]+")
 
 
@@ -149,6 +152,29 @@ def digit_runs_reordered(text: str) -> list[Reading]:
         replace(r, detail=f"{why}; {r.detail}", cost=r.cost + cost)
         for r in readings(reordered, wildcards=True)
     ]
+
+
+def partial_readings(text: str) -> list[Reading]:
+    """Only the start or only the end of the marking read, the rest cut off, worn away or
+    out of sight ('M16' of M16A2, 'FAL' of FN FAL): each reading of at least
+    PARTIAL_LEAST legible characters, followed or preceded by an illegible run, at the cost
+    of assuming so (errors.json). A marking with '?' or '*' already says where it is
+    illegible."""
+    if any(ch in WILDCARDS for ch in text):
+        return []
+    cost = COSTS["partial_reading"]
+    found: dict[str, Reading] = {}
+    for reading in readings(text):
+        if len(reading.key) < PARTIAL_LEAST:
+            continue
+        for partial, read in ((f"{reading.key}*", "start"), (f"*{reading.key}", "end")):
+            why = f"only the {read} of the marking read, the rest taken as illegible"
+            if reading.how is not How.NORMALISED:  # say how the part was read, if not plainly
+                why += f"; {reading.detail}"
+            found.setdefault(
+                partial, replace(reading, key=partial, detail=why, cost=reading.cost + cost)
+            )
+    return list(found.values())
 
 
 def spans(text: str) -> list[Span]:
