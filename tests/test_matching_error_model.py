@@ -458,3 +458,17 @@ def test_a_marking_read_whole_beats_a_longer_one_it_begins(known_index):
     candidates = known_ranked(known_index, "PG-7")
     assert candidates[0].entry.name == "PG-7"
     assert candidates[0].score >= CONFIDENT_SCORE
+
+
+def test_a_letter_of_a_worn_stencil_read_as_one_a_stroke_away_finds_its_entry(known_index):
+    candidates = known_ranked(known_index, "P-7")  # F read as P: the bowl closed
+    assert candidates[0].entry.name == "F-7"
+    assert "'p' taken as 'f' (a stroke lost or added)" in candidates[0].matches[0].detail
+
+
+@pytest.mark.parametrize("observed", ["PPK", "XQZ", "KZH-4", "ZZ-93"])
+def test_other_designations_and_random_strings_are_no_confident_match(known_index, observed):
+    # PPK is a designation of its own (Walther PPK), not РПК with П read as P: a suggestion
+    # at most.
+    candidates = known_ranked(known_index, observed)
+    assert not candidates or candidates[0].score < CONFIDENT_SCORE
