@@ -26,13 +26,15 @@ class Span:
     left_out: tuple[str, ...]
 
 
-def query_readings(text: str) -> list[Reading]:
+def query_readings(text: str, whole: bool = True) -> list[Reading]:
     """The readings of one observed text, with runs read as one character where there are
-    any; the plainest first, without duplicate keys."""
+    any; the plainest first, without duplicate keys. Only a *whole* marking, not a span of
+    a line, is also read as a designation quoted without its word: a number in a line whose
+    other tokens are left out as junk may have lost its letters among them."""
     found = (
         (lost_before_designator(text) or readings(text, wildcards=True))
         + designator_misread(text)
-        + designator_left_out(text)
+        + (designator_left_out(text) if whole else [])
         + digit_runs_reordered(text)
     )
     for reading in list(found):
@@ -206,5 +208,5 @@ def span_readings(span: Span) -> list[Reading]:
     note = f"; {', '.join(repr(t) for t in span.left_out)} left out as not part of the marking"
     return [
         replace(r, detail=r.detail + note, cost=r.cost + span.cost)
-        for r in query_readings(span.text)
+        for r in query_readings(span.text, whole=False)
     ]
