@@ -1,6 +1,8 @@
 """What an observed marking may have said: its readings (normalise.py), runs of characters
-read for one character ('JI' for Л), and, for a whole line read off a photo, its tokens and
-spans of tokens, each paying a little for the tokens it leaves out as junk."""
+read for one character ('JI' for Л), a designation quoted without its word or with it
+shortened ('56-1', 'T58'), the start or the end of a longer marking ('M16' of M16A2), and,
+for a whole line read off a photo, its tokens and spans of tokens, each paying a little for
+the tokens it leaves out as junk."""
 
 from __future__ import annotations
 
