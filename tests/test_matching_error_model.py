@@ -364,3 +364,126 @@ def test_a_transliteration_with_no_letter_left_matches_nothing(near_index):
     names = [c.entry.name for c in near_ranked(near_index, "26")]
     assert names[0] == "26式"
     assert "اا-826" not in names
+
+
+# Designations of real weapons, each entry with the texts it is known by (test data held in
+# memory, no catalogue facts): what an investigator types, read off an item in part, or
+# quoted without its designator word.
+KNOWN = {
+    "Type 56": ["Type 56", "56式"],
+    "Type 56-1": ["Type 56-1", "56-1式"],
+    "Type 58": ["Type 58", "58식"],
+    "Type 65": ["Type 65", "65式"],
+    "T65": ["T65"],
+    "F-7": ["F-7"],
+    "PG-7": ["PG-7"],
+    "M16A1": ["M16A1"],
+    "M16A2": ["M16A2"],
+    "M4A1": ["M4A1"],
+    "FN FAL": ["FN FAL"],
+    "M72 LAW": ["M72 LAW"],
+    "Galil ARM": ["Galil ARM"],
+    "РПК": ["РПК", "RPK"],
+    "ПГ-7ВМ": ["ПГ-7ВМ", "PG-7VM"],
+}
+KNOWN_NAMES = list(KNOWN)
+
+
+@pytest.fixture(scope="module")
+def known_index() -> MatchIndex:
+    return MatchIndex(
+        [Target(n, "marking", text) for n, name in enumerate(KNOWN) for text in KNOWN[name]]
+    )
+
+
+def known_ranked(index: MatchIndex, observed: str) -> list[Candidate]:
+    return ranked_among(KNOWN_NAMES, index, observed)
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant", "taken"),
+    [
+        ("56-1", "Type 56-1", "'56-1' taken as a type designation without its word"),
+        ("56", "Type 56", "'56' taken as a type designation without its word"),
+        ("T58", "Type 58", "'t' taken as short for the designator 'type'"),
+        ("Ty. 56-1", "Type 56-1", "'ty.' taken as short for the designator 'type'"),
+    ],
+)
+def test_a_designation_quoted_without_its_word_or_with_it_shortened_finds_its_type(
+    known_index, observed, meant, taken
+):
+    candidates = known_ranked(known_index, observed)
+    assert candidates, f"{observed!r} found nothing"
+    assert candidates[0].entry.name == meant
+    assert candidates[0].score > candidates[1].score  # ahead of 56式 with 式 misread
+    assert taken in candidates[0].matches[0].detail
+
+
+def test_a_designation_of_its_own_that_begins_with_t_is_not_read_as_type(known_index):
+    for observed in ("T65", "T-65"):
+        candidates = known_ranked(known_index, observed)
+        assert candidates[0].entry.name == "T65"
+        assert candidates[0].score >= CONFIDENT_SCORE
+    # Type 65 is the reading of 'T65' with the word shortened: listed after it.
+    assert "Type 65" in [c.entry.name for c in known_ranked(known_index, "T65")]
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant", "part"),
+    [
+        ("FAL", "FN FAL", "end"),
+        ("Galil", "Galil ARM", "start"),
+        ("M72", "M72 LAW", "start"),
+        ("LAW", "M72 LAW", "end"),
+        ("7BM", "ПГ-7ВМ", "end"),  # the end typed by shape: В as B
+    ],
+)
+def test_only_the_start_or_the_end_of_a_marking_read_finds_it(known_index, observed, meant, part):
+    candidates = known_ranked(known_index, observed)
+    assert candidates, f"{observed!r} found nothing"
+    assert candidates[0].entry.name == meant
+    assert f"only the {part} of the marking read" in candidates[0].matches[0].detail
+
+
+def test_the_start_of_several_markings_lists_them_all_without_choosing(known_index):
+    candidates = known_ranked(known_index, "M16")
+    assert {c.entry.name for c in candidates[:2]} == {"M16A1", "M16A2"}
+    assert candidates[0].score < CONFIDENT_SCORE  # nothing read tells them apart
+    assert candidates[0].score == pytest.approx(candidates[1].score)
+
+
+def test_a_marking_read_whole_beats_a_longer_one_it_begins(known_index):
+    # PG-7 as written is certain; PG-7VM, which it begins, is no rival.
+    candidates = known_ranked(known_index, "PG-7")
+    assert candidates[0].entry.name == "PG-7"
+    assert candidates[0].score >= CONFIDENT_SCORE
+
+
+def test_a_letter_of_a_worn_stencil_read_as_one_a_stroke_away_finds_its_entry(known_index):
+    candidates = known_ranked(known_index, "P-7")  # F read as P: the bowl closed
+    assert candidates[0].entry.name == "F-7"
+    assert "'p' taken as 'f' (a stroke lost or added)" in candidates[0].matches[0].detail
+
+
+@pytest.mark.parametrize("observed", ["PPK", "XQZ", "KZH-4", "ZZ-93"])
+def test_other_designations_and_random_strings_are_no_confident_match(known_index, observed):
+    # PPK is a designation of its own (Walther PPK), not РПК with П read as P: a suggestion
+    # at most.
+    candidates = known_ranked(known_index, observed)
+    assert not candidates or candidates[0].score < CONFIDENT_SCORE
+
+
+def test_digits_lost_are_priced_by_how_often_their_kind_is_lost():
+    # 1 lost twice in four readings, 3 never: too few readings for rates of their own; the
+    # digits together were lost 2 times in 16, and both cost about that. A letter keeps a
+    # rate of its own (l lost twice in four), and one never seen lost (b) has none.
+    readings = [
+        *(OcrReading("AB-12", "AB-2", "Latn", "stamp", "none") for _ in range(2)),
+        *(OcrReading("AB-12", "AB-12", "Latn", "stamp", "none") for _ in range(2)),
+        *(OcrReading("AL-34", "A-34", "Latn", "stamp", "none") for _ in range(2)),
+        *(OcrReading("AL-34", "AL-34", "Latn", "stamp", "none") for _ in range(2)),
+    ]
+    lost = table(count(readings))["missing"]
+    assert lost["l"] < lost["1"] < lost["3"] < 1.0  # 3 was never lost, yet digits are
+    assert lost["3"] - lost["1"] < 0.1  # the digits' costs are close
+    assert "b" not in lost

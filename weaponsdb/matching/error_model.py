@@ -67,6 +67,9 @@ def confusions() -> dict[tuple[str, str], Confusion]:
         add(meant, read, cost, "look-alike shape")
         if len(read) == 1:  # a shape misread either way: typed by sight, or OCR'd back
             add(read, meant, cost + 0.1, "look-alike shape")
+    for one, other, cost in ERRORS["worn"]["pairs"]:
+        add(one, other, cost, "a stroke lost or added")
+        add(other, one, cost, "a stroke lost or added")
     for meant, read, cost in ERRORS["volapuk"]["runs"]:
         add(meant, read, cost, "typed by shape (Volapuk)")
     for meant, read, cost in ERRORS["han"]["pairs"]:

@@ -298,6 +298,8 @@ class MatchIndex:
                 + COSTS["illegible_run_character"] * max(0, illegible - query.key.count("?"))
             )
             detail = f"'{query.key}' fits '{catalogue_key}' ({legible_count} legible characters)"
+            if query.how is not How.NORMALISED or query.cost:  # the reading assumed something
+                detail += f"; {query.detail}"
             for target, _ in self._expand(key_id):
                 _keep(hits, Hit(target, cost, How.WILDCARD, detail))
 

@@ -32,9 +32,10 @@ from weaponsdb import models
 from weaponsdb.catalogue.read import EntryFilter
 from weaponsdb.matching import saved
 from weaponsdb.matching.construct import collector_paused
-from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.error_model import COSTS, budget
+from weaponsdb.matching.index import MatchIndex, Target, legible
 from weaponsdb.matching.normalise import Reading, fold, key
-from weaponsdb.matching.observed import query_readings, span_readings, spans
+from weaponsdb.matching.observed import partial_readings, query_readings, span_readings, spans
 from weaponsdb.matching.scoring import (
     CONFIDENT_SCORE,
     Candidate,
@@ -520,22 +521,36 @@ def changed_entries(session: Session, since: int) -> frozenset[int] | None:
 def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
     """The best hit on each entry over every reading of one observed marking; a line of
     several tokens is also tried as its spans, while leaving tokens out could still beat the
-    best hit of the whole."""
+    best hit of the whole; and the marking as the start or the end of a longer one, when
+    nothing is as near as one arbitrary misreading (what it finds would rank below that)."""
     best: dict[int, MarkingMatch] = {}
     _search(index, observed, query_readings(observed), best)
     for span in spans(observed):
-        cheapest = min((m.cost for m in best.values()), default=float("inf"))
-        if span.cost >= cheapest:
+        if span.cost >= _cheapest(best):
             break
         _search(index, observed, span_readings(span), best)
+    if _cheapest(best) > COSTS["substitution"]:
+        # Within the budget of what was read: the more is taken as illegible, the dearer.
+        for reading in partial_readings(observed):
+            _search(index, observed, [reading], best, budget(legible(reading.key)))
     return best
 
 
+def _cheapest(best: dict[int, MarkingMatch]) -> float:
+    return min((m.cost for m in best.values()), default=float("inf"))
+
+
 def _search(
-    index: MatchIndex, observed: str, found: list[Reading], best: dict[int, MarkingMatch]
+    index: MatchIndex,
+    observed: str,
+    found: list[Reading],
+    best: dict[int, MarkingMatch],
+    most: float = float("inf"),
 ) -> None:
     for reading in found:
         for hit in index.search(observed, reading).values():
+            if hit.cost > most:
+                continue
             target = index.targets[hit.target]
             current = best.get(target.entry_id)
             if current is None or hit.cost < current.cost:

@@ -1,6 +1,8 @@
 """What an observed marking may have said: its readings (normalise.py), runs of characters
-read for one character ('JI' for Л), and, for a whole line read off a photo, its tokens and
-spans of tokens, each paying a little for the tokens it leaves out as junk."""
+read for one character ('JI' for Л), a designation quoted without its word or with it
+shortened ('56-1', 'T58'), the start or the end of a longer marking ('M16' of M16A2), and,
+for a whole line read off a photo, its tokens and spans of tokens, each paying a little for
+the tokens it leaves out as junk."""
 
 from __future__ import annotations
 
@@ -9,10 +11,13 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from weaponsdb.matching.error_model import COSTS, extra, is_ideograph, read_runs
-from weaponsdb.matching.normalise import RULES, How, Reading, fold, key, readings
+from weaponsdb.matching.normalise import RULES, WILDCARDS, How, Reading, fold, key, readings
 
 # A line of more tokens than this is tried as its whole and its single tokens only.
 MAX_SPAN_TOKENS = 6
+# Legible characters a reading of part of a marking needs: fewer fit too many texts to say
+# anything.
+PARTIAL_LEAST = 3
 _TOKEN = re.compile(r"[^\s|_]+")
 
 
@@ -23,12 +28,15 @@ class Span:
     left_out: tuple[str, ...]
 
 
-def query_readings(text: str) -> list[Reading]:
+def query_readings(text: str, whole: bool = True) -> list[Reading]:
     """The readings of one observed text, with runs read as one character where there are
-    any; the plainest first, without duplicate keys."""
+    any; the plainest first, without duplicate keys. Only a *whole* marking, not a span of
+    a line, is also read as a designation quoted without its word: a number in a line whose
+    other tokens are left out as junk may have lost its letters among them."""
     found = (
         (lost_before_designator(text) or readings(text, wildcards=True))
         + designator_misread(text)
+        + (designator_left_out(text) if whole else [])
         + digit_runs_reordered(text)
     )
     for reading in list(found):
@@ -63,6 +71,38 @@ def designator_misread(text: str) -> list[Reading]:
     return [
         replace(reading, detail=f"{why}; {reading.detail}", cost=reading.cost + cost)
         for reading in readings(f"{number}式", wildcards=True)[:1]
+    ]
+
+
+_SEPARATORS = f"[{re.escape(RULES['designators']['separators'])}]"
+# A number and its suffixes ('56-1'), as the designator words take it.
+_NUMBER = rf"\d+(?:{_SEPARATORS}+[\d?*]+)*"
+_BARE_NUMBER = re.compile(_NUMBER)
+_ABBREVIATED = re.compile(
+    rf"(?:{'|'.join(map(re.escape, RULES['designators']['abbreviated_before_number']))})"
+    rf"{_SEPARATORS}*({_NUMBER})"
+)
+
+
+def designator_left_out(text: str) -> list[Reading]:
+    """A bare number ('56-1') read as the type designation it may quote without its word
+    ('Type 56-1', '56-1式': people leave the word out, OCR loses 式), and a number after a
+    shortened word ('T58', 'Ty 58') as one with the word shortened. Each costs what it
+    assumes (errors.json): 'T65' as written still beats 'Type 65'."""
+    folded = fold(text).strip().casefold()
+    if _BARE_NUMBER.fullmatch(folded):
+        number, cost = folded, COSTS["designator_left_out"]
+        why = f"'{folded}' taken as a type designation without its word"
+    else:
+        found = _ABBREVIATED.fullmatch(folded)
+        if found is None:
+            return []
+        number, cost = found.group(1), COSTS["designator_abbreviated"]
+        why = f"'{folded[: found.start(1)].strip()}' taken as short for the designator 'type'"
+    canonical = RULES["designators"]["canonical"]
+    return [
+        replace(reading, detail=f"{why}; {reading.detail}", cost=reading.cost + cost)
+        for reading in readings(f"{canonical} {number}", wildcards=True)[:1]
     ]
 
 
@@ -118,6 +158,29 @@ def digit_runs_reordered(text: str) -> list[Reading]:
     ]
 
 
+def partial_readings(text: str) -> list[Reading]:
+    """Only the start or only the end of the marking read, the rest cut off, worn away or
+    out of sight ('M16' of M16A2, 'FAL' of FN FAL): each reading of at least
+    PARTIAL_LEAST legible characters, followed or preceded by an illegible run, at the cost
+    of assuming so (errors.json). A marking with '?' or '*' already says where it is
+    illegible."""
+    if any(ch in WILDCARDS for ch in text):
+        return []
+    cost = COSTS["partial_reading"]
+    found: dict[str, Reading] = {}
+    for reading in readings(text):
+        if len(reading.key) < PARTIAL_LEAST:
+            continue
+        for partial, read in ((f"{reading.key}*", "start"), (f"*{reading.key}", "end")):
+            why = f"only the {read} of the marking read, the rest taken as illegible"
+            if reading.how is not How.NORMALISED:  # say how the part was read, if not plainly
+                why += f"; {reading.detail}"
+            found.setdefault(
+                partial, replace(reading, key=partial, detail=why, cost=reading.cost + cost)
+            )
+    return list(found.values())
+
+
 def spans(text: str) -> list[Span]:
     """The line's tokens and runs of neighbouring tokens, shortest loss first; the whole
     line is not among them."""
@@ -147,5 +210,5 @@ def span_readings(span: Span) -> list[Reading]:
     note = f"; {', '.join(repr(t) for t in span.left_out)} left out as not part of the marking"
     return [
         replace(r, detail=r.detail + note, cost=r.cost + span.cost)
-        for r in query_readings(span.text)
+        for r in query_readings(span.text, whole=False)
     ]
