@@ -11,7 +11,7 @@ from rapidfuzz.distance import OSA
 
 from weaponsdb.matching.index import MAX_PRICED, MatchIndex, Target, _within
 from weaponsdb.matching.matcher import best_per_entry
-from weaponsdb.matching.normalise import fold, key, readings
+from weaponsdb.matching.normalise import How, fold, key, readings
 from weaponsdb.matching.patterns import compile_pattern
 
 # Letters and digits of the scripts investigators meet, plus separators and odd characters.
@@ -67,6 +67,18 @@ def test_a_catalogue_marking_always_matches_its_own_entry_first(markings, data):
     assert chosen in best
     top = max(match.score for match in best.values())
     assert best[chosen].score == top == 1.0
+
+
+def test_a_marking_with_a_dash_before_its_designator_matches_itself_as_written():
+    # Found by the property above: '0-型' is read as a lost character or a stray dash, and its
+    # own entry, written just so, scored 0.37.
+    markings = ["0-型", "0型", "362-式"]
+    index = MatchIndex([Target(n, "marking", text) for n, text in enumerate(markings)])
+    for chosen, text in enumerate(markings):
+        best = best_per_entry(index, text)
+        assert best[chosen].score == 1.0
+        assert best[chosen].how is How.EXACT
+        assert all(match.score < 1.0 for n, match in best.items() if n != chosen)
 
 
 @given(st.from_regex(r"[A-Z]{2,4}-[0-9]{2,3} LOT [0-9A-Z]{1,6}", fullmatch=True))

@@ -201,9 +201,12 @@ class MatchIndex:
         if key_id is not None:
             for target, reading in self._expand(key_id):
                 how, detail = _combined(query, reading)
+                cost = PATH_COST[how] + query.cost
                 if observed == self.targets.text(target):
-                    how, detail = How.EXACT, "as written"
-                _keep(hits, Hit(target, PATH_COST[how] + query.cost, how, detail))
+                    # Whatever the reading assumed ('0-型' read as a lost character or a stray
+                    # dash), the marking as written assumes nothing.
+                    how, detail, cost = How.EXACT, "as written", PATH_COST[How.EXACT]
+                _keep(hits, Hit(target, cost, how, detail))
         self._misreadings(query, hits)
         self._pattern_matches(query, hits)
         return hits
