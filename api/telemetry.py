@@ -37,8 +37,12 @@ class GarbageCollections:
             self._began = time.perf_counter()
             self._began_cpu = time.thread_time()  # the collector runs in the thread it stops
         else:
-            self.longest = max(self.longest, time.perf_counter() - self._began)
-            self.most_work = max(self.most_work, time.thread_time() - self._began_cpu)
+            paused = time.perf_counter() - self._began
+            worked = time.thread_time() - self._began_cpu
+            self.longest = max(self.longest, paused)
+            # Two clocks, each of its own resolution: the CPU can read a microsecond over
+            # the pause it was spent in, which it cannot have been.
+            self.most_work = max(self.most_work, min(worked, paused))
 
     def install(self) -> None:
         if self not in gc.callbacks:
