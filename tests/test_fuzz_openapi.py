@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 from sqlalchemy import Engine, inspect, text
 
-from api.app import create_app
+from api.app import SETTLE_SECONDS, create_app
 from weaponsdb import db, seeding
 from weaponsdb.config import Settings
 from weaponsdb.photos.validation import FORMATS
@@ -129,8 +130,12 @@ RUNS = settings(
 
 
 @pytest.fixture
-def app_under_test(seeded, settings, engine) -> FastAPI:
-    return create_app(settings.model_copy(update={"match_rate_limit": "1000000/minute"}), engine)
+def app_under_test(seeded, settings, engine) -> Iterator[FastAPI]:
+    app = create_app(settings.model_copy(update={"match_rate_limit": "1000000/minute"}), engine)
+    yield app
+    # Called without its lifespan: what a shutdown would wait for, before the next test
+    # empties the tables.
+    app.state.resources.matcher.settle(SETTLE_SECONDS)
 
 
 def _check(
@@ -172,8 +177,13 @@ class Catalogue:
         if self.url.startswith("sqlite"):
             self._copy(self._path(), self.template)
         self.engine: Engine | None = None
+        self.app: FastAPI | None = None
 
     def fresh_app(self) -> FastAPI:
+        if self.app is not None:
+            # The last scenario's index may still be loading or rebuilding in a thread of
+            # its own: reading the tables while they are emptied deadlocks on PostgreSQL.
+            self.app.state.resources.matcher.settle(SETTLE_SECONDS)
         if self.engine is not None:
             self.engine.dispose()
         if self.url.startswith("sqlite"):
@@ -181,7 +191,8 @@ class Catalogue:
         else:
             self._truncate_and_seed()
         self.engine = db.make_engine(self.url)
-        return create_app(self.settings, self.engine)
+        self.app = create_app(self.settings, self.engine)
+        return self.app
 
     def _path(self) -> Path:
         return Path(self.url.removeprefix("sqlite:///"))
