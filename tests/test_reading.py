@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 from benchmarks.rendering import marking_catalogue, on_large_photo, render_marking
 from tests.factories import import_document
@@ -82,6 +83,31 @@ def test_a_right_to_left_marking_read_number_first_is_offered_letters_first() ->
     # Left-to-right markings and markings read in their order are left as they are.
     assert _letters_first("هصد-۹۱") is None
     assert _letters_first("122-ZU") is None
+
+
+def test_the_characters_tesseract_hesitated_over_are_offered_as_unknown() -> None:
+    # Tesseract says it is 83 % sure of '97.4290' for this worn, blurred 'ВТ-429'; the
+    # characters it misread had rivals nearly as likely, and are offered as '?'.
+    engine = Tesseract()
+    readings = {}
+    for degradation in ("clean", "combined"):
+        photo = render_marking(
+            "ВТ-429", "Cyrl", random.Random(3), style="paint", degradation=degradation
+        )
+        [readings[degradation]] = engine.read(photo.image.convert("L"), "rus", 6)
+    clean, worn = readings["clean"], readings["combined"]
+    assert clean.text == clean.unsure == "ВТ-429"
+    assert worn.text != "ВТ-429"
+    assert worn.confidence > 0.8
+    misread = [
+        position
+        for change in Levenshtein.opcodes(worn.text, "ВТ-429")
+        if change.tag != "equal"
+        for position in range(change.src_start, change.src_end)
+    ]
+    assert misread
+    assert all(worn.unsure[position] == "?" for position in misread), worn
+    assert sum(c.isdigit() for c in worn.unsure) >= 2  # what it read clearly is kept
 
 
 def test_light_falling_unevenly_does_not_change_the_letters_size_or_slant() -> None:

@@ -45,6 +45,11 @@ MIN_WORD_CONFIDENCE = 0.5
 # Characters read with less confidence are unsure: the matcher is offered the line with
 # them as '?' too (it matches any character), so a worn letter read wrong still matches.
 SURE_CHARACTER = 0.5
+# A character is unsure too when another character (not merely its other case) scored
+# within this much of it among the LSTM's choices for that place: its confidence is 85-99 %
+# even for characters it read wrong, but then a rival is close, while a character read
+# clearly has rivals near 0. (Chosen on synthetic markings, seed 7 of benchmarks.read.)
+CLOSE_RIVAL = 0.2
 # Words of right-to-left lines this long or longer are as sure as their least sure
 # character (see _word_confidence).
 MIN_RTL_WORD = 3
@@ -121,6 +126,8 @@ class Tesseract:
             )
             # The reader tries the inverted image itself, as a pass of its own.
             api.SetVariable("tessedit_do_invert", "0")
+            # Each character's rivals, for telling a clear character from a close call.
+            api.SetVariable("lstm_choice_mode", "2")
         try:
             yield api
         finally:
@@ -153,11 +160,27 @@ def _lines(api: tesserocr.PyTessBaseAPI) -> Iterator[RawLine]:
             words.append(("", ""))
             confidences.append([symbol.Confidence(ril.WORD) / 100])
         sure = symbol.Confidence(ril.SYMBOL) / 100
+        clear = sure >= SURE_CHARACTER and not _close_call(character, _choices(symbol))
         read, unsure = words[-1]
-        words[-1] = (read + character, unsure + (character if sure >= SURE_CHARACTER else "?"))
+        words[-1] = (read + character, unsure + (character if clear else "?"))
         confidences[-1].append(sure)
     if words and box:
         yield _line(words, confidences, box)
+
+
+def _choices(symbol: tesserocr.PyLTRResultIterator) -> list[tuple[str, float]]:
+    """The characters the LSTM weighed for this place, with their scores (0-1)."""
+    read = [(c.GetUTF8Text(), c.Confidence() / 100) for c in symbol.GetChoiceIterator() or []]
+    return [(text, score) for text, score in read if text]  # None: a choice of no text
+
+
+def _close_call(character: str, choices: list[tuple[str, float]]) -> bool:
+    """Whether another character scored nearly as well as *character* (or better) where it
+    was read: a worn or blurred letter the LSTM hesitated over, however sure it says it
+    is. Another case of the same letter is no rival: the matcher ignores case."""
+    own = max((score for text, score in choices if text == character), default=0.0)
+    rivals = [s for text, s in choices if text.casefold() != character.casefold()]
+    return bool(rivals) and max(rivals) >= own - CLOSE_RIVAL
 
 
 def _line(
