@@ -21,7 +21,12 @@ from benchmarks.rendering import marking_catalogue, on_large_photo, render_marki
 from tests.factories import import_document, upload
 from tests.photo_support import png_bomb
 from weaponsdb.config import Settings
+from weaponsdb.matching.matcher import Matcher
 from weaponsdb.matching.normalise import How, readings
+from weaponsdb.matching.scoring import CONFIDENT_SCORE
+from weaponsdb.reading import identifying
+from weaponsdb.reading.reader import Box, ReadLine
+from weaponsdb.reading.scripts import Script
 
 
 def same_marking(read: str, truth: str) -> bool:
@@ -284,3 +289,27 @@ def test_photos_are_read_within_the_query_pixel_budget(
         )
         assert other.status_code == 201, other.text
         assert other.json()["proposed_markings"] is None
+
+
+def test_a_line_read_with_its_letters_wrong_and_its_hyphen_lost_names_the_entry_by_its_number(
+    sessions: sessionmaker[Session],
+) -> None:
+    # How the reader read 'یثرا-۲۶۵' on a noisy photo (benchmarks.read, seed 7): the letters
+    # wrong, the hyphen lost, a stray digit after it. No reading of it names the entry;
+    # with its letters taken as illegible, its number does, as no certain answer.
+    rng = random.Random(1)
+    markings = [("synthetic-yathra", "یثرا-۲۶۵", "Arab"), ("synthetic-decoy", "17-86", "Latn")]
+    import_document(sessions, marking_catalogue(markings, rng))
+    read = ReadLine(
+        text="رد۲۶۵ ۱",
+        box=Box(x=0, y=0, width=120, height=30),
+        script=Script.ARABIC,
+        languages=["fas"],
+        confidence=0.37,
+        alternatives=[],
+    )
+    with sessions() as session:
+        found = identifying._line_matches(session, Matcher(), 0, read, identifying.Evidence())
+    assert "synthetic-yathra" in found
+    assert all(not slug.startswith("synthetic-decoy") for slug in found)
+    assert max(match.score for _, match, _ in found.values()) < CONFIDENT_SCORE

@@ -40,9 +40,12 @@ GUESS_WEIGHT = 0.5
 PHOTO_DISTANCE = 20
 PHOTOS_SEARCHED = 10
 MATCHES_PER_READING = 10
-# Where no reading of a line meets an entry, this many of its likeliest are tried again
-# with a part illegible.
+# Where no reading of a line meets an entry better than WEAK_MATCH (its weighted score),
+# this many of its likeliest are tried again with a part illegible. The reading names
+# some entry nearly always, by a character or two of texture; below a guess's weight
+# the match is no better evidence than the parts it did read right.
 BACKED_OFF_READINGS = 5
+WEAK_MATCH = 0.5
 
 
 class Photo(BaseModel):
@@ -279,9 +282,26 @@ def _line_matches(
     part at a time illegible, at half weight."""
     line_number = index if line.languages else -1
     found = _shared_matches(session, matcher, line_number, line, evidence, backing_off=False)
-    if not found and line.languages:
-        found = _shared_matches(session, matcher, line_number, line, evidence, backing_off=True)
+    best = max((match.score for _, match, _ in found.values()), default=0.0)
+    if best < WEAK_MATCH and line.languages:
+        backed = _shared_matches(session, matcher, line_number, line, evidence, backing_off=True)
+        found = _merged(found, backed)
     return found
+
+
+def _merged(
+    found: dict[str, tuple[EntryFacts, ReadingMatch, float]],
+    more: dict[str, tuple[EntryFacts, ReadingMatch, float]],
+) -> dict[str, tuple[EntryFacts, ReadingMatch, float]]:
+    """Each entry's better match of the two, and its support from both."""
+    merged = dict(found)
+    for slug, (facts, match, support) in more.items():
+        if slug in merged:
+            _, shown, earlier = merged[slug]
+            match = match if match.score > shown.score else shown
+            support += earlier
+        merged[slug] = (facts, match, support)
+    return merged
 
 
 def _shared_matches(
@@ -363,10 +383,15 @@ def _backed_off(readings: list[tuple[str, float, float]]) -> list[tuple[str, flo
     return [(text, confidence, weight) for text, (confidence, weight) in backed.items()]
 
 
+# A marking's parts: split at its separators, and where letters meet digits (a hyphen worn
+# away or not read, 'رد۲۶۵' for 'یثرا-۲۶۵', still parts letters from number).
+_PARTS = re.compile(r"([ \-./])|(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+
+
 def _with_a_part_illegible(text: str) -> list[str]:
-    """*text*, split at its separators, with each part in turn as '*', where the others
+    """*text*, split into its parts, with each part in turn as '*', where the others
     keep at least two letters or digits to go on."""
-    parts = [p for p in re.split(r"([ \-./])", text.strip(" |[](){}:;,'\"")) if p]
+    parts = [p for p in _PARTS.split(text.strip(" |[](){}:;,'\"")) if p]
     variants = []
     for number, part in enumerate(parts):
         if part in SEPARATORS or not any(c.isalnum() for c in part):
