@@ -224,13 +224,20 @@ class Reader:
             for turns in prior
         }
         own |= self._columns(geometry, scripts)
-        found = run(own.values())
+        # A second view of each way, the ground subtracted: stamped edges, faint paint and
+        # shade read in one binarisation often read as nothing in the other, so one pass
+        # would leave the right script and way up out of the closer look.
+        second = [dataclasses.replace(p, how=Binarisation.GROUND) for p in own.values()]
+        found = run([*own.values(), *second])
 
         def first_look(way: Way) -> float:
-            """The most plausible line its own model read: a marking has a line or two,
-            while a model reading a script it does not know, or upside down, can make
-            lines of the texture around it."""
-            return prior[way[1]] * _plausible_line(found[own[way]], way[0], region)
+            """The most plausible line its own model read, in either view: a marking has
+            a line or two, while a model reading a script it does not know, or upside
+            down, can make lines of the texture around it."""
+            views = (own[way], dataclasses.replace(own[way], how=Binarisation.GROUND))
+            return prior[way[1]] * max(
+                _plausible_line(found[view], way[0], region) for view in views
+            )
 
         leaders = sorted(own, key=first_look, reverse=True)[:LEADERS]
         leaders += _other_way_up(leaders, own)
@@ -248,7 +255,7 @@ class Reader:
                 own[way] = flip
                 leaders.append(way)
         for leader in leaders:
-            found |= run(_refinements(own[leader]))
+            found |= run(p for p in _refinements(own[leader]) if p not in found)
         read = {leader: _way_lines(found, leader) for leader in leaders}
         best = _chosen(read, prior, region)
         # The other leaders' best readings of each line are offered as alternatives: where
