@@ -35,7 +35,7 @@ from weaponsdb.matching.error_model import (
     shape_key,
 )
 from weaponsdb.matching.grams import GramIndex, qgrams
-from weaponsdb.matching.normalise import How, Reading, readings
+from weaponsdb.matching.normalise import RULES, How, Reading, readings
 from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.segments import SegmentIndex
 from weaponsdb.matching.tables import Array, Postings, TextTable
@@ -82,7 +82,21 @@ def catalogue_readings(text: str) -> tuple[Reading, ...]:
 
 
 def legible(query_key: str) -> int:
+    """Characters of the key that were read (not '?' or '*')."""
     return len(query_key.replace("?", "").replace("*", ""))
+
+
+# The designator word as keys spell it, before a number: 'type' of 'type58', whatever was
+# written ('58式', '58식', 'Тип 58', 'Type 58').
+_DESIGNATOR_WORD = re.compile(rf"{re.escape(RULES['designators']['canonical'])}(?=[\d?*])")
+
+
+def written(query_key: str) -> int:
+    """Legible characters as written, what the budget and the edits follow: the designator
+    word counts as one, whichever word and script it was written in, not as the four
+    letters of the key's 'type' ('5528式М' is six characters, not the nine of 'type5528m',
+    and gets the budget of six)."""
+    return legible(_DESIGNATOR_WORD.sub("t", query_key))
 
 
 def allowed_edits(query_key: str) -> int:
@@ -90,7 +104,7 @@ def allowed_edits(query_key: str) -> int:
     whatever their number): two in a marking of seven characters or more, one in a shorter
     one, none in a two-character one: two changes to a five-character designation make
     another one."""
-    return _edits_for(legible(query_key))
+    return _edits_for(written(query_key))
 
 
 def _edits_for(legible_count: int) -> int:
@@ -102,7 +116,7 @@ def edits_for_lost_character(query_key: str) -> int:
     characters as written, so a reading that lost one (six legible characters of a seven-
     character designation) keeps the edits of the text it was read off, the lost character
     being one of them."""
-    return _edits_for(legible(query_key) + 1)
+    return _edits_for(written(query_key) + 1)
 
 
 HOWS = list(How)
@@ -224,7 +238,7 @@ class MatchIndex:
 
     def _misreadings(self, query: Reading, hits: dict[int, Hit]) -> None:
         """Catalogue keys the query may be a misreading of, within the budget."""
-        allowed = budget(legible(query.key)) - query.cost
+        allowed = budget(written(query.key)) - query.cost
         self._priced(query, self._near_keys(query), allowed, hits)
         # Only when nothing is as near as one arbitrary misreading: a search of two edits is
         # the slowest there is in a big catalogue, and what it finds would rank below that.

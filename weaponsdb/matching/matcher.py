@@ -33,7 +33,7 @@ from weaponsdb.catalogue.read import EntryFilter
 from weaponsdb.matching import saved
 from weaponsdb.matching.construct import collector_paused
 from weaponsdb.matching.error_model import COSTS, budget
-from weaponsdb.matching.index import MatchIndex, Target, legible
+from weaponsdb.matching.index import MatchIndex, Target, written
 from weaponsdb.matching.normalise import Reading, fold, key
 from weaponsdb.matching.observed import partial_readings, query_readings, span_readings, spans
 from weaponsdb.matching.scoring import (
@@ -532,7 +532,7 @@ def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
     if _cheapest(best) > COSTS["substitution"]:
         # Within the budget of what was read: the more is taken as illegible, the dearer.
         for reading in partial_readings(observed):
-            _search(index, observed, [reading], best, budget(legible(reading.key)))
+            _search(index, observed, [reading], best, budget(written(reading.key)))
     return best
 
 
