@@ -503,3 +503,17 @@ def test_the_designator_word_counts_as_one_character_of_the_budget(observed):
     # One misreading is still found, however the word was written.
     one = observed.replace("9", "5")
     assert ranked_among(texts, index, one)[0].entry.name == "5528式"
+
+
+def test_where_a_separator_stood_is_evidence_between_misreadings_otherwise_alike():
+    # '8-5式' lost a character either way: 38-5式 its 3, with the dash where it stands;
+    # 815式 its 1 and 485式 its 4, each with a dash read where none stands.
+    texts = ["815式", "485式", "38-5式"]
+    index = MatchIndex([Target(n, "marking", text) for n, text in enumerate(texts)])
+    candidates = ranked_among(texts, index, "8-5式")
+    assert candidates[0].entry.name == "38-5式"
+    assert candidates[0].score < CONFIDENT_SCORE  # still a guess between lost characters
+    assert "separator where the text has none" in candidates[1].matches[0].detail
+    # A separator only dropped is no misreading and costs nothing: 38-5式 as written.
+    assert ranked_among(texts, index, "385式")[0].entry.name == "38-5式"
+    assert ranked_among(texts, index, "385式")[0].score >= CONFIDENT_SCORE

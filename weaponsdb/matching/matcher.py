@@ -528,7 +528,7 @@ def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
     for span in spans(observed):
         if span.cost >= _cheapest(best):
             break
-        _search(index, observed, span_readings(span), best)
+        _search(index, observed, span_readings(span), best, read_from=span.text)
     if _cheapest(best) > COSTS["substitution"]:
         # Within the budget of what was read: the more is taken as illegible, the dearer.
         for reading in partial_readings(observed):
@@ -546,9 +546,10 @@ def _search(
     found: list[Reading],
     best: dict[int, MarkingMatch],
     most: float = float("inf"),
+    read_from: str | None = None,
 ) -> None:
     for reading in found:
-        for hit in index.search(observed, reading).values():
+        for hit in index.search(observed, reading, read_from).values():
             if hit.cost > most:
                 continue
             target = index.targets[hit.target]
