@@ -17,13 +17,13 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import islice
 
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Editop, Levenshtein
 
 from weaponsdb.matching.error_model import (
     COSTS,
@@ -35,7 +35,7 @@ from weaponsdb.matching.error_model import (
     shape_key,
 )
 from weaponsdb.matching.grams import GramIndex, qgrams
-from weaponsdb.matching.normalise import How, Reading, readings
+from weaponsdb.matching.normalise import RULES, How, Reading, readings, separated_key
 from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.segments import SegmentIndex
 from weaponsdb.matching.tables import Array, Postings, TextTable
@@ -82,7 +82,21 @@ def catalogue_readings(text: str) -> tuple[Reading, ...]:
 
 
 def legible(query_key: str) -> int:
+    """Characters of the key that were read (not '?' or '*')."""
     return len(query_key.replace("?", "").replace("*", ""))
+
+
+# The designator word as keys spell it, before a number: 'type' of 'type58', whatever was
+# written ('58式', '58식', 'Тип 58', 'Type 58').
+_DESIGNATOR_WORD = re.compile(rf"{re.escape(RULES['designators']['canonical'])}(?=[\d?*])")
+
+
+def written(query_key: str) -> int:
+    """Legible characters as written, what the budget and the edits follow: the designator
+    word counts as one, whichever word and script it was written in, not as the four
+    letters of the key's 'type' ('5528式М' is six characters, not the nine of 'type5528m',
+    and gets the budget of six)."""
+    return legible(_DESIGNATOR_WORD.sub("t", query_key))
 
 
 def allowed_edits(query_key: str) -> int:
@@ -90,7 +104,7 @@ def allowed_edits(query_key: str) -> int:
     whatever their number): two in a marking of seven characters or more, one in a shorter
     one, none in a two-character one: two changes to a five-character designation make
     another one."""
-    return _edits_for(legible(query_key))
+    return _edits_for(written(query_key))
 
 
 def _edits_for(legible_count: int) -> int:
@@ -102,7 +116,7 @@ def edits_for_lost_character(query_key: str) -> int:
     characters as written, so a reading that lost one (six legible characters of a seven-
     character designation) keeps the edits of the text it was read off, the lost character
     being one of them."""
-    return _edits_for(legible(query_key) + 1)
+    return _edits_for(written(query_key) + 1)
 
 
 HOWS = list(How)
@@ -191,8 +205,9 @@ class MatchIndex:
         self._bigrams = GramIndex.from_arrays(arrays, "bigrams")
         self._patterns = PatternIndex(arrays, self.targets.patterns)
 
-    def search(self, observed: str, query: Reading) -> dict[int, Hit]:
-        """Best hit per target for one reading of an observed marking."""
+    def search(self, observed: str, query: Reading, read_from: str | None = None) -> dict[int, Hit]:
+        """Best hit per target for one reading of an observed marking (*read_from*: the
+        part of it the reading is of, a span of a line; the whole by default)."""
         hits: dict[int, Hit] = {}
         if "?" in query.key or "*" in query.key:
             self._wildcard(query, hits)
@@ -207,7 +222,7 @@ class MatchIndex:
                     # dash), the marking as written assumes nothing.
                     how, detail, cost = How.EXACT, "as written", PATH_COST[How.EXACT]
                 _keep(hits, Hit(target, cost, how, detail))
-        self._misreadings(query, hits)
+        self._misreadings(query, hits, separated_key(read_from or observed, query.key))
         self._pattern_matches(query, hits)
         return hits
 
@@ -222,17 +237,23 @@ class MatchIndex:
         ):
             yield target, Reading(key_text, HOWS[how], self._details[detail])
 
-    def _misreadings(self, query: Reading, hits: dict[int, Hit]) -> None:
-        """Catalogue keys the query may be a misreading of, within the budget."""
-        allowed = budget(legible(query.key)) - query.cost
-        self._priced(query, self._near_keys(query), allowed, hits)
+    def _misreadings(self, query: Reading, hits: dict[int, Hit], separated: str | None) -> None:
+        """Catalogue keys the query may be a misreading of, within the budget (*separated*:
+        the query's key with its separators, when it reads the text letter for letter)."""
+        allowed = budget(written(query.key)) - query.cost
+        self._priced(query, self._near_keys(query), allowed, hits, separated)
         # Only when nothing is as near as one arbitrary misreading: a search of two edits is
         # the slowest there is in a big catalogue, and what it finds would rank below that.
         if min((hit.cost for hit in hits.values()), default=math.inf) > COSTS["substitution"]:
-            self._priced(query, self._lost_character_keys(query), allowed, hits)
+            self._priced(query, self._lost_character_keys(query), allowed, hits, separated)
 
     def _priced(
-        self, query: Reading, key_ids: Iterable[int], allowed: float, hits: dict[int, Hit]
+        self,
+        query: Reading,
+        key_ids: Iterable[int],
+        allowed: float,
+        hits: dict[int, Hit],
+        separated: str | None = None,
     ) -> None:
         for key_id in key_ids:
             catalogue_key = self.keys[key_id]
@@ -242,7 +263,10 @@ class MatchIndex:
             if alignment.cost > allowed:
                 continue
             for target, reading in self._expand(key_id):
-                _keep(hits, _misread_hit(target, query, reading, catalogue_key, alignment))
+                hit = _misread_hit(target, query, reading, catalogue_key, alignment)
+                if separated is not None:
+                    hit = _with_separators(hit, separated, self.targets.text(target), catalogue_key)
+                _keep(hits, hit)
 
     def _lost_character_keys(self, query: Reading) -> Iterable[int]:
         """Keys longer than the query within the edits of the text it was read off, when a
@@ -386,6 +410,31 @@ def _misread_hit(
         detail += f"; {path}"
     cost = PATH_COST[how] + query.cost + alignment.cost
     return Hit(target, cost, alignment.how(), detail, alignment.edits)
+
+
+def _with_separators(hit: Hit, separated: str, text: str, catalogue_key: str) -> Hit:
+    """A misreading whose separators stand elsewhere than the catalogue text's: keys drop
+    them, so '8-5式' is one lost character from 38-5式 and from 815式 alike, but only 815式
+    needs a dash read where nothing stood. Each separator the alignment of the two texts as
+    written adds, drops or puts for a character costs a little; texts whose keys are one (a
+    dash only dropped) are no misreading and pay nothing."""
+    theirs = separated_key(text, catalogue_key)
+    if theirs is None:
+        return hit
+    ops = Levenshtein.editops(separated, theirs)
+    moved = sum(_touches_separator(op, separated, theirs) for op in ops)
+    if not moved:
+        return hit
+    cost = COSTS["separator_moved"] * moved
+    detail = f"{hit.detail}; {moved} separator{'s' * (moved > 1)} where the text has none"
+    return replace(hit, cost=hit.cost + cost, detail=detail)
+
+
+def _touches_separator(op: Editop, read: str, meant: str) -> bool:
+    """Whether an edit adds, drops or replaces a separator ('-' of separated_key)."""
+    read_side = read[op.src_pos] if op.tag in ("replace", "delete") else ""
+    meant_side = meant[op.dest_pos] if op.tag in ("replace", "insert") else ""
+    return "-" in read_side + meant_side
 
 
 def _own_path(query: Reading) -> float:

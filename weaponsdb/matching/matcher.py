@@ -33,7 +33,7 @@ from weaponsdb.catalogue.read import EntryFilter
 from weaponsdb.matching import saved
 from weaponsdb.matching.construct import collector_paused
 from weaponsdb.matching.error_model import COSTS, budget
-from weaponsdb.matching.index import MatchIndex, Target, legible
+from weaponsdb.matching.index import MatchIndex, Target, written
 from weaponsdb.matching.normalise import Reading, fold, key
 from weaponsdb.matching.observed import partial_readings, query_readings, span_readings, spans
 from weaponsdb.matching.scoring import (
@@ -528,11 +528,11 @@ def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
     for span in spans(observed):
         if span.cost >= _cheapest(best):
             break
-        _search(index, observed, span_readings(span), best)
+        _search(index, observed, span_readings(span), best, read_from=span.text)
     if _cheapest(best) > COSTS["substitution"]:
         # Within the budget of what was read: the more is taken as illegible, the dearer.
         for reading in partial_readings(observed):
-            _search(index, observed, [reading], best, budget(legible(reading.key)))
+            _search(index, observed, [reading], best, budget(written(reading.key)))
     return best
 
 
@@ -546,9 +546,10 @@ def _search(
     found: list[Reading],
     best: dict[int, MarkingMatch],
     most: float = float("inf"),
+    read_from: str | None = None,
 ) -> None:
     for reading in found:
-        for hit in index.search(observed, reading).values():
+        for hit in index.search(observed, reading, read_from).values():
             if hit.cost > most:
                 continue
             target = index.targets[hit.target]

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,30 @@ def key(text: str, wildcards: bool = False, designate: bool = True) -> str:
         if stripped == text:
             return text
         text = stripped
+
+
+_SEPARATOR_RUNS = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=4096)
+def separated_key(text: str, text_key: str) -> str | None:
+    """*text_key*, a key of *text* (no wildcards), with one '-' where a run of separators
+    stood between two of its characters ('8-5式' as 'type8-5' or '8-5式', '38 5式' as
+    'type38-5'; a reading letter for letter, look-alike or OCR-folded, as its own key with
+    the dashes where they stand); None for a reading that is not letter for letter (a
+    transliteration), or a key that does not keep the characters in their order."""
+    canonical = RULES["designators"]["canonical"]
+    folded = fold(text).casefold()
+    for spelled in (designators(folded).replace(f"{canonical} ", canonical), folded):
+        marked = _SEPARATOR_RUNS.sub("-", spelled).strip("-")
+        letters_only = marked.replace("-", "")
+        if (
+            len(letters_only) == len(text_key)
+            and key(letters_only, designate=False) == letters_only
+        ):
+            letters = iter(text_key)
+            return "".join(ch if ch == "-" else next(letters) for ch in marked)
+    return None
 
 
 # What key() drops of ASCII text, without and with the wildcards kept: all but letters and
