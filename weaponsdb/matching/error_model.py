@@ -231,14 +231,22 @@ class Step:
         return f"'{self.read}' taken as '{self.meant}' ({self.confusion.why})"
 
 
+# A step as alignments keep it: (read, meant, cost, why).
+PlainStep = tuple[str, str, float, str]
+
+
 @dataclass(frozen=True)
 class Alignment:
     cost: float
-    steps: tuple[Step, ...]
+    plain_steps: tuple[PlainStep, ...]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(Step(r, m, Confusion(cost, why)) for r, m, cost, why in self.plain_steps)
 
     @property
     def edits(self) -> int:
-        return len(self.steps)
+        return len(self.plain_steps)
 
     def how(self) -> How:
         """OCR if every step is one of rules.json's classic OCR confusions, look-alike if every
@@ -253,15 +261,19 @@ class Alignment:
         return "; ".join(step.describe() for step in self.steps)
 
 
-# Small: every alignment remembered is a handful of objects the garbage collector walks at
-# each full collection. At 65,536 the cache of a serving process filled with a few thousand
-# distinct queries to 250,000 tracked objects and full collections of 150 ms of CPU (0.5-1.4 s
-# on a loaded machine); at 4,096 the process stays near 30,000 and no full collection came in
-# 6,000 queries, at the same CPU per query (measured: 9,000 synthetic texts, misread queries).
-@lru_cache(maxsize=4096)
 def align(read: str, meant: str) -> Alignment:
     """The cost of having read *meant* as *read*: the unit alignment that rapidfuzz finds,
     each step priced by the error model, neighbours swapped counted as one transposition."""
+    return Alignment(*_aligned(read, meant))
+
+
+# Alignments are remembered as plain tuples of strings and numbers, which the garbage
+# collector stops tracking at its first look: as dataclasses, the 4,096 remembered were
+# 20,000 of the 27,000 objects a serving process kept tracked, walked by every full
+# collection. Small, too: at 65,536 a serving process grew to 250,000 tracked objects and
+# full collections of 150 ms of CPU, at the same CPU per query as 4,096.
+@lru_cache(maxsize=4096)
+def _aligned(read: str, meant: str) -> tuple[float, tuple[PlainStep, ...]]:
     ops = [(op.tag, op.src_pos, op.dest_pos) for op in Levenshtein.editops(read, meant)]
     steps: list[Step] = []
     position = 0
@@ -279,7 +291,8 @@ def align(read: str, meant: str) -> Alignment:
         else:
             steps.append(Step("", meant[j], missing(meant[j])))
         position += 1
-    return Alignment(sum(step.confusion.cost for step in steps), tuple(steps))
+    plain = tuple((s.read, s.meant, s.confusion.cost, s.confusion.why) for s in steps)
+    return sum(step.confusion.cost for step in steps), plain
 
 
 def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: tuple[str, int, int]) -> bool:
