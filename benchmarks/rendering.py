@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from benchmarks.synthetic import CYRILLIC, HANGUL, LATIN, SYNTHETIC_SOURCE
 
@@ -108,6 +108,13 @@ class MarkingPhoto:
     image: Image.Image
     box: Box
     label: str = SYNTHETIC_LABEL
+    # The ground truth a legibility measure needs (benchmarks/legibility.py), in the
+    # photo's pixels: where the marking's paint or struck edges are (0-255, how much of
+    # each pixel they cover), where the metal surface is (not the fill rotation adds), and
+    # the letters' height before any turn.
+    ink: Image.Image | None = None
+    surface: Image.Image | None = None
+    text_height: int = 0
 
     def jpeg(self, quality: int = 90) -> bytes:
         out = io.BytesIO()
@@ -200,8 +207,19 @@ def render_marking(
     at = (margin + rng.randint(-margin // 3, margin // 3), margin)
     _apply_marking(image, mask, at, style, ink, spoil.contrast, rng)
     box: Box = (at[0], at[1], mask.width, mask.height)
-    image, box = _spoil(image, box, spoil, rng)
-    return MarkingPhoto(text, script, style, spoil.name, image, box)
+    truth = Truth(_coverage(size, mask, at, style), Image.new("L", size, 255))
+    image, box, truth = _spoil(image, box, truth, spoil, rng)
+    return MarkingPhoto(
+        text,
+        script,
+        style,
+        spoil.name,
+        image,
+        box,
+        ink=truth.ink,
+        surface=truth.surface,
+        text_height=mask.height,
+    )
 
 
 def on_large_photo(
@@ -216,7 +234,11 @@ def on_large_photo(
     y = rng.randint(0, size[1] - photo.image.height)
     large.paste(photo.image, (x, y))
     bx, by, bw, bh = photo.box
-    return replace(photo, image=large, box=(bx + x, by + y, bw, bh))
+    ink = surface = None
+    if photo.ink is not None and photo.surface is not None:
+        ink, surface = Image.new("L", size, 0), Image.new("L", size, 255)
+        ink.paste(photo.ink, (x, y))
+    return replace(photo, image=large, box=(bx + x, by + y, bw, bh), ink=ink, surface=surface)
 
 
 def _text_mask(text: str, script: str, rng: random.Random, text_height: int) -> Image.Image:
@@ -297,14 +319,40 @@ def _apply_marking(
     image.paste(ink, at, alpha)
 
 
+@dataclass(frozen=True)
+class Truth:
+    """Where the marking is, and where the metal is, turned as the photo is."""
+
+    ink: Image.Image
+    surface: Image.Image
+
+
+def _coverage(
+    size: tuple[int, int], mask: Image.Image, at: tuple[int, int], style: str
+) -> Image.Image:
+    """The pixels the marking changes: its paint, or a stamp's shadow and light, each
+    struck a little off the letter (as _apply_marking places them)."""
+    ink = Image.new("L", size, 0)
+    offsets = [(0, 0)]
+    if style == "stamp":
+        offset = max(1, mask.height // 20)
+        offsets = [(offset, offset), (-offset, -offset)]
+    for dx, dy in offsets:
+        layer = Image.new("L", size, 0)
+        layer.paste(mask, (at[0] + dx, at[1] + dy))
+        ink = ImageChops.lighter(ink, layer)
+    return ink
+
+
 def _spoil(
-    image: Image.Image, box: Box, spoil: Degradation, rng: random.Random
-) -> tuple[Image.Image, Box]:
+    image: Image.Image, box: Box, truth: Truth, spoil: Degradation, rng: random.Random
+) -> tuple[Image.Image, Box, Truth]:
     if spoil.uneven_light:
         image = _uneven_light(image, spoil.uneven_light, rng)
     if spoil.rotation:
         angle = spoil.rotation * rng.choice([-1, 1])
         image, box = _rotate(image, box, angle)
+        truth = Truth(*(_turned(mask, angle) for mask in (truth.ink, truth.surface)))
     if spoil.blur:
         image = image.filter(ImageFilter.GaussianBlur(spoil.blur * box[3]))
     if spoil.noise:
@@ -316,7 +364,12 @@ def _spoil(
         out = io.BytesIO()
         image.save(out, "JPEG", quality=spoil.jpeg_quality)
         image = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
-    return image, box
+    return image, box, truth
+
+
+def _turned(mask: Image.Image, angle: float) -> Image.Image:
+    """A mask turned as _rotate turns the photo, what rotation adds being none of it."""
+    return mask.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=0)
 
 
 def _uneven_light(image: Image.Image, strength: float, rng: random.Random) -> Image.Image:

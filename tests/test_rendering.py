@@ -7,10 +7,12 @@ import random
 import numpy as np
 import pytest
 
+from benchmarks.legibility import legibility
 from benchmarks.rendering import (
     DEGRADATIONS,
     SCRIPTS,
     STYLES,
+    Degradation,
     on_large_photo,
     render_marking,
     sibling_designations,
@@ -64,3 +66,49 @@ def test_a_large_photo_keeps_the_marking_where_its_box_says() -> None:
     crop = large.image.crop((x, y, x + width, y + height))
     bx, by, bw, bh = photo.box
     assert crop.tobytes() == photo.image.crop((bx, by, bx + bw, by + bh)).tobytes()
+
+
+@pytest.mark.parametrize("degradation", ["clean", "rotated", "rotated 90"])
+def test_the_ink_mask_lies_where_the_marking_changed_the_photo(degradation: str) -> None:
+    rng = random.Random(f"ink/{degradation}")
+    photo = render_marking("KRT-12", "Latn", rng, style="paint", degradation=degradation)
+    assert photo.ink is not None
+    assert photo.surface is not None
+    assert photo.ink.size == photo.surface.size == photo.image.size
+    ink = np.asarray(photo.ink) >= 128
+    grey = np.asarray(photo.image.convert("L"), dtype=np.float32)
+    # The paint differs from the metal: ink pixels and the others' tones are far apart.
+    assert abs(grey[ink].mean() - grey[~ink & (np.asarray(photo.surface) > 0)].mean()) > 20
+    x, y, width, height = photo.box
+    inside = np.zeros_like(ink)
+    inside[y : y + height, x : x + width] = True
+    assert ink[~inside].sum() < 0.02 * ink.sum()
+
+
+def test_a_faint_marking_in_strong_noise_is_not_counted_legible() -> None:
+    """The legibility measure's two ends: a clean marking, read by anyone, and one whose
+    paint barely differs from the metal under heavy grain, which no one could read."""
+    clean = render_marking("KRT-12", "Latn", random.Random(5), style="paint")
+    faint = Degradation("faint and noisy", contrast=0.02, noise=40.0)
+    hidden = render_marking("KRT-12", "Latn", random.Random(5), style="paint", degradation=faint)
+    assert legibility(clean).legible
+    assert not legibility(hidden).legible
+    assert legibility(hidden).contrast_to_noise < legibility(clean).contrast_to_noise / 10
+
+
+def test_light_falling_unevenly_is_no_loss_of_legibility() -> None:
+    """The ground is measured where the ink is, so shade across the item takes nothing from
+    the ink's contrast (a measure of the whole region's spread called it illegible)."""
+    even = render_marking("ЕЦИ-262Х", "Cyrl", random.Random(6), style="paint")
+    shaded = render_marking(
+        "ЕЦИ-262Х", "Cyrl", random.Random(6), style="paint", degradation="uneven light"
+    )
+    assert legibility(shaded).legible
+    assert legibility(shaded).contrast_to_noise > 0.3 * legibility(even).contrast_to_noise
+
+
+def test_letters_below_the_smallest_legible_size_are_not_counted_legible() -> None:
+    tiny = Degradation("tiny", text_height=5)
+    photo = render_marking("56式", "Hani", random.Random(7), style="paint", degradation=tiny)
+    assert photo.text_height < 12
+    assert not legibility(photo).legible

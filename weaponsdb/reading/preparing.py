@@ -150,6 +150,22 @@ def ground_subtracted(grey: Grey, light_ink: bool) -> Grey:
     return np.asarray(contrast if light_ink else 255 - contrast, dtype=np.uint8)
 
 
+def relief(grey: Grey) -> Grey:
+    """Struck, stamped or embossed letters as ink: no paint, only the light falling on one
+    edge of each stroke and the shadow on the other, which a threshold of either polarity
+    cuts in halves. Every pixel's difference from the ground (the median of a neighbourhood
+    wider than a stroke), lighter or darker alike, with the two halves of each stroke joined
+    by a closing as wide as the gap between them; light on dark ground."""
+    ground = cv2.medianBlur(grey, TEXT_HEIGHT | 1)
+    deviation = cv2.absdiff(grey, ground)
+    side = max(3, TEXT_HEIGHT // 8) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    joined = cv2.morphologyEx(deviation, cv2.MORPH_CLOSE, kernel)
+    low, high = np.percentile(joined, (1, 99.5))
+    spread = max(1.0, float(high - low))
+    return np.asarray(np.clip((joined - low) * (255 / spread), 0, 255), dtype=np.uint8)
+
+
 def closed_gaps(binary: Grey, light_ink: bool) -> Grey:
     """The ink's narrow gaps closed: a stencil's bridges and the breaks of worn paint cut
     letters into pieces Tesseract reads as separate signs."""
@@ -208,7 +224,12 @@ def estimate(grey: Grey) -> Geometry:
         key=lambda candidate: _letter_count(candidate[0]),
     )
     angle, vertical = _direction(ink)
-    height = _letter_height(ink, vertical) / shrink
+    # The letters' height from their relief (lighter or darker than the ground alike): a
+    # threshold of the tones cuts struck letters into their light edges and shadows, and
+    # worn or stencilled ones into pieces, each a blob shorter than the letter.
+    _, raised = cv2.threshold(relief(smooth), 0, 255, otsu)
+    height = _letter_height(np.asarray(raised, dtype=np.uint8), vertical)
+    height = (height or _letter_height(ink, vertical)) / shrink
     scale = float(np.clip(TEXT_HEIGHT / height, MIN_SCALE, MAX_SCALE)) if height else 1.0
     return Geometry(scale, angle, invert, vertical)
 
