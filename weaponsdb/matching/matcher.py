@@ -527,8 +527,8 @@ def best_per_entry(index: MatchIndex, observed: str, suggest: int = 0) -> dict[i
     several tokens is also tried as its spans, while leaving tokens out could still beat the
     best hit of the whole; and the marking as the start or the end of a longer one, when
     nothing is as near as one arbitrary misreading (what it finds would rank below that).
-    With *suggest*, when fewer entries than that were hit, the nearest others too, however
-    far (suggestions, beyond the budget)."""
+    With *suggest*, when fewer entries than that were hit and none as near as one arbitrary
+    misreading, the nearest others too, however far (suggestions, beyond the budget)."""
     best: dict[int, MarkingMatch] = {}
     readings = query_readings(observed)
     _search(index, observed, readings, best)
@@ -540,11 +540,13 @@ def best_per_entry(index: MatchIndex, observed: str, suggest: int = 0) -> dict[i
         # Within the budget of what was read: the more is taken as illegible, the dearer.
         for reading in partial_readings(observed):
             _search(index, observed, [reading], best, budget(written(reading.key)))
-    if len(best) < suggest:
+    if len(best) < suggest and _cheapest(best) > COSTS["substitution"]:
+        # Only when nothing is as near as one arbitrary misreading, as for a partial reading:
+        # what a suggestion adds then ranks below it. Of the plainest reading, as written.
         # Priced as the search prices: where a suggestion is a cheaper reading of an entry
         # already hit (a key the search did not reach), it is that entry's best.
-        for reading in readings:
-            _keep_best(index, observed, index.suggest(observed, reading).values(), best)
+        hits = index.suggest(observed, readings[0]).values() if readings else ()
+        _keep_best(index, observed, hits, best)
     return best
 
 
