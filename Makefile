@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 .PHONY: serve test lint browser tesseract wrk bench bench-match bench-photos bench-load bench-read \
 	bench-observations bench-import \
-	learn-error-model
+	learn-error-model learn-glyphs fonts
 
 # A virtual environment with weaponsdb and its test tools, rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -58,10 +58,20 @@ bench-match: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.match
 
 # Regenerates weaponsdb/matching/learned.json: OCR confusions measured on rendered markings
-# read by Tesseract, then the score calibration (both seeded; see the README).
-learn-error-model: $(BIN)/.installed tesseract
+# read by Tesseract (with how far glyph likeness leads them), then the score calibration
+# (both seeded; see the README).
+learn-error-model: $(BIN)/.installed tesseract learn-glyphs
 	$(BIN)/python -m benchmarks.learn_confusions
 	$(BIN)/python -m benchmarks.calibrate
+
+# Regenerates weaponsdb/matching/glyphs.npz: how ideographs look, drawn in the Noto CJK faces.
+learn-glyphs: $(BIN)/.installed fonts
+	$(BIN)/python -m benchmarks.learn_glyphs
+
+fonts:
+	@dpkg -s $(FONT_PACKAGES) >/dev/null 2>&1 \
+		|| apt-get install -y --no-install-recommends $(FONT_PACKAGES) \
+		|| (apt-get update && apt-get install -y --no-install-recommends $(FONT_PACKAGES))
 
 # wrk: the load generator of benchmarks/http_load.py (a Python client saturates first).
 wrk:

@@ -1,6 +1,6 @@
 """Fit the matcher's score calibration on held-out benchmark queries.
 
-    python -m benchmarks.calibrate [--per-script 200] [--seed 1] [--background 10000]
+    python -m benchmarks.calibrate [--per-script 500] [--seed 1] [--background 10000]
 
 The matcher's score is a posterior: each entry hit weighs exp(-temperature * cost) against
 "none of them", which weighs exp(-temperature * (none_base + none_per_character * n)) for an
@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.match_quality import build_index, slug
 from benchmarks.reading_queries import quality_set
 from weaponsdb.matching.error_model import LEARNED_FILE
-from weaponsdb.matching.matcher import best_per_entry
+from weaponsdb.matching.matcher import SUGGESTED, best_per_entry
 from weaponsdb.matching.scoring import information
 
 CANDIDATES = 20  # the cheapest entries per query that the fit weighs
@@ -39,7 +39,7 @@ def observations(seed: int, per_script: int, background: int) -> dict[str, np.nd
     truth = np.full(len(data.queries), -1)
     size = np.zeros(len(data.queries))
     for row, query in enumerate(data.queries):
-        hits = best_per_entry(index, query.text).items()
+        hits = best_per_entry(index, query.text, SUGGESTED).items()
         best = sorted((m.cost, slug(entry), entry) for entry, m in hits)
         for column, (cost, _, entry) in enumerate(best[:CANDIDATES]):
             costs[row, column] = cost
@@ -78,7 +78,7 @@ def fit(seen: dict[str, np.ndarray]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-script", type=int, default=200)
+    parser.add_argument("--per-script", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--background", type=int, default=10000)
     args = parser.parse_args()

@@ -23,13 +23,20 @@ import math
 from collections import Counter
 from typing import Any
 
+import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from benchmarks.ocr_readings import OcrReading, ocr_readings
-from weaponsdb.matching.error_model import LEARNED_FILE, is_ideograph
+from weaponsdb.matching.error_model import (
+    LEARNED_FILE,
+    P_ARBITRARY,
+    glyph_likeness,
+    glyphs,
+    is_ideograph,
+    log_normaliser,
+)
 from weaponsdb.matching.normalise import fold, key
 
-P_ARBITRARY = 0.01  # how likely a character is misread as one particular other character
 MIN_SEEN = 2
 CHEAPEST = 0.1
 MOST_CER = 0.5
@@ -37,6 +44,9 @@ MOST_CER = 0.5
 # (lost_characters): about as many as each digit is met, so that its own count moves the
 # cost only where it says much more than chance.
 PRIOR_READINGS = 50
+# The grid on which the lead of glyph likeness in OCR's ideograph confusions is fitted.
+LIKENESS_GRID = np.linspace(0.0, 80.0, 161)
+SHARE_GRID = np.linspace(0.0, 1.0, 101)
 
 
 def plain_key(text: str) -> str:
@@ -151,8 +161,54 @@ def other_ideograph(counts: dict[str, Counter[Any]]) -> dict[str, Any]:
                 "seen": seen,
                 "out_of": meant,
                 "read_as_each": round(spread, 2),
+                **_alike_part(pairs),
             }
     return found
+
+
+def _alike_part(pairs: dict[tuple[str, str], int]) -> dict[str, Any]:
+    fitted = alike_fit(pairs)
+    return {"alike": fitted} if fitted else {}
+
+
+def alike_fit(pairs: dict[tuple[str, str], int]) -> dict[str, float] | None:
+    """How far glyph likeness leads which ideograph OCR reads for another. The chance of x
+    read for a meant m, among the ideographs OCR reads for m, is taken as share *
+    exp(likeness * alike(m, x)) / Z(m) + (1 - share) / (N - 1): a choice led by shape
+    among the N tabled ideographs, or any. The (likeness, share) of greatest likelihood of
+    the pairs seen is kept, with the mean log chance of those pairs, which
+    error_model.alike_ideograph_cost prices at the class's measured cost of a pair. Pairs
+    of an ideograph the glyphs' table lacks are left out. None without the table
+    (benchmarks/learn_glyphs.py) or pairs."""
+    table = glyphs()
+    if table is None:
+        return None
+    seen = [
+        (meant, likeness, n)
+        for (meant, read), n in pairs.items()
+        if (likeness := glyph_likeness(read, meant)) is not None
+    ]
+    if len(seen) < MIN_SEEN:
+        return None
+    counts = np.array([n for _, _, n in seen], dtype=np.float64)
+    alike = np.array([a for _, a, _ in seen], dtype=np.float64)
+    best = (-np.inf, 0.0, 0.0, 0.0)
+    for likeness in LIKENESS_GRID:
+        normaliser = np.array([log_normaliser(meant, float(likeness)) for meant, _, _ in seen])
+        led = np.exp(likeness * alike - normaliser)
+        chances = np.log(SHARE_GRID[:, None] * led + (1 - SHARE_GRID[:, None]) / len(table.rows))
+        total = (counts * chances).sum(axis=1)
+        at = int(np.argmax(total))
+        if total[at] > best[0]:
+            mean = float(total[at] / counts.sum())
+            best = (float(total[at]), float(likeness), float(SHARE_GRID[at]), mean)
+    _, likeness, share, mean = best
+    return {
+        "likeness": round(likeness, 3),
+        "share": round(share, 3),
+        "mean_log_chance": round(mean, 4),
+        "pairs": int(counts.sum()),
+    }
 
 
 def _keep(found: dict[Any, tuple[float, int]], name: Any, price: float, seen: int) -> None:

@@ -37,7 +37,7 @@ from benchmarks.match_quality import report as report_quality
 from benchmarks.reading_queries import quality_set
 from benchmarks.synthetic import SyntheticMarking, perturbed_queries, synthetic_markings
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import best_per_entry
+from weaponsdb.matching.matcher import SUGGESTED, best_per_entry
 from weaponsdb.matching.normalise import fold, key
 
 TOP = 10
@@ -69,7 +69,7 @@ def timed(search: Callable[[str], list[int]], queries: Sequence[str]) -> Run:
 
 def matcher_search(index: MatchIndex) -> Callable[[str], list[int]]:
     def search(query: str) -> list[int]:
-        best = best_per_entry(index, query)
+        best = best_per_entry(index, query, SUGGESTED)
         ordered = sorted(best.items(), key=lambda item: (item[1].cost, item[0]))
         return [entry_id for entry_id, _ in ordered[:TOP]]
 

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process, utils
 from benchmarks.reading_queries import NOBODY, QualitySet, Query
 from benchmarks.synthetic import SyntheticMarking
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import best_per_entry
+from weaponsdb.matching.matcher import SUGGESTED, best_per_entry
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, EntryFacts, Evidence, rank
 
 TOP = 5
@@ -46,7 +46,7 @@ def slug(entry_id: int) -> str:
 
 
 def matcher_outcome(index: MatchIndex, text: str) -> Outcome:
-    best = best_per_entry(index, text)
+    best = best_per_entry(index, text, SUGGESTED)
     facts = {e: EntryFacts(e, slug(e), "synthetic", None, None, None) for e in best}
     candidates = rank([text], {e: [m] for e, m in best.items()}, facts, Evidence(), TOP)
     if not candidates:

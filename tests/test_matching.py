@@ -325,7 +325,10 @@ def test_a_changed_marking_stops_matching_its_old_text(seeded_client, seeded):
         headers=headers(key, 1),
     )
     assert changed.status_code == 200, changed.text
-    assert match(seeded_client, markings=["OLD-4711"])["candidates"] == []
+    # Nothing within the budget: the renamed entry is at most a suggestion, three letters off.
+    old = match(seeded_client, markings=["OLD-4711"])
+    assert old["confident"] is False
+    assert all("a suggestion only" in c["matches"][0]["detail"] for c in old["candidates"])
     assert match(seeded_client, markings=["NEW-4711"])["candidates"][0]["slug"] == (
         "synthetic-renamed-rocket"
     )

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import hangul_jamo
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz.distance import Levenshtein
 
 from weaponsdb.matching.normalise import RULES, CharTable, How, ocr_key
@@ -31,6 +33,12 @@ from weaponsdb.matching.normalise import RULES, CharTable, How, ocr_key
 HERE = Path(__file__).parent
 ERRORS: dict[str, Any] = json.loads((HERE / "errors.json").read_text("utf-8"))
 LEARNED_FILE = HERE / "learned.json"
+# How ideographs look: pictures of their glyphs (benchmarks/learn_glyphs.py).
+GLYPHS_FILE = HERE / "glyphs.npz"
+GLYPH_SIZE = 16  # cells a side of each picture
+# What an arbitrary misreading of one character as one particular other is taken to have as
+# its probability: a cost is ln p / ln of it (benchmarks/learn_confusions.py).
+P_ARBITRARY = 0.01
 COSTS: dict[str, float] = {k: v for k, v in ERRORS["costs"].items() if not k.startswith("_")}
 PATH_COST = {
     How(how): -math.log(score)
@@ -139,7 +147,7 @@ def substitution(read: str, meant: str) -> Confusion:
     if hangul_jamo.is_syllable(read) and hangul_jamo.is_syllable(meant):
         return _hangul(read, meant)
     if is_ideograph(read) and is_ideograph(meant):
-        return Confusion(other_ideograph_cost(), "Han character read as another, measured")
+        return _other_ideograph(read, meant)
     if _across_scripts(read, meant):
         return Confusion(COSTS["substitution_across_scripts"], "letter of another script")
     return Confusion(COSTS["substitution"], "misread")
@@ -181,6 +189,83 @@ def other_ideograph_cost(as_class: bool = False) -> float:
     if not measured:
         return COSTS["substitution"]
     return float(min(COSTS["substitution"], measured["class_cost" if as_class else "cost"]))
+
+
+@lru_cache(maxsize=4096)
+def _other_ideograph(read: str, meant: str) -> Confusion:
+    """One ideograph read as another: by how alike the two look, where the glyphs' table
+    and the fit of likeness to OCR's confusions are there; else as the measured class."""
+    cost = alike_ideograph_cost(read, meant)
+    if cost is None:
+        return Confusion(other_ideograph_cost(), "Han character read as another, measured")
+    likeness = glyph_likeness(read, meant)
+    return Confusion(cost, f"Han character read as another, glyphs {likeness:.0%} alike")
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """Each tabled ideograph's picture, centred and scaled to unit length, so that the
+    product of two is the correlation of their pictures: 1 for the same shape, about 0
+    for unrelated ones."""
+
+    rows: dict[str, int]
+    pictures: npt.NDArray[np.float32]
+
+
+@cache
+def glyphs() -> Glyphs | None:
+    if not GLYPHS_FILE.exists():
+        return None
+    with np.load(GLYPHS_FILE) as data:
+        codes = data["characters"].tolist()
+        pictures = data["pictures"].astype(np.float32)
+    centred = pictures - pictures.mean(axis=1, keepdims=True)
+    unit = centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-9)
+    return Glyphs({chr(code): row for row, code in enumerate(codes)}, unit)
+
+
+def glyph_likeness(one: str, other: str) -> float | None:
+    """How alike two ideographs look (the correlation of their glyphs' pictures, -1 to 1);
+    None if either is not in the table."""
+    table = glyphs()
+    if table is None or one not in table.rows or other not in table.rows:
+        return None
+    a, b = table.pictures[table.rows[one]], table.pictures[table.rows[other]]
+    return float(a @ b)
+
+
+@lru_cache(maxsize=4096)
+def log_normaliser(meant: str, likeness: float) -> float:
+    """ln of the sum, over every other tabled ideograph x, of exp(likeness * alike(meant, x))."""
+    table = glyphs()
+    assert table is not None, "the glyphs' table"
+    row = table.rows[meant]
+    exponents = likeness * (table.pictures @ table.pictures[row]).astype(np.float64)
+    exponents[row] = -np.inf  # read as itself is no misreading
+    return float(np.logaddexp.reduce(exponents))
+
+
+def alike_ideograph_cost(read: str, meant: str) -> float | None:
+    """The cost of *meant* read as the ideograph *read*, by how alike the two look. OCR reads
+    an ideograph as another one often (the measured class) but each pair too rarely to be
+    learned: learn_confusions.py fits how far likeness leads which one it reads, x for m
+    with a chance of share * exp(k * alike(m, x)) / Z(m) + (1 - share) / N (a choice led by
+    shape, or any), and the pairs it saw cost on average what the class measured for a
+    pair. So a pair likelier than those costs less, down to what any ideograph read for m
+    costs, and one less likely more, up to an arbitrary misreading. None where either is
+    not tabled or nothing was fitted."""
+    measured = learned()["ocr"].get("other_ideograph") or {}
+    fitted = measured.get("alike")
+    likeness = glyph_likeness(read, meant)
+    table = glyphs()
+    if not fitted or likeness is None or table is None:
+        return None
+    k, share = float(fitted["likeness"]), float(fitted["share"])
+    led = share * math.exp(k * likeness - log_normaliser(meant, k))
+    chance = math.log(led + (1 - share) / len(table.rows))
+    mean = float(fitted["mean_log_chance"])
+    cost = float(measured["cost"]) + (chance - mean) / math.log(P_ARBITRARY)
+    return round(min(COSTS["substitution"], max(float(measured["class_cost"]), cost)), 3)
 
 
 @lru_cache(maxsize=4096)

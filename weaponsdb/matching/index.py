@@ -49,6 +49,14 @@ MAX_PRICED = 200
 # Candidates measured as they are; more are first narrowed by what can be told of each at one
 # look (GramIndex.alike).
 FEW_CANDIDATES = 64
+# Suggestions beyond the budget (MatchIndex.suggest): keys sharing the most bigrams with the
+# query, this many priced by the error model, found through at most this many postings
+# (the rarest bigrams first: a bigram of a third of the keys tells little and costs most).
+SUGGESTIONS_PRICED = 32
+SUGGESTION_POSTINGS = 20_000
+# A suggestion may cost up to this many times the budget: past that, a text is as far from
+# the query as unrelated ones are (a five-character reading with four of them misread).
+SUGGESTED_BEYOND = 2.0
 
 
 @dataclass(frozen=True)
@@ -225,6 +233,54 @@ class MatchIndex:
         self._misreadings(query, hits, separated_key(read_from or observed, query.key))
         self._pattern_matches(query, hits)
         return hits
+
+    def suggest(self, observed: str, query: Reading) -> dict[int, Hit]:
+        """The catalogue keys nearest the query that share the most of its bigrams, each
+        priced by the error model however far it is: suggestions when the search within the
+        budget found few, marked as beyond it where they are. Found through the bigram
+        index's rarest lists, not by a scan."""
+        hits: dict[int, Hit] = {}
+        if "?" in query.key or "*" in query.key:
+            return hits
+        allowed = budget(written(query.key)) - query.cost
+        separated = separated_key(observed, query.key)
+        for key_id in self._sharing_bigrams(query.key):
+            catalogue_key = self.keys[key_id]
+            if catalogue_key == query.key:
+                continue
+            alignment = align(query.key, catalogue_key)
+            if alignment.cost > SUGGESTED_BEYOND * allowed:
+                continue  # as far from the query as an unrelated text
+            for target, reading in self._expand(key_id):
+                hit = _misread_hit(target, query, reading, catalogue_key, alignment)
+                if separated is not None:
+                    hit = _with_separators(hit, separated, self.targets.text(target), catalogue_key)
+                if alignment.cost > allowed:
+                    beyond = f"; beyond the budget ({alignment.cost:.2f} > {allowed:.2f})"
+                    hit = replace(hit, detail=f"a suggestion only: {hit.detail}{beyond}")
+                _keep(hits, hit)
+        return hits
+
+    def _sharing_bigrams(self, query_key: str) -> list[int]:
+        """Keys sharing the most padded bigrams with *query_key*, at least a third of those
+        looked up (one sharing fewer is no nearer the query than most keys are; at most
+        SUGGESTIONS_PRICED, the most shared first)."""
+        lists = sorted((self._bigrams.postings(g) for g in qgrams(query_key, 2)), key=len)
+        kept: list[Array] = []
+        total = 0
+        for ids in lists:
+            if kept and total + len(ids) > SUGGESTION_POSTINGS:
+                break
+            kept.append(ids)
+            total += len(ids)
+        if not total:
+            return []
+        ids, shared = np.unique(np.concatenate(kept), return_counts=True)
+        enough = 3 * shared >= len(kept)
+        ids, shared = ids[enough], shared[enough]
+        most = np.argsort(-shared, kind="stable")[:SUGGESTIONS_PRICED]
+        found: list[int] = ids[most].tolist()
+        return found
 
     def _expand(self, key_id: int) -> Iterator[tuple[int, Reading]]:
         """The targets read as this key, and how each was (what a match explains)."""

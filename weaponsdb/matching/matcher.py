@@ -33,7 +33,7 @@ from weaponsdb.catalogue.read import EntryFilter
 from weaponsdb.matching import saved
 from weaponsdb.matching.construct import collector_paused
 from weaponsdb.matching.error_model import COSTS, budget
-from weaponsdb.matching.index import MatchIndex, Target, written
+from weaponsdb.matching.index import Hit, MatchIndex, Target, written
 from weaponsdb.matching.normalise import Reading, fold, key
 from weaponsdb.matching.observed import partial_readings, query_readings, span_readings, spans
 from weaponsdb.matching.scoring import (
@@ -70,6 +70,10 @@ OVERLAY_LIMIT = 2000
 BACKGROUND_ABOVE = 50_000
 # Texts of each kind read from the database for a match while the index is built.
 FALLBACK_TEXTS = 2000
+# Entries a match lists at least, when the catalogue holds that many: an observed marking
+# whose search within the budget hit fewer also gets the nearest others, as suggestions
+# (MatchIndex.suggest), priced by the error model so that they rank, and score, below.
+SUGGESTED = 5
 
 
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
@@ -159,13 +163,13 @@ class CatalogueIndex:
     def texts(self) -> int:
         return len(self.base.targets) + len(self.overlay.targets)
 
-    def best_per_entry(self, observed: str) -> dict[int, MarkingMatch]:
+    def best_per_entry(self, observed: str, suggest: int = 0) -> dict[int, MarkingMatch]:
         found = {
             entry_id: match
-            for entry_id, match in best_per_entry(self.base, observed).items()
+            for entry_id, match in best_per_entry(self.base, observed, suggest).items()
             if entry_id not in self.changed
         }
-        found.update(best_per_entry(self.overlay, observed))
+        found.update(best_per_entry(self.overlay, observed, suggest))
         return found
 
 
@@ -400,7 +404,7 @@ class Matcher:
         observed = list(dict.fromkeys(query.markings))
         matches: dict[int, list[MarkingMatch]] = defaultdict(list)
         for text in observed:
-            for entry_id, match in index.best_per_entry(text).items():
+            for entry_id, match in index.best_per_entry(text, SUGGESTED).items():
                 matches[entry_id].append(match)
         shortlist = sorted(matches, key=lambda e: entry_cost(matches[e], observed))[:RERANKED]
         evidence = Evidence(query.category, query.calibre_mm, query.country, query.features)
@@ -518,13 +522,16 @@ def changed_entries(session: Session, since: int) -> frozenset[int] | None:
     return frozenset(entry_id for entry_id in touched if entry_id is not None)
 
 
-def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
+def best_per_entry(index: MatchIndex, observed: str, suggest: int = 0) -> dict[int, MarkingMatch]:
     """The best hit on each entry over every reading of one observed marking; a line of
     several tokens is also tried as its spans, while leaving tokens out could still beat the
     best hit of the whole; and the marking as the start or the end of a longer one, when
-    nothing is as near as one arbitrary misreading (what it finds would rank below that)."""
+    nothing is as near as one arbitrary misreading (what it finds would rank below that).
+    With *suggest*, when fewer entries than that were hit and none as near as one arbitrary
+    misreading, the nearest others too, however far (suggestions, beyond the budget)."""
     best: dict[int, MarkingMatch] = {}
-    _search(index, observed, query_readings(observed), best)
+    readings = query_readings(observed)
+    _search(index, observed, readings, best)
     for span in spans(observed):
         if span.cost >= _cheapest(best):
             break
@@ -533,6 +540,13 @@ def best_per_entry(index: MatchIndex, observed: str) -> dict[int, MarkingMatch]:
         # Within the budget of what was read: the more is taken as illegible, the dearer.
         for reading in partial_readings(observed):
             _search(index, observed, [reading], best, budget(written(reading.key)))
+    if len(best) < suggest and _cheapest(best) > COSTS["substitution"]:
+        # Only when nothing is as near as one arbitrary misreading, as for a partial reading:
+        # what a suggestion adds then ranks below it. Of the plainest reading, as written.
+        # Priced as the search prices: where a suggestion is a cheaper reading of an entry
+        # already hit (a key the search did not reach), it is that entry's best.
+        hits = index.suggest(observed, readings[0]).values() if readings else ()
+        _keep_best(index, observed, hits, best)
     return best
 
 
@@ -549,15 +563,20 @@ def _search(
     read_from: str | None = None,
 ) -> None:
     for reading in found:
-        for hit in index.search(observed, reading, read_from).values():
-            if hit.cost > most:
-                continue
-            target = index.targets[hit.target]
-            current = best.get(target.entry_id)
-            if current is None or hit.cost < current.cost:
-                best[target.entry_id] = MarkingMatch(
-                    observed, target.text, target.kind, hit.how, hit.detail, hit.edits, hit.cost
-                )
+        hits = index.search(observed, reading, read_from).values()
+        _keep_best(index, observed, (hit for hit in hits if hit.cost <= most), best)
+
+
+def _keep_best(
+    index: MatchIndex, observed: str, hits: Iterable[Hit], best: dict[int, MarkingMatch]
+) -> None:
+    for hit in hits:
+        target = index.targets[hit.target]
+        current = best.get(target.entry_id)
+        if current is None or hit.cost < current.cost:
+            best[target.entry_id] = MarkingMatch(
+                observed, target.text, target.kind, hit.how, hit.detail, hit.edits, hit.cost
+            )
 
 
 def load_targets(
