@@ -149,7 +149,9 @@ def test_a_partial_reading_that_fits_two_siblings_is_no_confident_answer(
     rng = random.Random(13)
     markings = [("synthetic-a", "甲枪-825", "Hani"), ("synthetic-b", "甲拾-825", "Hani")]
     import_document(sessions, marking_catalogue(markings, rng, siblings=0))
-    blank = render_marking(" ", "Latn", rng).png()
+    # Bare metal whose grain reads as nothing quickly (seed 13's is read as tiny letters,
+    # five times enlarged, in 13 s: a cost of the reader, not what this test is about).
+    blank = render_marking(" ", "Latn", random.Random(3)).png()
     partial = post_photo(client, "/v1/identify", blank, markings="甲?-825")
     assert partial.status_code == 200, partial.text
     assert {c["slug"] for c in partial.json()["candidates"][:2]} == {"synthetic-a", "synthetic-b"}
