@@ -251,7 +251,7 @@ class MatchIndex:
             alignment = align(query.key, catalogue_key)
             if alignment.cost > SUGGESTED_BEYOND * allowed:
                 continue  # as far from the query as an unrelated text
-            for hit in self._misread_hits(key_id, query, alignment, separated):
+            for hit in self._misread_hits(key_id, catalogue_key, query, alignment, separated):
                 if alignment.cost > allowed:
                     beyond = f"; beyond the budget ({alignment.cost:.2f} > {allowed:.2f})"
                     hit = replace(hit, detail=f"a suggestion only: {hit.detail}{beyond}")
@@ -315,14 +315,19 @@ class MatchIndex:
             alignment = align(query.key, catalogue_key)
             if alignment.cost > allowed:
                 continue
-            for hit in self._misread_hits(key_id, query, alignment, separated):
+            for hit in self._misread_hits(key_id, catalogue_key, query, alignment, separated):
                 _keep(hits, hit)
 
     def _misread_hits(
-        self, key_id: int, query: Reading, alignment: Alignment, separated: str | None
+        self,
+        key_id: int,
+        catalogue_key: str,
+        query: Reading,
+        alignment: Alignment,
+        separated: str | None,
     ) -> Iterator[Hit]:
-        """A hit on each target read as this key, the query a misreading of it."""
-        catalogue_key = self.keys[key_id]
+        """A hit on each target read as this key (*catalogue_key*, already decoded by the
+        caller), the query a misreading of it."""
         for target, reading in self._expand(key_id):
             hit = _misread_hit(target, query, reading, catalogue_key, alignment)
             if separated is not None:
