@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from weaponsdb.matching.error_model import shape_key
 from weaponsdb.matching.index import MAX_PRICED, MatchIndex, Target, _within
 from weaponsdb.matching.matcher import best_per_entry
 from weaponsdb.matching.normalise import How, fold, key, readings
@@ -124,5 +125,19 @@ def test_the_search_for_misread_keys_finds_every_key_within_the_edits(keys, data
     every_key = list(index.keys)
     scanned = process.extract(query, every_key, scorer=OSA.distance, score_cutoff=2, limit=None)
     nearest = [p for _, distance, p in sorted(scanned, key=lambda f: (f[1], f[2])) if distance]
-    found = _within(query, index._key_segments, index.keys, 2, index._bigrams)
+    found = _within(query, index._key_segments, index.keys, 2, index._key_fingerprints)
+    assert found == nearest[:MAX_PRICED]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(KEYS, min_size=100, max_size=400, unique=True), st.data())
+def test_the_search_for_misread_shapes_finds_every_shape_one_edit_away(keys, data):
+    # One arbitrary edit is searched among shape keys, narrowed by their fingerprints: none
+    # within the edit may be dropped (against a scan of every shape key).
+    index = MatchIndex([Target(n, "marking", text) for n, text in enumerate(keys)])
+    query = shape_key(data.draw(misread(keys)))
+    every_shape = list(index.shapes)
+    scanned = process.extract(query, every_shape, scorer=OSA.distance, score_cutoff=1, limit=None)
+    nearest = [p for _, distance, p in sorted(scanned, key=lambda f: (f[1], f[2])) if distance]
+    found = _within(query, index._shape_segments, index.shapes, 1, index._shape_fingerprints)
     assert found == nearest[:MAX_PRICED]

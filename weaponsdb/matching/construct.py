@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from weaponsdb.matching.error_model import coarse_key, shape_key
-from weaponsdb.matching.grams import CODE_BITS, GramIndex
+from weaponsdb.matching.grams import CODE_BITS, Fingerprints, GramIndex
 from weaponsdb.matching.index import HOWS, PatternIndex, Target, Targets, catalogue_readings
 from weaponsdb.matching.patterns import literal_fragments
 from weaponsdb.matching.segments import SegmentIndex
@@ -103,6 +103,7 @@ def _built_arrays(targets: Sequence[Target], progress: Progress | None) -> dict[
         # besides); two among the keys themselves, which narrows better in a big catalogue.
         # (A swap of neighbours is looked up with one edit fewer: see segments.py.)
         **SegmentIndex(shapes, levels=(0, 1)).arrays("shape_segments"),
+        **Fingerprints.of(shapes).arrays("shape_fingerprints"),
         **SegmentIndex(keys, levels=(1, 2)).arrays("key_segments"),
         **GramIndex.bigrams(keys).arrays("bigrams"),
         **_pattern_arrays([number for number, _ in patterned], fixed),

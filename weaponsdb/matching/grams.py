@@ -52,30 +52,26 @@ class GramIndex:
         self._bounds = np.searchsorted(gram_array[order], np.arange(len(gram_numbers) + 1))
         self._grams = TextTable.of(list(gram_numbers), findable=True)
         self.size = size
-        self.signatures: Array | None = None
-        self.counts: Array | None = None
+        self.fingerprints: Fingerprints | None = None
 
     @classmethod
     def bigrams(cls, keys: Sequence[str]) -> GramIndex:
         """The index of the padded bigrams of *keys* (as qgrams(key, 2)), built by numpy: a
         bigram is numbered by its two code points, the keys of one length at once, and each
         distinct (bigram, key) pair is one posting; the bigrams in the order of their
-        numbers. With each key's signature (see signature()) and counts of characters
-        (see alike())."""
+        numbers. With each key's fingerprint (Fingerprints)."""
         padded = [f"^{key}$" for key in keys]
         lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
         grams: list[Array] = [np.empty(0, dtype=np.int64)]
         owners: list[Array] = [np.empty(0, dtype=np.int32)]
-        signatures = np.zeros(len(keys), dtype=np.uint64)
-        counts = np.zeros((len(keys), COUNTED_GROUPS), dtype=np.uint8)
+        fingerprints = Fingerprints.empty(len(keys))
         for length in np.unique(lengths).tolist():
             numbers = np.flatnonzero(lengths == length).astype(np.int32)
             codes = code_rows(padded, numbers, length).astype(np.int64)
             numbered = codes[:, :-1] << CODE_BITS | codes[:, 1:]
             grams.append(numbered.ravel())
             owners.append(np.repeat(numbers, length - 1))
-            signatures[numbers] = np.bitwise_or.reduce(_bits(numbered), axis=1)
-            counts[numbers] = _counted(codes[:, 1:-1])
+            fingerprints.fill(numbers, codes, numbered)
         gram_array, owner_array = np.concatenate(grams), np.concatenate(owners)
         order = np.lexsort((owner_array, gram_array))
         gram_array, owner_array = gram_array[order], owner_array[order]
@@ -93,7 +89,7 @@ class GramIndex:
             findable=True,
         )
         index.size = len(keys)
-        index.signatures, index.counts = signatures, counts
+        index.fingerprints = fingerprints
         return index
 
     def arrays(self, prefix: str) -> dict[str, Array]:
@@ -103,9 +99,8 @@ class GramIndex:
             f"{prefix}.bounds": self._bounds,
             f"{prefix}.size": np.array([self.size], dtype=np.int64),
         }
-        if self.signatures is not None and self.counts is not None:
-            found[f"{prefix}.signatures"] = self.signatures
-            found[f"{prefix}.counts"] = self.counts
+        if self.fingerprints is not None:
+            found.update(self.fingerprints.arrays(prefix))
         return found
 
     @classmethod
@@ -115,8 +110,7 @@ class GramIndex:
         index._owners = arrays[f"{prefix}.owners"]
         index._bounds = arrays[f"{prefix}.bounds"]
         index.size = int(arrays[f"{prefix}.size"][0])
-        index.signatures = arrays.get(f"{prefix}.signatures")
-        index.counts = arrays.get(f"{prefix}.counts")
+        index.fingerprints = Fingerprints.from_arrays(arrays, prefix)
         return index
 
     def grams(self) -> list[str]:
@@ -128,31 +122,6 @@ class GramIndex:
             return np.empty(0, dtype=np.int32)
         start, end = self._bounds[number : number + 2].tolist()
         return self._owners[start:end]
-
-    def alike(self, text: str, candidates: Ids, edits: int) -> Ids:
-        """The *candidates* (in order) that may be within *edits* of *text*, by what can be
-        told of each at one look (needs the arrays of bigrams()). An edit spoils at most
-        three of a text's padded bigrams (a swap of neighbours) and makes at most three new
-        ones, so a key that close lacks at most 3 x edits of the text's bigrams and holds
-        at most that many the text lacks; and it changes the counts of characters by at
-        most two in all (a substitution), so those of the key and the text differ by at
-        most 2 x edits. A signature's bit that the key lacks is a bigram it lacks, and
-        counts in groups (at most 255 each) differ by no more than counts do, so none is
-        dropped that is that close. Structured markings ('... LOT 0042', 'type 5528 m')
-        share segments with thousands of keys, which these drop for less than measuring
-        each would cost."""
-        assert self.signatures is not None, "not an index of bigrams"
-        assert self.counts is not None, "not an index of bigrams"
-        own = np.uint64(signature(text))
-        theirs = self.signatures[candidates]
-        most = 3 * edits
-        kept = (np.bitwise_count(own & ~theirs) <= most) & (np.bitwise_count(theirs & ~own) <= most)
-        candidates = candidates[kept]
-        own_counts = _counted(np.fromiter(map(ord, text), dtype=np.int64, count=len(text))[None])
-        counts = self.counts[candidates]
-        apart = np.maximum(counts, own_counts) - np.minimum(counts, own_counts)
-        found: Ids = candidates[apart.sum(axis=1, dtype=np.int64) <= 2 * edits]
-        return found
 
     def containing_all(self, grams: Collection[str]) -> Ids:
         """Texts containing every one of *grams*, ascending; the rarest lists first."""
@@ -166,6 +135,72 @@ class GramIndex:
             # 'LOT' is in a third of the keys).
             places = np.minimum(np.searchsorted(ids, found), len(ids) - 1)
             found = found[ids[places] == found]
+        return found
+
+
+class Fingerprints:
+    """Per text, what can be told of it at one look: a signature of its padded bigrams
+    (signature()) and counts of its characters in COUNTED_GROUPS; enough to drop most of the
+    candidates a segment index finds before any is decoded and measured."""
+
+    def __init__(self, signatures: Array, counts: Array) -> None:
+        self.signatures = signatures
+        self.counts = counts
+
+    @classmethod
+    def empty(cls, size: int) -> Fingerprints:
+        return cls(
+            np.zeros(size, dtype=np.uint64), np.zeros((size, COUNTED_GROUPS), dtype=np.uint8)
+        )
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> Fingerprints:
+        """The fingerprints of *texts*, the texts of one length at once."""
+        padded = [f"^{text}$" for text in texts]
+        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+        found = cls.empty(len(texts))
+        for length in np.unique(lengths).tolist():
+            numbers = np.flatnonzero(lengths == length).astype(np.int32)
+            codes = code_rows(padded, numbers, length).astype(np.int64)
+            found.fill(numbers, codes, codes[:, :-1] << CODE_BITS | codes[:, 1:])
+        return found
+
+    def fill(self, numbers: Array, codes: Array, numbered: Array) -> None:
+        """Those of the texts *numbers*, from the code points of the padded texts (one row
+        each) and their bigrams numbered (as GramIndex.bigrams numbers them)."""
+        self.signatures[numbers] = np.bitwise_or.reduce(_bits(numbered), axis=1)
+        self.counts[numbers] = _counted(codes[:, 1:-1])
+
+    def arrays(self, prefix: str) -> dict[str, Array]:
+        return {f"{prefix}.signatures": self.signatures, f"{prefix}.counts": self.counts}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Array], prefix: str) -> Fingerprints | None:
+        if f"{prefix}.signatures" not in arrays:
+            return None
+        return cls(arrays[f"{prefix}.signatures"], arrays[f"{prefix}.counts"])
+
+    def alike(self, text: str, candidates: Ids, edits: int) -> Ids:
+        """The *candidates* (in order) that may be within *edits* of *text*, by what can be
+        told of each at one look . An edit spoils at most
+        three of a text's padded bigrams (a swap of neighbours) and makes at most three new
+        ones, so a key that close lacks at most 3 x edits of the text's bigrams and holds
+        at most that many the text lacks; and it changes the counts of characters by at
+        most two in all (a substitution), so those of the key and the text differ by at
+        most 2 x edits. A signature's bit that the key lacks is a bigram it lacks, and
+        counts in groups (at most 255 each) differ by no more than counts do, so none is
+        dropped that is that close. Structured markings ('... LOT 0042', 'type 5528 m')
+        share segments with thousands of keys, which these drop for less than measuring
+        each would cost."""
+        own = np.uint64(signature(text))
+        theirs = self.signatures[candidates]
+        most = 3 * edits
+        kept = (np.bitwise_count(own & ~theirs) <= most) & (np.bitwise_count(theirs & ~own) <= most)
+        candidates = candidates[kept]
+        own_counts = _counted(np.fromiter(map(ord, text), dtype=np.int64, count=len(text))[None])
+        counts = self.counts[candidates]
+        apart = np.maximum(counts, own_counts) - np.minimum(counts, own_counts)
+        found: Ids = candidates[apart.sum(axis=1, dtype=np.int64) <= 2 * edits]
         return found
 
 

@@ -34,7 +34,7 @@ from weaponsdb.matching.error_model import (
     coarse_key,
     shape_key,
 )
-from weaponsdb.matching.grams import GramIndex, qgrams
+from weaponsdb.matching.grams import Fingerprints, GramIndex, qgrams
 from weaponsdb.matching.normalise import RULES, How, Reading, readings, separated_key
 from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.segments import SegmentIndex
@@ -47,7 +47,7 @@ MAX_WILDCARD_KEYS = 1000
 # Shape keys within the allowed edits priced by the error model, the nearest first.
 MAX_PRICED = 200
 # Candidates measured as they are; more are first narrowed by what can be told of each at one
-# look (GramIndex.alike).
+# look (Fingerprints.alike).
 FEW_CANDIDATES = 64
 # Suggestions beyond the budget (MatchIndex.suggest): keys sharing the most bigrams with the
 # query, this many priced by the error model, found through at most this many postings
@@ -211,6 +211,8 @@ class MatchIndex:
         self._shape_segments = SegmentIndex.from_arrays(arrays, "shape_segments")
         self._key_segments = SegmentIndex.from_arrays(arrays, "key_segments")
         self._bigrams = GramIndex.from_arrays(arrays, "bigrams")
+        self._key_fingerprints = self._bigrams.fingerprints
+        self._shape_fingerprints = Fingerprints.from_arrays(arrays, "shape_fingerprints")
         self._patterns = PatternIndex(arrays, self.targets.patterns)
 
     def search(self, observed: str, query: Reading, read_from: str | None = None) -> dict[int, Hit]:
@@ -343,7 +345,13 @@ class MatchIndex:
             return []
         longer = len(query.key) + 1
         return _within(
-            query.key, self._key_segments, self.keys, lost, self._bigrams, self._lengths, longer
+            query.key,
+            self._key_segments,
+            self.keys,
+            lost,
+            self._key_fingerprints,
+            self._lengths,
+            longer,
         )
 
     def _near_keys(self, query: Reading) -> Iterator[int]:
@@ -361,10 +369,15 @@ class MatchIndex:
             return
         edits = allowed_edits(query.key)
         if edits == 1:
-            for shape_id in _within(shape, self._shape_segments, self.shapes, edits):
+            near = _within(
+                shape, self._shape_segments, self.shapes, edits, self._shape_fingerprints
+            )
+            for shape_id in near:
                 yield from self._shape_keys.row(shape_id).tolist()
         elif edits == 2:
-            yield from _within(query.key, self._key_segments, self.keys, edits, self._bigrams)
+            yield from _within(
+                query.key, self._key_segments, self.keys, edits, self._key_fingerprints
+            )
 
     def _pattern_matches(self, query: Reading, hits: dict[int, Hit]) -> None:
         for target in self._patterns.matching(query.key):
@@ -413,7 +426,7 @@ def _within(
     segments: SegmentIndex,
     texts: TextTable,
     edits: int,
-    bigrams: GramIndex | None = None,
+    fingerprints: Fingerprints | None = None,
     lengths: Array | None = None,
     shortest: int = 0,
 ) -> list[int]:
@@ -422,8 +435,8 @@ def _within(
     candidates = segments.candidates(text, edits)
     if lengths is not None and len(candidates):
         candidates = candidates[lengths[candidates] >= shortest]
-    if bigrams is not None and len(candidates) > FEW_CANDIDATES:
-        candidates = bigrams.alike(text, candidates, edits)
+    if fingerprints is not None and len(candidates) > FEW_CANDIDATES:
+        candidates = fingerprints.alike(text, candidates, edits)
     if not len(candidates):
         return []
     found = process.extract(
