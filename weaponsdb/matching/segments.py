@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 
 from weaponsdb.matching.grams import Ids
-from weaponsdb.matching.tables import Array, code_rows, crc32_utf8_rows
+from weaponsdb.matching.tables import Array, code_rows, crc32_utf8_rows, distinct
 
 MAX_EDITS = 2
 MAX_LENGTH = 1023  # the longest length a segment's hash tells apart (see _hash_prefix)
@@ -85,7 +85,7 @@ class SegmentIndex:
         probes = list(self._probes(query, edits, crcs))
         for swapped in _swaps(query):
             probes.extend(self._probes(swapped, edits - 1, crcs))
-        wanted = np.unique(np.array(probes, dtype=np.int64))
+        wanted = distinct(np.array(probes, dtype=np.int64))
         starts = np.searchsorted(self._hashes, wanted, side="left")
         sizes = np.searchsorted(self._hashes, wanted, side="right") - starts
         total = int(sizes.sum())
@@ -93,7 +93,8 @@ class SegmentIndex:
             return np.empty(0, dtype=np.int32)
         # Every owner of every probe found, gathered at once: each run's places, in a row.
         places = np.arange(total) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
-        return np.unique(self._owners[places])
+        found: Ids = distinct(self._owners[places])
+        return found
 
     @staticmethod
     def _probes(query: str, edits: int, crcs: dict[str, int]) -> Iterator[int]:

@@ -28,6 +28,17 @@ MAGIC = b"WEAPONSDB-INDEX\n"
 ALIGNMENT = 64  # every array starts on a cache line, as numpy prefers
 
 
+def distinct(values: Array) -> Array:
+    """The distinct values, ascending, by a sort: numpy's own unique() hashes since numpy
+    2.3, which costs 0.4 ms however few the values and is five times slower than a sort on
+    the tens of thousands of candidates a query gathers."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    found: Array = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+    return found
+
+
 def text_hash(data: bytes) -> int:
     """The same in every process: CRC-32 and, above it, the length in bytes."""
     return (len(data) << 32) | zlib.crc32(data)
