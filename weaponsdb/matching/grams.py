@@ -8,7 +8,7 @@ a catalogue of any size to the texts worth trying. Postings are numpy arrays in 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -60,17 +60,12 @@ class GramIndex:
         bigram is numbered by its two code points, the keys of one length at once, and each
         distinct (bigram, key) pair is one posting; the bigrams in the order of their
         numbers. With each key's fingerprint (Fingerprints)."""
-        padded = [f"^{key}$" for key in keys]
-        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
         grams: list[Array] = [np.empty(0, dtype=np.int64)]
         owners: list[Array] = [np.empty(0, dtype=np.int32)]
         fingerprints = Fingerprints.empty(len(keys))
-        for length in np.unique(lengths).tolist():
-            numbers = np.flatnonzero(lengths == length).astype(np.int32)
-            codes = code_rows(padded, numbers, length).astype(np.int64)
-            numbered = codes[:, :-1] << CODE_BITS | codes[:, 1:]
+        for numbers, codes, numbered in _padded_bigrams(keys):
             grams.append(numbered.ravel())
-            owners.append(np.repeat(numbers, length - 1))
+            owners.append(np.repeat(numbers, numbered.shape[1]))
             fingerprints.fill(numbers, codes, numbered)
         gram_array, owner_array = np.concatenate(grams), np.concatenate(owners)
         order = np.lexsort((owner_array, gram_array))
@@ -156,13 +151,9 @@ class Fingerprints:
     @classmethod
     def of(cls, texts: Sequence[str]) -> Fingerprints:
         """The fingerprints of *texts*, the texts of one length at once."""
-        padded = [f"^{text}$" for text in texts]
-        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
         found = cls.empty(len(texts))
-        for length in np.unique(lengths).tolist():
-            numbers = np.flatnonzero(lengths == length).astype(np.int32)
-            codes = code_rows(padded, numbers, length).astype(np.int64)
-            found.fill(numbers, codes, codes[:, :-1] << CODE_BITS | codes[:, 1:])
+        for numbers, codes, numbered in _padded_bigrams(texts):
+            found.fill(numbers, codes, numbered)
         return found
 
     def fill(self, numbers: Array, codes: Array, numbered: Array) -> None:
@@ -182,16 +173,15 @@ class Fingerprints:
 
     def alike(self, text: str, candidates: Ids, edits: int) -> Ids:
         """The *candidates* (in order) that may be within *edits* of *text*, by what can be
-        told of each at one look . An edit spoils at most
-        three of a text's padded bigrams (a swap of neighbours) and makes at most three new
-        ones, so a key that close lacks at most 3 x edits of the text's bigrams and holds
-        at most that many the text lacks; and it changes the counts of characters by at
-        most two in all (a substitution), so those of the key and the text differ by at
-        most 2 x edits. A signature's bit that the key lacks is a bigram it lacks, and
-        counts in groups (at most 255 each) differ by no more than counts do, so none is
-        dropped that is that close. Structured markings ('... LOT 0042', 'type 5528 m')
-        share segments with thousands of keys, which these drop for less than measuring
-        each would cost."""
+        told of each at one look. An edit spoils at most three of a text's padded bigrams
+        (a swap of neighbours) and makes at most three new ones, so a key that close lacks
+        at most 3 x edits of the text's bigrams and holds at most that many the text lacks;
+        and it changes the counts of characters by at most two in all (a substitution), so
+        those of the key and the text differ by at most 2 x edits. A signature's bit that
+        the key lacks is a bigram it lacks, and counts in groups (at most 255 each) differ
+        by no more than counts do, so none is dropped that is that close. Structured
+        markings ('... LOT 0042', 'type 5528 m') share segments with thousands of keys,
+        which these drop for less than measuring each would cost."""
         own = np.uint64(signature(text))
         theirs = self.signatures[candidates]
         most = 3 * edits
@@ -202,6 +192,17 @@ class Fingerprints:
         apart = np.maximum(counts, own_counts) - np.minimum(counts, own_counts)
         found: Ids = candidates[apart.sum(axis=1, dtype=np.int64) <= 2 * edits]
         return found
+
+
+def _padded_bigrams(texts: Sequence[str]) -> Iterator[tuple[Array, Array, Array]]:
+    """Per length of the padded texts ('^text$'): the numbers of the texts of that length,
+    their code points (one row each) and their bigrams numbered by two code points."""
+    padded = [f"^{text}$" for text in texts]
+    lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+    for length in np.unique(lengths).tolist():
+        numbers = np.flatnonzero(lengths == length).astype(np.int32)
+        codes = code_rows(padded, numbers, length).astype(np.int64)
+        yield numbers, codes, codes[:, :-1] << CODE_BITS | codes[:, 1:]
 
 
 def signature(text: str) -> int:
