@@ -22,7 +22,7 @@ REQUEST_ID_HEADER = "x-request-id"
 
 class GarbageCollections:
     """The pauses of Python's cyclic garbage collector in this process, which stop every
-    request it serves (the match index is kept out of its way: see matching/matcher.py)."""
+    request it serves (the match index is kept out of its way: see matching/catalogue_index.py)."""
 
     def __init__(self) -> None:
         self.longest = 0.0

@@ -21,8 +21,9 @@ import numpy as np
 from benchmarks.match_quality import build_index, slug
 from benchmarks.reading_queries import quality_set
 from weaponsdb.matching.error_model import LEARNED_FILE
-from weaponsdb.matching.matcher import SUGGESTED, best_per_entry
+from weaponsdb.matching.matcher import SUGGESTED
 from weaponsdb.matching.scoring import information
+from weaponsdb.matching.searching import best_per_entry
 
 CANDIDATES = 20  # the cheapest entries per query that the fit weighs
 TEMPERATURES = np.linspace(0.5, 12.0, 47)

@@ -37,8 +37,9 @@ from benchmarks.match_quality import report as report_quality
 from benchmarks.reading_queries import quality_set
 from benchmarks.synthetic import SyntheticMarking, perturbed_queries, synthetic_markings
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import SUGGESTED, best_per_entry
+from weaponsdb.matching.matcher import SUGGESTED
 from weaponsdb.matching.normalise import fold, key
+from weaponsdb.matching.searching import best_per_entry
 
 TOP = 10
 MAX_EDITS_FOR_TARGET = 2  # the recall target covers queries with up to two edits

@@ -21,8 +21,9 @@ from rapidfuzz import fuzz, process, utils
 from benchmarks.reading_queries import NOBODY, QualitySet, Query
 from benchmarks.synthetic import SyntheticMarking
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import SUGGESTED, best_per_entry
+from weaponsdb.matching.matcher import SUGGESTED
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, EntryFacts, Evidence, rank
+from weaponsdb.matching.searching import best_per_entry
 
 TOP = 5
 BINS = 10

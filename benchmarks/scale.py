@@ -335,7 +335,7 @@ def built_figures(
     targets: list[Any], queries: list[str], path: Path, serial: bool
 ) -> dict[str, Any]:
     """The index built in this process and saved to *path*: time, memory, speed."""
-    from weaponsdb.matching.matcher import best_per_entry
+    from weaponsdb.matching.searching import best_per_entry
 
     before = own_rss_mb()
     began = time.perf_counter()
@@ -376,7 +376,7 @@ def serial_baseline(targets: list[Any], arrays: dict[str, Any], build_s: float) 
 
 def loaded_figures(path: Path, query_file: Path) -> dict[str, Any]:
     """In a fresh process: the file mapped, its first match, memory, and every query."""
-    from weaponsdb.matching.matcher import best_per_entry
+    from weaponsdb.matching.searching import best_per_entry
 
     queries = json.loads(query_file.read_text())
     before = own_rss_mb()

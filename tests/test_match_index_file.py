@@ -15,8 +15,10 @@ import pytest
 from benchmarks.synthetic import perturbed_queries, synthetic_markings
 from tests.test_matching import add_synthetic_markings
 from weaponsdb.matching import construct, saved, tables
+from weaponsdb.matching.catalogue_index import caught_up
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry, caught_up
+from weaponsdb.matching.matcher import Matcher, MatchQuery
+from weaponsdb.matching.searching import best_per_entry
 
 
 def test_a_saved_index_answers_as_the_index_it_was_saved_from(tmp_path):

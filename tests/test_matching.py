@@ -14,8 +14,9 @@ from sqlalchemy import update
 from tests.factories import headers, issue_key, synthetic_entry
 from weaponsdb import db, models
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import Matcher, MatchQuery, best_per_entry
+from weaponsdb.matching.matcher import Matcher, MatchQuery
 from weaponsdb.matching.normalise import revised_romanization
+from weaponsdb.matching.searching import best_per_entry
 
 PROBLEM = "application/problem+json"
 

@@ -14,8 +14,8 @@ from benchmarks.ocr_readings import OcrReading
 from tests.factories import headers, issue_key
 from weaponsdb.matching.error_model import align, coarse_key, shape_key
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import best_per_entry
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, Evidence, rank
+from weaponsdb.matching.searching import best_per_entry
 
 # Synthetic designations shaped like real ones (test data).
 TEXTS = [

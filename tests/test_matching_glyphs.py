@@ -20,8 +20,8 @@ from weaponsdb.matching.error_model import (
     substitution,
 )
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import best_per_entry
 from weaponsdb.matching.scoring import EntryFacts, Evidence, rank
+from weaponsdb.matching.searching import best_per_entry
 
 # Pairs OCR and people confuse: a bar longer or shorter, a stroke closed or open.
 CONFUSED = ["土士", "未末", "己已", "己巳", "已巳", "人入", "日曰", "内丙", "丙两", "筒简", "式武"]

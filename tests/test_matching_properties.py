@@ -11,9 +11,9 @@ from rapidfuzz.distance import OSA
 
 from weaponsdb.matching.error_model import shape_key
 from weaponsdb.matching.index import MAX_PRICED, MatchIndex, Target, _within
-from weaponsdb.matching.matcher import best_per_entry
 from weaponsdb.matching.normalise import How, fold, key, readings
 from weaponsdb.matching.patterns import compile_pattern
+from weaponsdb.matching.searching import best_per_entry
 
 # Letters and digits of the scripts investigators meet, plus separators and odd characters.
 ALPHABET = st.sampled_from(

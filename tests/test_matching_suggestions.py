@@ -10,8 +10,9 @@ import pytest
 
 from tests.factories import headers, issue_key
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import SUGGESTED, best_per_entry
+from weaponsdb.matching.matcher import SUGGESTED
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, Evidence, rank
+from weaponsdb.matching.searching import best_per_entry
 
 TEXTS = ["دزص-۲۸۰", "دزص-۲۸۱", "شف-۴۴۷", "KRT-1234", "KRT-1239", "KRX-1234", "Z-552"]
 TEXTS += ["ZB-5520", "Z-55201", "XZ-5521"]  # two or three characters more than Z-552

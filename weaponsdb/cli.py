@@ -39,13 +39,8 @@ from weaponsdb.catalogue import convert, read
 from weaponsdb.config import Settings
 from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
 from weaponsdb.matching import batch, saved
-from weaponsdb.matching.matcher import (
-    MAX_RESULTS,
-    Matcher,
-    MatchQuery,
-    current_generation,
-    load_targets,
-)
+from weaponsdb.matching.catalogue_index import current_generation, load_targets
+from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
 from weaponsdb.observations import custody, submitting
 from weaponsdb.observations.records import Submission
 from weaponsdb.photos import ingest

@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from weaponsdb.errors import FieldError, InvalidInputError, field_path
-from weaponsdb.matching.matcher import CatalogueIndex, Matcher, MatchQuery, MatchResult
+from weaponsdb.matching.catalogue_index import CatalogueIndex
+from weaponsdb.matching.matcher import Matcher, MatchQuery, MatchResult
 
 MAX_BATCH = 1000
 

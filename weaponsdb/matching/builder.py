@@ -5,7 +5,7 @@ the machine may list).
 A service process that built the index in a thread of its own would hold Python's global
 lock against the threads answering requests for most of the build (seconds per request at
 100k markings); built here, it only waits, then maps the file and applies the changes logged
-since (saved.py, matcher.py).
+since (saved.py, catalogue_index.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ NICENESS = 5
 
 def main() -> None:
     from weaponsdb.matching import saved
-    from weaponsdb.matching.matcher import current_generation, load_targets
+    from weaponsdb.matching.catalogue_index import current_generation, load_targets
 
     path = Path(sys.argv[1])
     url = sys.stdin.read().strip()

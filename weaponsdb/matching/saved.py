@@ -4,8 +4,9 @@ The file holds the index's arrays (tables.py) and what it was built from: the ca
 generation, and a digest of the change log up to it (so that a file from another database, or
 from before a restore, is not taken for this one's); the format's version and a digest of the
 matching code and its tables (a file written by other rules would read texts differently).
-A process maps it, then applies the changes logged since as an overlay (matcher.py). Worker
-processes take a lock beside it to build, so that one builds and the others load its file.
+A process maps it, then applies the changes logged since as an overlay (catalogue_index.py).
+Worker processes take a lock beside it to build, so that one builds and the others load its
+file.
 """
 
 from __future__ import annotations

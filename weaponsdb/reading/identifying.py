@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from weaponsdb import models
 from weaponsdb.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError
-from weaponsdb.matching.matcher import Matcher, MatchQuery, load_facts
+from weaponsdb.matching.catalogue_index import load_facts
+from weaponsdb.matching.matcher import Matcher, MatchQuery
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, MarkingMatch
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.processing import perceptual_hash, upright, within_query_budget
