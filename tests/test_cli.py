@@ -133,6 +133,29 @@ def test_match_prints_the_ranked_table_with_explanations(seeded, database_url):
     assert "2 candidates" in result.stdout
 
 
+def test_match_answers_as_json_for_scripts(seeded, database_url):
+    result = run(database_url, "match", "방-122", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["confident"] is True
+    first = answer["candidates"][0]
+    assert first["slug"] == "bang-122"
+    assert first["matches"][0]["observed"] == "방-122"
+    assert first["matches"][0]["how"] == "transliterated"
+    assert "Revised Romanization" in first["matches"][0]["detail"]
+    assert answer["indexed_texts"] > 0
+
+
+def test_match_says_when_no_candidate_is_confident(seeded, database_url):
+    bare = run(database_url, "match", "58")  # a number without its word: Type 58, unsure
+    assert bare.returncode == 0, bare.stderr
+    assert "Type 58 self-loading rifle" in bare.stdout
+    assert "no confident match" in bare.stdout
+    assert json.loads(run(database_url, "match", "58", "--json").stdout)["confident"] is False
+    sure = run(database_url, "match", "Type 58")
+    assert "no confident match" not in sure.stdout
+
+
 def test_match_refuses_an_illegible_query(seeded, database_url):
     result = run(database_url, "match", "***", "F-7")
     assert result.returncode == 1

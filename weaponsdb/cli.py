@@ -40,7 +40,7 @@ from weaponsdb.config import Settings
 from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
 from weaponsdb.matching import batch, saved
 from weaponsdb.matching.catalogue_index import current_generation, load_targets
-from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery
+from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery, MatchResult
 from weaponsdb.observations import custody, submitting
 from weaponsdb.observations.records import Submission
 from weaponsdb.photos import ingest
@@ -265,6 +265,10 @@ def _print_entry(record: schemas.EntryRecord, sources: list[schemas.SourceRecord
         out.print(f"  source {source.key}: {said or source.kind}")
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="The whole answer as JSON.")]
+NOT_CONFIDENT = "no confident match: the first candidate is not likely enough to be the one"
+
+
 @app.command("match")
 def match_markings(
     ctx: typer.Context,
@@ -289,6 +293,7 @@ def match_markings(
     output: Annotated[
         Path | None, typer.Option(help="With --file: write the answers here, not to stdout.")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Rank the entries that bear these markings, with why each matched."""
     if file is not None:
@@ -312,6 +317,14 @@ def match_markings(
     with unit_of_work(ctx) as session:
         matcher = Matcher(index_file=settings_of(ctx).match_index_file())
         result = matcher.match_in(matcher.index(session), query)
+    if as_json:
+        answer = {
+            **_result_json(result),
+            "catalogue_generation": result.generation,
+            "indexed_texts": result.indexed_texts,
+        }
+        out.print_json(json.dumps(answer, ensure_ascii=False))
+        return
     table = Table("#", "entry", "score", "why", show_lines=True)
     for number, candidate in enumerate(result.candidates, 1):
         why = [f"{m.observed} → {m.matched}: {m.how} ({m.detail})" for m in candidate.matches]
@@ -323,6 +336,8 @@ def match_markings(
     out.print(
         f"{len(result.candidates)} candidates among {result.indexed_texts} markings and names"
     )
+    if result.candidates and not result.confident:
+        out.print(NOT_CONFIDENT)
 
 
 def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
@@ -362,21 +377,26 @@ def _answer_line(answer: batch.BatchAnswer) -> dict[str, Any]:
         errors = [{"field": e.field, "reason": e.reason} for e in answer.error.errors]
         return {**line, "problem": {"detail": answer.error.message, "errors": errors}}
     assert answer.result is not None
-    line["confident"] = answer.result.confident
-    line["candidates"] = [
+    return {**line, **_result_json(answer.result)}
+
+
+def _result_json(result: MatchResult) -> dict[str, Any]:
+    """A match's answer for machines: whether it is confident, and each candidate with
+    which observed marking met which catalogue text, how, and why."""
+    candidates = [
         {
             "rank": rank,
             "slug": candidate.entry.slug,
             "name": candidate.entry.name,
             "score": candidate.score,
             "matches": [
-                {"observed": m.observed, "matched": m.matched, "how": m.how}
+                {"observed": m.observed, "matched": m.matched, "how": m.how, "detail": m.detail}
                 for m in candidate.matches
             ],
         }
-        for rank, candidate in enumerate(answer.result.candidates, 1)
+        for rank, candidate in enumerate(result.candidates, 1)
     ]
-    return line
+    return {"confident": result.confident, "candidates": candidates}
 
 
 class ExportFormat(StrEnum):
@@ -828,7 +848,6 @@ ScriptOption = Annotated[
     str | None,
     typer.Option("--script", help="Scripts to try, ISO 15924, comma-separated: Hang,Cyrl."),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="The whole answer as JSON.")]
 
 
 def _photo_to_read(
@@ -938,7 +957,7 @@ def identify_photo(
         table.add_row(str(candidate.rank), name, f"{candidate.score:.2f}", escape("\n".join(why)))
     out.print(table)
     if found.candidates and not found.confident:
-        out.print("no confident match: the first candidate is not likely enough to be the one")
+        out.print(NOT_CONFIDENT)
 
 
 def _read_photo(path: Path, limits: Limits) -> bytes:
