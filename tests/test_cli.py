@@ -4,9 +4,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import fresh_postgres_schema
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +36,27 @@ def run(
 @pytest.fixture
 def fresh_file_db(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated_db(request, tmp_path) -> Iterator[str]:
+    """A database nobody has run `weaponsdb migrate` on."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.mark.parametrize("command", [("match", "F-7"), ("entries", "list")])
+def test_a_database_never_migrated_gets_told_to_migrate(unmigrated_db, command):
+    result = run(unmigrated_db, *command)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "the database cannot be used" in result.stderr
+    assert "run `weaponsdb migrate`" in result.stderr
+    assert run(unmigrated_db, "migrate").returncode == 0
+    assert run(unmigrated_db, *command).returncode == 0
 
 
 def test_migrate_seed_list_and_show(fresh_file_db):

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from weaponsdb import backup as backups
@@ -974,6 +974,24 @@ def main() -> None:
         for problem in error.errors[:20]:
             err.print(f"  {escape(problem.field)}: {escape(problem.reason)}", highlight=False)
         sys.exit(1)
-    except OperationalError as error:
-        err.print(f"[red]error:[/red] the database cannot be used: {error.orig}", highlight=False)
+    except (OperationalError, ProgrammingError) as error:
+        if isinstance(error, ProgrammingError) and not _schema_missing(error):
+            raise  # a fault of ours, not of the database: the traceback says where
+        reason = escape(str(error.orig).splitlines()[0])
+        err.print(f"[red]error:[/red] the database cannot be used: {reason}", highlight=False)
+        if _schema_missing(error):
+            err.print(f"  {SCHEMA_MISSING}", highlight=False)
         sys.exit(1)
+
+
+SCHEMA_MISSING = "its schema is missing or older than this weaponsdb: run `weaponsdb migrate`"
+# SQLSTATEs of PostgreSQL's undefined_table and undefined_column.
+_UNDEFINED = {"42P01", "42703"}
+
+
+def _schema_missing(error: DBAPIError) -> bool:
+    """Whether the database lacks a table or column this code reads (never migrated, or
+    migrated by an older weaponsdb), by PostgreSQL's error code or SQLite's message."""
+    if getattr(error.orig, "sqlstate", None) in _UNDEFINED:
+        return True
+    return str(error.orig).startswith(("no such table", "no such column"))
