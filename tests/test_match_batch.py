@@ -116,6 +116,17 @@ def test_the_command_line_matches_a_csv_file(database_url, seeded, tmp_path):
     assert lines[1]["candidates"][0]["slug"] == "type-58"
 
 
+def test_the_command_line_reads_a_csv_saved_by_a_spreadsheet(database_url, seeded, tmp_path):
+    # Excel's "CSV UTF-8": a byte order mark before the header, lines ending in CR LF.
+    path = tmp_path / "inventory.csv"
+    path.write_bytes("id,markings\r\nbox-7,방-122\r\nbox-8,F-7\r\n".encode("utf-8-sig"))
+    run = weaponsdb(database_url, "match", "--file", str(path))
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["box-7", "box-8"]
+    assert [line["candidates"][0]["slug"] for line in lines] == ["bang-122", "f-7"]
+
+
 def test_the_command_line_refuses_a_file_it_cannot_read_as_queries(database_url, tmp_path):
     path = tmp_path / "queries.txt"
     path.write_text("F-7\n")
