@@ -45,6 +45,7 @@ CASES = [
     (["58식"], "type-58", "normalised"),
     (["Тип 58"], "type-58", "normalised"),
     (["58 式"], "type-58", "normalised"),
+    (["五八式"], "type-58", "normalised"),  # the number in Chinese numerals, digit by digit
     # look-alike letters from another alphabet, and transliteration of Cyrillic
     (["Вang-122"], "bang-122", "look-alike letters"),  # Cyrillic Ve
     (["ВАNG-122"], "bang-122", "look-alike letters"),  # Cyrillic Ve and A

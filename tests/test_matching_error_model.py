@@ -14,6 +14,7 @@ from benchmarks.ocr_readings import OcrReading
 from tests.factories import headers, issue_key
 from weaponsdb.matching.error_model import align, coarse_key, shape_key
 from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.normalise import readings
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, Evidence, rank
 from weaponsdb.matching.searching import best_per_entry
 
@@ -84,6 +85,30 @@ def test_an_unreadable_character_is_never_absorbed_by_the_designator(index):
         assert "Type 56" not in [c.entry.name for c in candidates]
         assert candidates[0].entry.name == "Type 56-1"
         assert candidates[0].matches[0].how.value == "wildcard"
+
+
+@pytest.mark.parametrize(
+    ("observed", "meant"),
+    [
+        ("五六式", "Type 56"),  # as Chinese writes the designation: digit by digit
+        ("五六-一式", "Type 56-1"),
+        ("九五-一式", "Type 95-1"),
+        ("五八식", "58식"),
+    ],
+)
+def test_a_designation_numbered_in_numerals_is_the_one_in_digits(index, observed, meant):
+    found = first(index, observed)
+    assert found.entry.name == meant
+    assert found.matches[0].how.value == "normalised"
+    assert found.matches[0].detail.startswith("numerals read as digits; ")
+    assert found.score > 0.9
+
+
+def test_numerals_outside_a_designation_number_stay_as_written(index):
+    # 第六式 ('the sixth form'): a letter before the numerals; 五十六式: arithmetic, not read.
+    assert readings("第六式")[0].key == "第六式"
+    assert readings("五十六式")[0].key == "五十六式"
+    assert all(c.entry.name != "Type 56" for c in ranked(index, "五十六式"))
 
 
 def test_a_plausible_misreading_beats_an_implausible_one_of_as_many_edits(index):

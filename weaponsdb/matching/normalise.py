@@ -61,6 +61,9 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
         if designated != folded.casefold()
         else "same text but for case, spacing, punctuation or script of digits"
     )
+    numerals = designated != folded.casefold() and not folded.isascii()
+    if numerals and _numbers_in_numerals().search(folded):
+        plain = f"numerals read as digits; {plain}"
     plain_key = key(folded, wildcards)
     # Latin beside another alphabet, the designator word included, is itself a misreading,
     # with a cleaner reading beside it when the other letters have Latin look-alikes (Cyrillic
@@ -242,6 +245,23 @@ def _designator_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 @cache
+def _numbers_in_numerals() -> re.Pattern[str]:
+    """The number of a designation written in numerals (rules.json's designators.numerals),
+    a suffix included ('五六-一式'), where nothing but a separator stands between it and a
+    word after the number, and no letter before it."""
+    rules = RULES["designators"]
+    numerals = "".join(rules["numerals"])
+    separator = f"[{re.escape(rules['separators'])}]"
+    words = "|".join(re.escape(word) for word in rules["after_number"] if not word.isascii())
+    return re.compile(
+        rf"(?<![^\W\d_])[{numerals}]+(?:{separator}+[{numerals}\d]+)*(?={separator}*(?:{words}))"
+    )
+
+
+_AS_DIGITS = str.maketrans(RULES["designators"]["numerals"])
+
+
+@cache
 def _any_designator_word() -> re.Pattern[str]:
     """Found in every text either pattern matches: each match holds one of the words."""
     rules = RULES["designators"]
@@ -250,11 +270,13 @@ def _any_designator_word() -> re.Pattern[str]:
 
 
 def designators(text: str) -> str:
-    """'58式', '58식', 'тип 58' and 'type 58' all become 'type 58'."""
+    """'58式', '58식', '五八式', 'тип 58' and 'type 58' all become 'type 58'."""
     if not _any_designator_word().search(text):  # most texts: one search, not two passes
         return text
     canonical = RULES["designators"]["canonical"]
     before, after = _designator_patterns()
+    if not text.isascii():
+        text = _numbers_in_numerals().sub(lambda m: m.group().translate(_AS_DIGITS), text)
     text = after.sub(lambda m: f"{canonical} {m.group(1)}", text)
     return before.sub(lambda m: f"{canonical} {m.group(1)}", text)
 
