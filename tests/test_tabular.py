@@ -36,6 +36,17 @@ def test_entries_csv(seeded_client) -> None:
     assert seeded_client.get("/v1/entries.csv?country=Korea").status_code == 422
 
 
+def test_entries_csv_for_excel_begins_with_a_byte_order_mark(seeded_client) -> None:
+    plain = seeded_client.get("/v1/entries.csv")
+    assert not plain.content.startswith(b"\xef\xbb\xbf")  # scripts read it as it is
+    excel = seeded_client.get("/v1/entries.csv?excel=true")
+    assert excel.status_code == 200
+    assert excel.content.startswith(b"\xef\xbb\xbf")
+    assert excel.content.decode("utf-8-sig") == plain.text
+    instances = seeded_client.get("/v1/instances.csv?excel=true")
+    assert instances.content.startswith(b"\xef\xbb\xbfentry,")
+
+
 def test_instances_csv(seeded_client) -> None:
     answer = seeded_client.get("/v1/instances.csv")
     assert answer.status_code == 200
@@ -82,6 +93,21 @@ def test_export_csv_then_import_it_back(seeded, database_url, tmp_path: Path) ->
     assert again == [{**row, "status": "draft"} for row in copies]
     instances = run(database_url, "export", "-", "--format", "csv", "--table", "instances")
     assert tuple(next(csv.reader(io.StringIO(instances.stdout)))) == INSTANCE_COLUMNS
+
+
+def test_a_csv_exported_for_excel_imports_back(seeded, database_url, tmp_path: Path) -> None:
+    sheet = tmp_path / "for-excel.csv"
+    exported = run(database_url, "export", str(sheet), "--format", "csv", "--excel")
+    assert exported.returncode == 0, exported.stderr
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbfslug,")
+    copies = [{**row, "slug": f"{row['slug']}-x"} for row in rows(sheet.read_text("utf-8-sig"))]
+    with sheet.open("w", newline="", encoding="utf-8-sig") as file:  # as Excel saves it
+        writer = csv.DictWriter(file, fieldnames=ENTRY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(copies)
+    imported = run(database_url, "import", str(sheet))
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 3 entries as drafts" in imported.stdout
 
 
 def write(path: Path, text: str) -> Path:

@@ -455,12 +455,19 @@ def export_catalogue(
     status: Annotated[
         Status, typer.Option(help="With --format csv: the entries of this status.")
     ] = Status.PUBLISHED,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel", help="With --format csv: a byte order mark first, for Excel to read UTF-8."
+        ),
+    ] = False,
 ) -> None:
     """Export the whole catalogue as JSON, its entries or instances as CSV, or its located
     instances as GeoJSON."""
     with unit_of_work(ctx) as session:
         if format is ExportFormat.CSV:
             text = _csv_table(session, table, status, settings_of(ctx).public_url or "")
+            text = tabular.for_excel(text) if excel else text
         elif format is ExportFormat.GEOJSON:
             collection = geo.feature_collection(session, geo.InstanceFilter())
             text = json.dumps(collection, ensure_ascii=False, indent=2) + "\n"

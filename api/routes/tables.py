@@ -23,9 +23,21 @@ Country = Annotated[
 ]
 
 
-def _csv(text: str, name: str) -> Response:
+ForExcel = Annotated[
+    bool,
+    Query(
+        description="Begin the file with a byte order mark, so that Excel reads it as UTF-8 "
+        "(without one it shows Hangul and Cyrillic garbled). Off by default: scripts reading "
+        "CSV take the mark for part of the first column's name."
+    ),
+]
+
+
+def _csv(text: str, name: str, excel: bool) -> Response:
     return Response(
-        text, media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        tabular.for_excel(text) if excel else text,
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -46,12 +58,14 @@ Chosen = Annotated[EntryFilter, Depends(chosen_entries)]
     response_class=Response,
     responses=CSV_RESPONSE,
 )
-def entries_csv(session: DbSession, base: BaseUrl, where: Chosen) -> Response:
+def entries_csv(
+    session: DbSession, base: BaseUrl, where: Chosen, excel: ForExcel = False
+) -> Response:
     """Columns: slug, name, status, category, calibre_mm, calibre_designation, country,
     family, description, names, markings, producers (several values separated by ' | '),
     url (the entry's page)."""
     text = tabular.entries_csv(session, where, _page(base))
-    return _csv(text, "entries.csv")
+    return _csv(text, "entries.csv", excel)
 
 
 @router.get(
@@ -60,12 +74,14 @@ def entries_csv(session: DbSession, base: BaseUrl, where: Chosen) -> Response:
     response_class=Response,
     responses=CSV_RESPONSE,
 )
-def instances_csv(session: DbSession, base: BaseUrl, where: Chosen) -> Response:
+def instances_csv(
+    session: DbSession, base: BaseUrl, where: Chosen, excel: ForExcel = False
+) -> Response:
     """Columns: entry (slug), entry_name, event, place, country, date, description, sources
     (keys of the sources cited, separated by ' | '), url (the entry's page). `category`,
     `country` and `status` choose the entries."""
     text = tabular.instances_csv(session, where, _page(base))
-    return _csv(text, "instances.csv")
+    return _csv(text, "instances.csv", excel)
 
 
 def _page(base: str) -> str:
