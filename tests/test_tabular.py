@@ -74,6 +74,15 @@ def test_instances_csv_gives_coordinates_as_published(seeded_client, editor) -> 
     assert (row["latitude"], row["longitude"], row["precision"]) == ("48.12", "37.65", "place")
 
 
+def write_sheet(path: Path, entries: list[dict[str, str]], encoding: str = "utf-8") -> Path:
+    """Entry rows written as a spreadsheet would keep them."""
+    with path.open("w", newline="", encoding=encoding) as file:
+        writer = csv.DictWriter(file, fieldnames=ENTRY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(entries)
+    return path
+
+
 def test_export_csv_then_import_it_back(seeded, database_url, tmp_path: Path) -> None:
     """A round trip through a file a spreadsheet would keep: the entries exported, given new
     slugs, imported as drafts, and exported again, cell for cell the same."""
@@ -81,11 +90,7 @@ def test_export_csv_then_import_it_back(seeded, database_url, tmp_path: Path) ->
     assert exported.returncode == 0, exported.stderr
     original = rows(exported.stdout)
     copies = [{**row, "slug": f"{row['slug']}-copy"} for row in original]
-    sheet = tmp_path / "copies.csv"
-    with sheet.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=ENTRY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(copies)
+    sheet = write_sheet(tmp_path / "copies.csv", copies)
     imported = run(database_url, "import", str(sheet))
     assert imported.returncode == 0, imported.stderr
     assert "Imported 3 entries as drafts" in imported.stdout
@@ -101,10 +106,7 @@ def test_a_csv_exported_for_excel_imports_back(seeded, database_url, tmp_path: P
     assert exported.returncode == 0, exported.stderr
     assert sheet.read_bytes().startswith(b"\xef\xbb\xbfslug,")
     copies = [{**row, "slug": f"{row['slug']}-x"} for row in rows(sheet.read_text("utf-8-sig"))]
-    with sheet.open("w", newline="", encoding="utf-8-sig") as file:  # as Excel saves it
-        writer = csv.DictWriter(file, fieldnames=ENTRY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(copies)
+    write_sheet(sheet, copies, encoding="utf-8-sig")  # as Excel saves it
     imported = run(database_url, "import", str(sheet))
     assert imported.returncode == 0, imported.stderr
     assert "Imported 3 entries as drafts" in imported.stdout
