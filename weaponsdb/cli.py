@@ -346,11 +346,7 @@ def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
     kind = path.suffix.lower().lstrip(".")
     if kind not in ("jsonl", "csv"):
         raise InvalidInputError(f"{path}: the file must end in .jsonl or .csv.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInputError(f"Cannot read {path}: {error}.") from None
-    queries = batch.read_queries(text, kind)
+    queries = batch.read_queries(_read_text(path), kind)
     matcher = Matcher(index_file=settings_of(ctx).match_index_file())
     refused = 0
     with unit_of_work(ctx) as session:
@@ -592,8 +588,10 @@ def _import_wikidata(ctx: typer.Context, given: str | None, fetch: list[str]) ->
 
 
 def _read_text(path: Path) -> str:
+    """A file given to a command, as UTF-8 text: the byte order mark a spreadsheet puts before
+    a CSV it saves as UTF-8 ('CSV UTF-8' in Excel) is no part of it."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except OSError as error:
         raise InvalidInputError(f"Cannot read {path}: {error.strerror}.") from None
     except UnicodeDecodeError:

@@ -88,14 +88,11 @@ def _write(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-BYTE_ORDER_MARK = "\ufeff"
-
-
 def for_excel(text: str) -> str:
     """The CSV with a byte order mark first: Excel opens a UTF-8 file without one in the
     machine's legacy code page, and shows 방-122 as 'ë°©-122'. Not by default: Python's csv
     module and most scripts read the mark as part of the first column's name."""
-    return BYTE_ORDER_MARK + text
+    return "\ufeff" + text
 
 
 def entries_csv(session: Session, where: EntryFilter, entry_page: str) -> str:
@@ -183,7 +180,7 @@ class Row:
 def parse_entries(text: str) -> list[Row]:
     """The CSV's rows as draft entry records. Every bad cell is reported at once, by row
     and column; empty rows are skipped (but counted)."""
-    rows = list(csv.reader(io.StringIO(text.removeprefix(BYTE_ORDER_MARK))))
+    rows = list(csv.reader(io.StringIO(text)))
     columns = [c.strip() for c in rows[0]] if rows else []
     known = IMPORT_COLUMNS + IGNORED_COLUMNS
     errors = [

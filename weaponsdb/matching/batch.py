@@ -63,9 +63,7 @@ def read_queries(text: str, kind: str) -> list[Any]:
     """Queries from a file's text: JSON Lines (one query object a line) or CSV (a header
     row naming the fields: id, markings separated by '|', and optionally category,
     calibre_mm, country, features separated by '|', limit). Values are checked per query,
-    later; only a file that cannot be read as either is refused here. A byte order mark,
-    which spreadsheets put before the header of a CSV saved as UTF-8, is not text."""
-    text = text.removeprefix("\ufeff")
+    later; only a file that cannot be read as either is refused here."""
     if kind == "jsonl":
         queries: list[Any] = []
         for number, line in enumerate(text.splitlines(), 1):

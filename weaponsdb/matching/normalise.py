@@ -61,8 +61,12 @@ def readings(text: str, wildcards: bool = False) -> list[Reading]:
         if designated != folded.casefold()
         else "same text but for case, spacing, punctuation or script of digits"
     )
-    numerals = designated != folded.casefold() and not folded.isascii()
-    if numerals and _numbers_in_numerals().search(folded):
+    designated_in_numerals = (
+        designated != folded.casefold()
+        and not folded.isascii()
+        and _numbers_in_numerals().search(folded)
+    )
+    if designated_in_numerals:
         plain = f"numerals read as digits; {plain}"
     plain_key = key(folded, wildcards)
     # Latin beside another alphabet, the designator word included, is itself a misreading,
