@@ -6,9 +6,10 @@ investigators misread markings.
                                [--per-script 200] [--background 10000] [--seed 2]
 
 First, what was really read (match_quality.py): queries read by Tesseract off rendered
-synthetic markings, typed by sight, perturbed, and random strings, per script and kind, with
-top-1, top-5, 'nothing', 'wrong first' and calibration error against rapidfuzz baselines; the
-seed differs from the one the error model was learned and calibrated on. Then, for each
+synthetic markings, typed by sight, perturbed, random strings and designations the catalogue
+lacks though it holds their siblings, per script and kind, with top-1, top-5, 'nothing',
+'wrong first' and calibration error against rapidfuzz baselines; the seed differs from the
+one the error model was learned and calibrated on. Then, for each
 size: index build time, the matcher's p50/p99 latency and queries per second over all
 queries, the same for the brute-force baseline (rapidfuzz Levenshtein over every marking
 key, one thread) on the first --baseline queries, the speed-up on those same queries, and

@@ -7,7 +7,9 @@ listed), 'wrong first' (a confident answer whose first entry is wrong) and the e
 calibration error of the first score (10 equal bins). Baselines: rapidfuzz `ratio` and
 `WRatio` over every marking, forced choice (always confident), and `ratio` with the cut-off
 at which its wrong-first rate is no higher than the matcher's. Targets hold on recognisable
-queries (an OCR reading with a character error rate up to 0.5; random strings aside).
+queries (an OCR reading with a character error rate up to 0.5; random strings aside). Queries
+of a designation the catalogue lacks, though it holds its siblings, should find nothing: for
+them 'wrong first' is how often a sibling is answered confidently.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from benchmarks.reading_queries import NOBODY, QualitySet, Query
+from benchmarks.reading_queries import NOBODY, UNLISTED, QualitySet, Query
 from benchmarks.synthetic import SyntheticMarking
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.matcher import SUGGESTED
@@ -150,6 +152,11 @@ def evaluate(data: QualitySet) -> dict[str, Any]:
 def _groups(queries: Sequence[Query]) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for i, query in enumerate(queries):
+        groups.setdefault("all queries", []).append(i)
+        if query.kind == UNLISTED:
+            groups.setdefault(f"{query.script} unlisted (should find nothing)", []).append(i)
+            groups.setdefault("all unlisted (should find nothing)", []).append(i)
+            continue
         if query.entry_id == NOBODY:
             groups.setdefault("random strings (should find nothing)", []).append(i)
             continue
@@ -164,13 +171,15 @@ def _groups(queries: Sequence[Query]) -> dict[str, list[int]]:
 def report(result: dict[str, Any]) -> None:
     print(
         f"\nWhat was really read: {result['queries']} queries against {result['markings']:,} "
-        "synthetic markings (OCR by Tesseract, typed by sight, perturbed; random strings)"
+        "synthetic markings (OCR by Tesseract, typed by sight, perturbed; random strings and "
+        "designations the catalogue lacks)"
     )
-    print(f"  {'queries':<34}{'method':<14}{'n':>5}{'top1':>7}{'top5':>7}{'nothing':>9}"
+    width = max(map(len, result["groups"])) + 2
+    print(f"  {'queries':<{width}}{'method':<14}{'n':>5}{'top1':>7}{'top5':>7}{'nothing':>9}"
           f"{'wrong1st':>10}{'ECE':>7}")  # fmt: skip
     for name, methods in result["groups"].items():
         for method, f in methods.items():
             print(
-                f"  {name:<34}{method:<14}{f['queries']:>5}{f['top1']:>7}{f['top5']:>7}"
+                f"  {name:<{width}}{method:<14}{f['queries']:>5}{f['top1']:>7}{f['top5']:>7}"
                 f"{f['nothing']:>9}{f['wrong_first']:>10}{f['ece']:>7}"
             )
