@@ -1,5 +1,6 @@
 """The pages as HTML, without a browser: what each shows, escaping, errors, headers."""
 
+import csv
 import datetime as dt
 import html
 import io
@@ -372,3 +373,20 @@ def test_browsers_get_error_pages_and_programs_get_problems(client):
     assert client.get("/no/such/page").headers["content-type"] == "application/problem+json"
     api = client.get("/v1/entries/missing", headers=BROWSER)
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_browse_offers_the_entries_shown_as_spreadsheets(seeded_client):
+    page = seeded_client.get("/?country=kp&q=f-7").text
+    links = [html.unescape(link) for link in re.findall(r'href="(/v1/[a-z]+\.csv[^"]*)"', page)]
+    assert len(links) == 4
+    for link in links:
+        sheet = seeded_client.get(link)
+        assert sheet.status_code == 200, (link, sheet.text)
+        if "excel=true" in link:
+            assert sheet.content.startswith("\ufeff".encode())
+        rows = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"))))
+        column = "slug" if "/entries.csv" in link else "entry"
+        assert {row[column] for row in rows} <= {"f-7"}
+    entries = seeded_client.get(links[1]).content.decode()
+    assert [row["slug"] for row in csv.DictReader(io.StringIO(entries))] == ["f-7"]
+    assert "spreadsheet" not in seeded_client.get("/?country=IL").text  # nothing to download

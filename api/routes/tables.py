@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.dependencies import BaseUrl, DbSession
+from api.dependencies import BaseUrl, DbSession, SearchText
 from api.problems import PROBLEM_RESPONSES
 from weaponsdb import tabular
 from weaponsdb.catalogue.read import EntryFilter
@@ -42,10 +42,13 @@ def _csv(text: str, name: str, excel: bool) -> Response:
 
 
 def chosen_entries(
-    category: Category | None = None, country: Country = None, status: Status = Status.PUBLISHED
+    category: Category | None = None,
+    country: Country = None,
+    q: Annotated[SearchText, Query(description="Text in a name, designation or alias")] = None,
+    status: Status = Status.PUBLISHED,
 ) -> EntryFilter:
     return EntryFilter(
-        category=category, country=country.upper() if country else None, status=status
+        category=category, country=country.upper() if country else None, text=q, status=status
     )
 
 
@@ -79,7 +82,7 @@ def instances_csv(
 ) -> Response:
     """Columns: entry (slug), entry_name, event, place, country, date, description, sources
     (keys of the sources cited, separated by ' | '), url (the entry's page). `category`,
-    `country` and `status` choose the entries."""
+    `country`, `q` and `status` choose the entries."""
     text = tabular.instances_csv(session, where, _page(base))
     return _csv(text, "instances.csv", excel)
 

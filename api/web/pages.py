@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -148,8 +149,15 @@ def browse(
         page=page,
         countries=catalogue.countries(session),
         filters={"category": category, "country": country, "q": text},
+        chosen=None if problems else _chosen(where),
         errors=problems,
     )
+
+
+def _chosen(where: catalogue.EntryFilter) -> str:
+    """The query string that chooses the same entries from the CSV tables."""
+    given = {"category": where.category, "country": where.country, "q": where.text}
+    return urlencode({name: value for name, value in given.items() if value})
 
 
 @router.get("/entries/{slug}")
