@@ -409,3 +409,14 @@ def add_synthetic_markings(sessions, markings):
                     markings=[models.Marking(text=text)],
                 )
             )
+
+
+def test_a_number_read_one_digit_apart_says_it_may_be_a_variant_the_catalogue_lacks(
+    seeded_client,
+):
+    first = match(seeded_client, markings=["Type 56"])["candidates"][0]
+    assert first["slug"] == "type-58"
+    detail = first["matches"][0]["detail"]
+    assert "'6' taken as '8' (misread, or a variant not in the catalogue)" in detail
+    letter = match(seeded_client, markings=["Bxng-122"])["candidates"][0]["matches"][0]
+    assert "variant" not in letter["detail"]  # a letter misread is not a number apart

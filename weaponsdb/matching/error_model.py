@@ -141,6 +141,19 @@ def multi_character_readings() -> dict[str, tuple[str, float, str]]:
 
 def substitution(read: str, meant: str) -> Confusion:
     """What it costs to have read *meant* as *read* (single characters)."""
+    confusion = _substitution(read, meant)
+    if read.isdigit() and meant.isdigit():
+        # A family's variants are numbered apart (Type 56, Type 58), and the score cannot
+        # tell a digit misread from a variant the catalogue lacks (README, what still
+        # fails): the explanation says both.
+        return Confusion(confusion.cost, f"{confusion.why}, or {OTHER_VARIANT}")
+    return confusion
+
+
+OTHER_VARIANT = "a variant not in the catalogue"
+
+
+def _substitution(read: str, meant: str) -> Confusion:
     known = confusions().get((read, meant))
     if known is not None:
         return known
