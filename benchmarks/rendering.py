@@ -203,7 +203,7 @@ def render_marking(
         mask = _stencil_bridges(mask, text, rng)
     margin = spoil.text_height
     size = (mask.width + 2 * margin, mask.height + 2 * margin)
-    image = _metal_surface(size, surface_colour, rng)
+    image = metal_surface(size, surface_colour, rng)
     at = (margin + rng.randint(-margin // 3, margin // 3), margin)
     _apply_marking(image, mask, at, style, ink, spoil.contrast, rng)
     box: Box = (at[0], at[1], mask.width, mask.height)
@@ -229,7 +229,7 @@ def on_large_photo(
     at a random place on more of the same kind of surface."""
     surface_colour = photo.image.getpixel((0, 0))
     assert isinstance(surface_colour, tuple)
-    large = _metal_surface(size, (surface_colour[0], surface_colour[1], surface_colour[2]), rng)
+    large = metal_surface(size, (surface_colour[0], surface_colour[1], surface_colour[2]), rng)
     x = rng.randint(0, size[0] - photo.image.width)
     y = rng.randint(0, size[1] - photo.image.height)
     large.paste(photo.image, (x, y))
@@ -265,7 +265,7 @@ def _stencil_bridges(mask: Image.Image, text: str, rng: random.Random) -> Image.
     return cut.filter(ImageFilter.GaussianBlur(max(0.6, mask.height * 0.02)))
 
 
-def _metal_surface(
+def metal_surface(
     size: tuple[int, int], colour: tuple[int, int, int], rng: random.Random
 ) -> Image.Image:
     """Painted metal: mottled paint, fine grain, a few scratches, and the shading of a

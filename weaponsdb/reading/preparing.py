@@ -180,7 +180,13 @@ def binarised(
 ) -> Grey:
     """*grey* prepared the way *how* says, in its own polarity (*light_ink*: the text is
     lighter than the ground)."""
-    smooth = stretched(grey)
+    return binarised_smooth(stretched(grey), how, light_ink, text_height)
+
+
+def binarised_smooth(
+    smooth: Grey, how: Binarisation, light_ink: bool = False, text_height: int = TEXT_HEIGHT
+) -> Grey:
+    """The same of an image already stretched (stretched())."""
     if how is Binarisation.GREY:
         return smooth
     if how in (Binarisation.GROUND, Binarisation.CLOSED):
@@ -298,31 +304,46 @@ def _row_contrast(ink: Grey, angle: float) -> float:
     return float(np.var(rows))
 
 
-def prepare(
-    crop: Grey,
-    region: Region,
-    geometry: Geometry,
-    quarter_turns: int,
-    how: Binarisation,
-    invert: bool,
-) -> Prepared:
-    """*crop*, the grey pixels of *region* of the photo, scaled, straightened, turned by
-    *quarter_turns* x 90 degrees counter-clockwise, binarised, and inverted if asked (to
-    make light text dark on light ground, as Tesseract reads best)."""
-    matrix, size = _affine(region, geometry, quarter_turns)
-    warped = cv2.warpAffine(
-        crop,
-        _from_crop(matrix, region),
-        size,
-        flags=cv2.INTER_CUBIC if geometry.scale > 1 else cv2.INTER_AREA,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    image = binarised(np.asarray(warped, dtype=np.uint8), how, light_ink=invert)
-    if invert:
-        image = 255 - image
-    turns = f", turned {quarter_turns * 90}°" if quarter_turns else ""
-    label = f"{how.value}{', inverted' if invert else ''}{turns}"
-    return Prepared(Image.fromarray(image), matrix, label)
+class Views:
+    """One region's grey pixels as every pass of a reading sees them: scaled, straightened,
+    turned by quarter turns, smoothed and stretched once for each way (geometry and turns),
+    then binarised and inverted as each pass asks. Passes that differ only in language,
+    binarisation or polarity share one view: smoothing a noisy photo is most of what a pass
+    costs (non-local means, about 0.3 s on a megapixel), and a reading makes some 75 passes
+    in a few ways."""
+
+    def __init__(self, crop: Grey, region: Region) -> None:
+        self.crop = crop
+        self.region = region
+        self._smooth: dict[tuple[Geometry, int], tuple[Affine, Grey]] = {}
+
+    def prepare(
+        self, geometry: Geometry, quarter_turns: int, how: Binarisation, invert: bool
+    ) -> Prepared:
+        """The region scaled, straightened, turned by *quarter_turns* x 90 degrees
+        counter-clockwise, binarised, and inverted if asked (to make light text dark on
+        light ground, as Tesseract reads best)."""
+        matrix, smooth = self._smoothed(geometry, quarter_turns)
+        image = binarised_smooth(smooth, how, light_ink=invert)
+        if invert:
+            image = 255 - image
+        turns = f", turned {quarter_turns * 90}°" if quarter_turns else ""
+        label = f"{how.value}{', inverted' if invert else ''}{turns}"
+        return Prepared(Image.fromarray(image), matrix, label)
+
+    def _smoothed(self, geometry: Geometry, quarter_turns: int) -> tuple[Affine, Grey]:
+        way = (geometry, quarter_turns)
+        if way not in self._smooth:
+            matrix, size = _affine(self.region, geometry, quarter_turns)
+            warped = cv2.warpAffine(
+                self.crop,
+                _from_crop(matrix, self.region),
+                size,
+                flags=cv2.INTER_CUBIC if geometry.scale > 1 else cv2.INTER_AREA,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            self._smooth[way] = (matrix, stretched(np.asarray(warped, dtype=np.uint8)))
+        return self._smooth[way]
 
 
 def _affine(

@@ -35,11 +35,10 @@ from weaponsdb.reading.engine import Tesseract
 from weaponsdb.reading.preparing import (
     Binarisation,
     Geometry,
-    Grey,
     Region,
+    Views,
     estimate,
     grey_region,
-    prepare,
 )
 from weaponsdb.reading.scripts import (
     LANGUAGE_SETS,
@@ -210,7 +209,7 @@ class Reader:
     ) -> tuple[int, list[ReadLine]]:
         crop = grey_region(photo, region)
         geometry = estimate(crop)
-        run = functools.partial(self._run, crop, region, geometry)
+        run = functools.partial(self._run, Views(crop, region), geometry)
         # Which script and which way up: each script's own model, upright and upside down
         # (a script read upside down can look like another read upright); the likeliest
         # are then looked at the other ways, and the one whose passes read the most
@@ -277,7 +276,7 @@ class Reader:
         }
 
     def _run(
-        self, crop: Grey, region: Region, geometry: Geometry, passes: Iterable[Pass]
+        self, views: Views, geometry: Geometry, passes: Iterable[Pass]
     ) -> dict[Pass, list[combining.PassLine]]:
         found = {}
         for p in passes:
@@ -286,12 +285,12 @@ class Reader:
                 scale=geometry.scale * p.zoom,
                 vertical=geometry.vertical and not p.columns,
             )
-            prepared = prepare(crop, region, zoomed, p.quarter_turns, p.how, p.invert)
+            prepared = views.prepare(zoomed, p.quarter_turns, p.how, p.invert)
             found[p] = [
                 combining.PassLine(
                     tidy(raw.text),
                     raw.confidence,
-                    _within(prepared.to_photo(raw.box), region),
+                    _within(prepared.to_photo(raw.box), views.region),
                     p.languages,
                     f"{prepared.label}, {p.languages}, psm {p.psm}",
                     tidy(raw.unsure),
