@@ -390,3 +390,5 @@ def test_browse_offers_the_entries_shown_as_spreadsheets(seeded_client):
     entries = seeded_client.get(links[1]).content.decode()
     assert [row["slug"] for row in csv.DictReader(io.StringIO(entries))] == ["f-7"]
     assert "spreadsheet" not in seeded_client.get("/?country=IL").text  # nothing to download
+    everything = re.findall(r'href="(/v1/entries\.csv[^"]*)"', seeded_client.get("/").text)
+    assert everything == ["/v1/entries.csv?excel=true", "/v1/entries.csv"]
