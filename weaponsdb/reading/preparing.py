@@ -176,17 +176,10 @@ def closed_gaps(binary: Grey, light_ink: bool) -> Grey:
 
 
 def binarised(
-    grey: Grey, how: Binarisation, light_ink: bool = False, text_height: int = TEXT_HEIGHT
-) -> Grey:
-    """*grey* prepared the way *how* says, in its own polarity (*light_ink*: the text is
-    lighter than the ground)."""
-    return binarised_smooth(stretched(grey), how, light_ink, text_height)
-
-
-def binarised_smooth(
     smooth: Grey, how: Binarisation, light_ink: bool = False, text_height: int = TEXT_HEIGHT
 ) -> Grey:
-    """The same of an image already stretched (stretched())."""
+    """*smooth* (a view stretched()) prepared the way *how* says, in its own polarity
+    (*light_ink*: the text is lighter than the ground)."""
     if how is Binarisation.GREY:
         return smooth
     if how in (Binarisation.GROUND, Binarisation.CLOSED):
@@ -304,6 +297,12 @@ def _row_contrast(ink: Grey, angle: float) -> float:
     return float(np.var(rows))
 
 
+# The largest view kept for the passes after the first: a reading holds a few ways at once,
+# and a view of a whole photo scaled up (small text found on it) can be hundreds of
+# megapixels, made again for each pass rather than kept.
+KEPT_VIEW_PIXELS = 8_000_000
+
+
 class Views:
     """One region's grey pixels as every pass of a reading sees them: scaled, straightened,
     turned by quarter turns, smoothed and stretched once for each way (geometry and turns),
@@ -324,7 +323,7 @@ class Views:
         counter-clockwise, binarised, and inverted if asked (to make light text dark on
         light ground, as Tesseract reads best)."""
         matrix, smooth = self._smoothed(geometry, quarter_turns)
-        image = binarised_smooth(smooth, how, light_ink=invert)
+        image = binarised(smooth, how, light_ink=invert)
         if invert:
             image = 255 - image
         turns = f", turned {quarter_turns * 90}°" if quarter_turns else ""
@@ -333,17 +332,20 @@ class Views:
 
     def _smoothed(self, geometry: Geometry, quarter_turns: int) -> tuple[Affine, Grey]:
         way = (geometry, quarter_turns)
-        if way not in self._smooth:
-            matrix, size = _affine(self.region, geometry, quarter_turns)
-            warped = cv2.warpAffine(
-                self.crop,
-                _from_crop(matrix, self.region),
-                size,
-                flags=cv2.INTER_CUBIC if geometry.scale > 1 else cv2.INTER_AREA,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-            self._smooth[way] = (matrix, stretched(np.asarray(warped, dtype=np.uint8)))
-        return self._smooth[way]
+        if way in self._smooth:
+            return self._smooth[way]
+        matrix, size = _affine(self.region, geometry, quarter_turns)
+        warped = cv2.warpAffine(
+            self.crop,
+            _from_crop(matrix, self.region),
+            size,
+            flags=cv2.INTER_CUBIC if geometry.scale > 1 else cv2.INTER_AREA,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        view = (matrix, stretched(np.asarray(warped, dtype=np.uint8)))
+        if size[0] * size[1] <= KEPT_VIEW_PIXELS:
+            self._smooth[way] = view
+        return view
 
 
 def _affine(
