@@ -47,8 +47,8 @@ from benchmarks.rendering import (
     SCRIPTS,
     STYLES,
     MarkingPhoto,
+    bare_surface,
     marking_catalogue,
-    metal_surface,
     on_large_photo,
     render_marking,
     synthetic_designation,
@@ -204,9 +204,7 @@ def measure_speed(count: int, seed: int) -> dict[str, Any]:
         x, y, width, height = large.box
         pad = round(height * PAD)
         box = Box(x=x - pad, y=y - pad, width=width + 2 * pad, height=height + 2 * pad)
-        colour = small.image.getpixel((0, 0))
-        assert isinstance(colour, tuple)
-        bare = metal_surface(large.image.size, (colour[0], colour[1], colour[2]), rng)
+        bare = bare_surface(small, large.image.size, rng)
         for name, sent, crop in (
             ("with_box", data, box),
             ("without_box", data, None),

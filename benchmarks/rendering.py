@@ -227,9 +227,7 @@ def on_large_photo(
 ) -> MarkingPhoto:
     """The marking photo as a small part of a camera-sized one (default 12 megapixels),
     at a random place on more of the same kind of surface."""
-    surface_colour = photo.image.getpixel((0, 0))
-    assert isinstance(surface_colour, tuple)
-    large = metal_surface(size, (surface_colour[0], surface_colour[1], surface_colour[2]), rng)
+    large = bare_surface(photo, size, rng)
     x = rng.randint(0, size[0] - photo.image.width)
     y = rng.randint(0, size[1] - photo.image.height)
     large.paste(photo.image, (x, y))
@@ -239,6 +237,13 @@ def on_large_photo(
         ink, surface = Image.new("L", size, 0), Image.new("L", size, 255)
         ink.paste(photo.ink, (x, y))
     return replace(photo, image=large, box=(bx + x, by + y, bw, bh), ink=ink, surface=surface)
+
+
+def bare_surface(photo: MarkingPhoto, size: tuple[int, int], rng: random.Random) -> Image.Image:
+    """*size* pixels of the kind of surface the marking photo's marking is on, unmarked."""
+    colour = photo.image.getpixel((0, 0))
+    assert isinstance(colour, tuple)
+    return metal_surface(size, (colour[0], colour[1], colour[2]), rng)
 
 
 def _text_mask(text: str, script: str, rng: random.Random, text_height: int) -> Image.Image:
