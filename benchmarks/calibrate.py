@@ -4,7 +4,8 @@
 
 The matcher's score is a posterior: each entry hit weighs exp(-temperature * cost) against
 "none of them", which weighs exp(-temperature * (none_base + none_per_character * n)) for an
-observed text of n legible characters (scoring.py). The three numbers are chosen here to
+observed text of n legible characters, and the likeliest variant the catalogue lacks
+(scoring.py). The three numbers are chosen here to
 minimise the log loss of the first candidate's score (the probability that it is the right
 entry; a random string has none) over queries of every kind and script (reading_queries.py,
 this seed) but designations the catalogue lacks; the benchmark measures the calibration error
@@ -44,6 +45,7 @@ def observations(seed: int, per_script: int, background: int) -> dict[str, np.nd
     costs = np.full((len(queries), CANDIDATES), np.inf)
     truth = np.full(len(queries), -1)
     size = np.zeros(len(queries))
+    variant = np.full(len(queries), np.inf)
     for row, query in enumerate(queries):
         hits = best_per_entry(index, query.text, SUGGESTED).items()
         best = sorted((m.cost, slug(entry), entry) for entry, m in hits)
@@ -52,13 +54,17 @@ def observations(seed: int, per_script: int, background: int) -> dict[str, np.nd
             if entry == query.entry_id:
                 truth[row] = column
         size[row] = information(query.text)
-    return {"costs": costs, "truth": truth, "size": size}
+        variant[row] = min(
+            (m.cost - m.variant_saving for _, m in hits if m.variant_saving is not None),
+            default=np.inf,
+        )
+    return {"costs": costs, "truth": truth, "size": size, "variant": variant}
 
 
 def fit(seen: dict[str, np.ndarray]) -> dict[str, float]:
     """The grid point with the least log loss of the first candidate's score: the score the
     answer stands on, as the probability that the first candidate is right."""
-    costs, truth, size = seen["costs"], seen["truth"], seen["size"]
+    costs, truth, size, variant = seen["costs"], seen["truth"], seen["size"], seen["variant"]
     first_right = truth == 0
     best: tuple[float, dict[str, float]] = (np.inf, {})
     base, per = np.meshgrid(BASES, PER_CHARACTER, indexing="ij")
@@ -66,7 +72,9 @@ def fit(seen: dict[str, np.ndarray]) -> dict[str, float]:
     for temperature in TEMPERATURES:
         logs = -temperature * costs
         entries = np.logaddexp.reduce(np.where(np.isfinite(costs), logs, -np.inf), axis=1)
-        total = np.logaddexp(entries, -temperature * none_cost)
+        # "None of them" holds the likeliest variant the catalogue lacks too (scoring.py).
+        none = np.logaddexp(-temperature * none_cost, -temperature * variant)
+        total = np.logaddexp(entries, none)
         first = np.clip(np.exp(logs[:, 0] - total), 1e-9, 1 - 1e-9)
         loss = -np.where(first_right, np.log(first), np.log1p(-first)).sum(axis=1)
         at = int(np.argmin(loss))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,19 +142,6 @@ def multi_character_readings() -> dict[str, tuple[str, float, str]]:
 
 def substitution(read: str, meant: str) -> Confusion:
     """What it costs to have read *meant* as *read* (single characters)."""
-    confusion = _substitution(read, meant)
-    if read.isdigit() and meant.isdigit():
-        # A family's variants are numbered apart (Type 56, Type 58), and the score cannot
-        # tell a digit misread from a variant the catalogue lacks (README, what still
-        # fails): the explanation says both.
-        return Confusion(confusion.cost, f"{confusion.why}, or {OTHER_VARIANT}")
-    return confusion
-
-
-OTHER_VARIANT = "a variant not in the catalogue"
-
-
-def _substitution(read: str, meant: str) -> Confusion:
     known = confusions().get((read, meant))
     if known is not None:
         return known
@@ -164,6 +152,34 @@ def _substitution(read: str, meant: str) -> Confusion:
     if _across_scripts(read, meant):
         return Confusion(COSTS["substitution_across_scripts"], "letter of another script")
     return Confusion(COSTS["substitution"], "misread")
+
+
+OTHER_VARIANT = "a variant not in the catalogue"
+# Letters in a run of more than this are a word, which names a family (Type, Bang, FN FAL),
+# not a code that tells its variants apart (the ВМ of ПГ-7ВМ, the A of M16A2, RPK and RPD).
+VARIANT_CODE_LETTERS = 3
+
+
+def variant_places(key: str) -> tuple[bool, ...]:
+    """For each character of a key, whether a family's variants could differ in it: a digit,
+    or a letter of a short code that is no designator (56式 is Type 56 whatever 式 is read
+    as)."""
+    places = [ch.isdigit() for ch in key]
+    for run in re.finditer(r"[^\W\d_]+", key):
+        if len(run.group()) <= VARIANT_CODE_LETTERS:
+            for at in range(run.start(), run.end()):
+                places[at] = key[at] not in RULES["designators"]["after_number"]
+    return tuple(places)
+
+
+def _variant_step(read: str, meant: str) -> bool:
+    """Whether variants could differ by this one step, where both sides stand in variant
+    places: a digit for a digit, a letter for a letter of its script, one more or less."""
+    if not read or not meant:
+        return True
+    if read.isdigit() or meant.isdigit():
+        return read.isdigit() and meant.isdigit()
+    return _script(read) == _script(meant)
 
 
 def _across_scripts(read: str, meant: str) -> bool:
@@ -321,16 +337,19 @@ class Step:
     meant: str  # '' for an extra one
     confusion: Confusion
 
+    variant: bool = False  # it could be where a variant the catalogue lacks differs
+
     def describe(self) -> str:
+        why = f"{self.confusion.why}, or {OTHER_VARIANT}" if self.variant else self.confusion.why
         if not self.meant:
-            return f"'{self.read}' taken as extra ({self.confusion.why})"
+            return f"'{self.read}' taken as extra ({why})"
         if not self.read:
-            return f"'{self.meant}' taken as missing ({self.confusion.why})"
-        return f"'{self.read}' taken as '{self.meant}' ({self.confusion.why})"
+            return f"'{self.meant}' taken as missing ({why})"
+        return f"'{self.read}' taken as '{self.meant}' ({why})"
 
 
-# A step as alignments keep it: (read, meant, cost, why).
-PlainStep = tuple[str, str, float, str]
+# A step as alignments keep it: (read, meant, cost, why, variant).
+PlainStep = tuple[str, str, float, str, bool]
 
 
 @dataclass(frozen=True)
@@ -340,7 +359,10 @@ class Alignment:
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        return tuple(Step(r, m, Confusion(cost, why)) for r, m, cost, why in self.plain_steps)
+        return tuple(
+            Step(read, meant, Confusion(cost, why), variant)
+            for read, meant, cost, why, variant in self.plain_steps
+        )
 
     @property
     def edits(self) -> int:
@@ -358,6 +380,15 @@ class Alignment:
     def describe(self) -> str:
         return "; ".join(step.describe() for step in self.steps)
 
+    def variant_saving(self) -> float | None:
+        """How much less it would cost were its steps that could tell variants apart the
+        difference of a variant the catalogue lacks, each at COSTS["variant_difference"],
+        rather than misreadings (None: no step could)."""
+        differences = [cost for _, _, cost, _, variant in self.plain_steps if variant]
+        if not differences:
+            return None
+        return sum(differences) - COSTS["variant_difference"] * len(differences)
+
 
 def align(read: str, meant: str) -> Alignment:
     """The cost of having read *meant* as *read*: the unit alignment that rapidfuzz finds,
@@ -373,6 +404,7 @@ def align(read: str, meant: str) -> Alignment:
 @lru_cache(maxsize=4096)
 def _aligned(read: str, meant: str) -> tuple[float, tuple[PlainStep, ...]]:
     ops = [(op.tag, op.src_pos, op.dest_pos) for op in Levenshtein.editops(read, meant)]
+    read_places, meant_places = variant_places(read), variant_places(meant)
     steps: list[Step] = []
     position = 0
     while position < len(ops):
@@ -383,13 +415,14 @@ def _aligned(read: str, meant: str) -> tuple[float, tuple[PlainStep, ...]]:
             position += 2
             continue
         if tag == "replace":
-            steps.append(Step(read[i], meant[j], substitution(read[i], meant[j])))
+            variant = read_places[i] and meant_places[j] and _variant_step(read[i], meant[j])
+            steps.append(Step(read[i], meant[j], substitution(read[i], meant[j]), variant))
         elif tag == "delete":
-            steps.append(Step(read[i], "", extra(read[i])))
+            steps.append(Step(read[i], "", extra(read[i]), read_places[i]))
         else:
-            steps.append(Step("", meant[j], missing(meant[j])))
+            steps.append(Step("", meant[j], missing(meant[j]), meant_places[j]))
         position += 1
-    plain = tuple((s.read, s.meant, s.confusion.cost, s.confusion.why) for s in steps)
+    plain = tuple((s.read, s.meant, s.confusion.cost, s.confusion.why, s.variant) for s in steps)
     return sum(step.confusion.cost for step in steps), plain
 
 

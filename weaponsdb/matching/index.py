@@ -76,6 +76,8 @@ class Hit:
     how: How
     detail: str
     edits: int = 0
+    # Its cost less the cost of a variant the catalogue lacks (Alignment.variant_saving).
+    variant_saving: float | None = None
 
     @property
     def score(self) -> float:
@@ -488,7 +490,7 @@ def _misread_hit(
     if how is not How.NORMALISED or query.cost:  # the reading assumed something: say what
         detail += f"; {path}"
     cost = PATH_COST[how] + query.cost + alignment.cost
-    return Hit(target, cost, alignment.how(), detail, alignment.edits)
+    return Hit(target, cost, alignment.how(), detail, alignment.edits, alignment.variant_saving())
 
 
 def _with_separators(hit: Hit, separated: str, text: str, catalogue_key: str) -> Hit:

@@ -6,10 +6,12 @@ Each observed marking contributes its best hit on an entry, as a cost from the e
 markings add up, and a marking the entry does not explain costs what the marking would cost
 as no entry's at all, and a little more. Category, calibre, country and features seen then
 raise or lower an entry's likelihood, each saying why. The score of each candidate is its
-posterior probability among every entry that was hit and "none of them" (the observed text
+posterior probability among every entry that was hit and "none of them": the observed text
 being something the catalogue does not hold, whose likelihood grows as the text holds less to
-go on), with a temperature and the "none" cost fitted on held-out benchmark queries
-(benchmarks/calibrate.py, stored in learned.json). Nothing here touches the database: the
+go on, or a variant it lacks of an entry that was hit (Type 56 where it holds Type 58: the
+characters a reading took as misread read right), priced by the error model. A temperature
+and the "none" cost are fitted on held-out benchmark queries (benchmarks/calibrate.py, stored
+in learned.json). Nothing here touches the database: the
 matcher hands in the hits and the entries' facts.
 """
 
@@ -60,6 +62,10 @@ class MarkingMatch:
     detail: str
     edits: int
     cost: float  # error model: about -ln of how likely the marking reads as the text
+    # Its cost less that of the marking read right off a variant the catalogue lacks, which
+    # differs from the text where the misreadings assumed it was misread (None: no
+    # misreading could be such a difference).
+    variant_saving: float | None = None
 
     @property
     def score(self) -> float:
@@ -162,6 +168,9 @@ def rank(
         )
         scored.append((candidate, -model.temperature * (cost + evidence_cost(notes))))
     none = -model.temperature * sum(model.none_cost(text) for text in observed)
+    variant = _likeliest_variant([c for c, _ in scored], observed, model)
+    if variant is not None:
+        none = _log_sum(none, -model.temperature * variant)
     probabilities = posterior([log for _, log in scored], none)
     candidates = [
         Candidate(c.entry, round(p, 6), c.matches, c.unmatched, c.evidence, c.cost)
@@ -182,6 +191,37 @@ def entry_cost(
     return sum(
         best.get(text, model.none_cost(text) + COSTS["unexplained_marking"]) for text in observed
     )
+
+
+def variant_cost(
+    matches: Sequence[MarkingMatch], observed: Sequence[str], model: Calibration
+) -> float | None:
+    """The cost of the observed markings as those of a variant of this entry that the
+    catalogue lacks, read right where the entry's texts were taken as misread (Type 56 where
+    the catalogue holds Type 58; None: no marking's misreadings could be a variant's
+    difference). Its likelihood joins "none of them": the catalogue holds no such entry."""
+    savings = [m.variant_saving for m in matches if m.variant_saving is not None]
+    if not savings:
+        return None
+    return entry_cost(matches, observed, model) - sum(savings)
+
+
+def _likeliest_variant(
+    candidates: Sequence[Candidate], observed: Sequence[str], model: Calibration
+) -> float | None:
+    """The least cost, evidence included, of the observed markings as a variant the
+    catalogue lacks of one of the candidates (None: no candidate's could be)."""
+    costs = [
+        variant + evidence_cost(candidate.evidence)
+        for candidate in candidates
+        if (variant := variant_cost(candidate.matches, observed, model)) is not None
+    ]
+    return min(costs, default=None)
+
+
+def _log_sum(one: float, other: float) -> float:
+    top = max(one, other)
+    return top + math.log(math.exp(one - top) + math.exp(other - top))
 
 
 def posterior(log_likelihoods: Sequence[float], none: float) -> list[float]:

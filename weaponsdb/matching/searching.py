@@ -66,5 +66,12 @@ def _keep_best(
         current = best.get(target.entry_id)
         if current is None or hit.cost < current.cost:
             best[target.entry_id] = MarkingMatch(
-                observed, target.text, target.kind, hit.how, hit.detail, hit.edits, hit.cost
+                observed,
+                target.text,
+                target.kind,
+                hit.how,
+                hit.detail,
+                hit.edits,
+                hit.cost,
+                hit.variant_saving,
             )
