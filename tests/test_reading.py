@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from benchmarks.rendering import marking_catalogue, on_large_photo, render_marking
+from benchmarks.rendering import bare_surface, marking_catalogue, on_large_photo, render_marking
 from tests.factories import import_document
 from tests.test_cli import run
 from tests.test_reading_api import overlap, same_marking
@@ -196,6 +196,17 @@ def test_the_command_reads_a_photo_as_a_table_and_as_json(
     reading = json.loads(as_json.stdout)
     assert reading["box"] == {"x": 40, "y": 40, "width": 260, "height": 90}
     assert any(same_marking(line["text"], "ZU-23") for line in reading["lines"])
+
+
+def test_the_command_says_when_nothing_on_a_photo_stood_out_to_read(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    path = tmp_path / "bare.jpg"
+    bare_surface(render_marking("ZU-23", "Latn", rng), (2400, 1800), rng).save(path)
+    table = run(f"sqlite:///{tmp_path / 'cli.sqlite3'}", "read", str(path))
+    assert table.returncode == 0, table.stderr
+    assert "0 lines, 0 passes" in table.stdout
+    assert "nothing on the photo stood out as text" in table.stdout
+    assert "--box" in table.stdout
 
 
 def test_the_command_identifies_a_photo(tmp_path: Path, marking_photo: Path) -> None:

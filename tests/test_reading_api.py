@@ -17,7 +17,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from benchmarks.rendering import marking_catalogue, on_large_photo, render_marking
+from benchmarks.rendering import (
+    bare_surface,
+    marking_catalogue,
+    on_large_photo,
+    render_marking,
+)
 from tests.factories import import_document, upload
 from tests.photo_support import png_bomb
 from weaponsdb.config import Settings
@@ -73,6 +78,27 @@ def test_a_photo_is_read_with_where_and_how_sure(client: TestClient) -> None:
     assert overlap(best["box"], photo.box) > 0.6
     assert 0.5 < best["confidence"] <= 1
     assert reading["passes"] > 1
+
+
+def test_a_photo_on_which_nothing_stands_out_is_not_read_and_the_answer_says_so(
+    client: TestClient,
+) -> None:
+    # Bare metal at camera size: read whole, it took 20 s to read the texture.
+    rng = random.Random(5)
+    bare = bare_surface(render_marking("ZU-23", "Latn", rng), (2400, 1800), rng)
+    photo = io.BytesIO()
+    bare.save(photo, format="JPEG", quality=90)
+    response = post_photo(client, "/v1/read", photo.getvalue(), name="bare.jpg")
+    assert response.status_code == 200, response.text
+    reading = response.json()
+    assert reading["nothing_stood_out"]
+    assert (reading["lines"], reading["regions"], reading["passes"]) == ([], [], 0)
+    # A box drawn by the user is always read.
+    boxed = post_photo(
+        client, "/v1/read", photo.getvalue(), name="bare.jpg", box="0,0,600,400", scripts="Latn"
+    ).json()
+    assert not boxed["nothing_stood_out"]
+    assert boxed["passes"] > 1
 
 
 def test_a_box_and_a_script_hint_read_a_small_marking_on_a_large_photo(

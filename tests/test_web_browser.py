@@ -11,7 +11,7 @@ import httpx2
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
-from benchmarks.rendering import on_large_photo, render_marking
+from benchmarks.rendering import bare_surface, on_large_photo, render_marking
 from tests.browser_support import (
     PAGE_BUDGET_BYTES,
     PHONE,
@@ -22,7 +22,7 @@ from tests.browser_support import (
 )
 from tests.conftest import fresh_postgres_schema
 from tests.factories import PROVENANCE, headers, issue_key
-from tests.photo_support import jpeg, resized_recompressed_cropped
+from tests.photo_support import encode, jpeg, resized_recompressed_cropped
 from tests.serving import Service, served
 from tests.test_api_observations import gps_photo
 from weaponsdb import db
@@ -320,6 +320,20 @@ def test_a_box_dragged_on_a_photo_reads_the_marking_and_finds_the_entry(page, ba
     page.get_by_label("Markings you read").fill("F-7")
     page.get_by_role("button", name="Find matching entries").press("Enter")
     expect(page.locator(".results .result").first).to_contain_text("F-7")
+
+
+def test_a_photo_with_nothing_standing_out_says_to_draw_a_box(page):
+    rng = random.Random(5)
+    bare = bare_surface(render_marking("ZU-23", "Latn", rng), (1600, 1200), rng)
+    page.goto("/search")
+    page.get_by_label("Photo of the item or its markings").set_input_files(
+        files=[FilePayload(name="metal.jpg", mimeType="image/jpeg", buffer=encode(bare, "JPEG"))]
+    )
+    page.get_by_role("button", name="Match this photo").click()
+    heading = page.get_by_role("heading", name="Nothing legible was read on the photo")
+    expect(heading).to_be_visible()
+    expect(page.get_by_text("Nothing on the photo stood out as text")).to_be_visible()
+    expect(page.get_by_text("Try again with a box drawn tightly")).to_be_visible()
 
 
 def test_a_typed_box_reads_the_marking_on_a_phone(browser, base, console, backend_name):

@@ -873,6 +873,12 @@ def _reader(settings: Settings) -> Reader:
     return Reader(Tesseract.shared(settings.tessdata_dir))
 
 
+NOTHING_STOOD_OUT = (
+    "nothing on the photo stood out as text, so it was not read: "
+    "give --box x,y,w,h around the marking"
+)
+
+
 def _print_reading(reading: Reading) -> None:
     table = Table("#", "read", "where (x,y w×h)", "sure", "script", "alternatives")
     for number, line in enumerate(reading.lines, 1):
@@ -887,6 +893,8 @@ def _print_reading(reading: Reading) -> None:
         )
     out.print(table)
     out.print(f"{len(reading.lines)} lines, {reading.passes} passes, {reading.seconds:.2f} s")
+    if reading.nothing_stood_out:
+        out.print(NOTHING_STOOD_OUT)
 
 
 @app.command("read")

@@ -132,6 +132,11 @@ class Reading(BaseModel):
     regions: list[Box] = Field(description="The regions of the photo that were read.")
     scripts_tried: list[Script]
     passes: int = Field(description="Tesseract passes made.")
+    nothing_stood_out: bool = Field(
+        default=False,
+        description="True when the photo was sent without a box and nothing on it stood out "
+        "as text, so it was not read: draw a box around the marking to have it read.",
+    )
     seconds: float
     lines: list[ReadLine] = Field(description="Top to bottom, left to right.")
 
@@ -183,6 +188,9 @@ class Reader:
         """As read, by a caller holding a turn."""
         started = time.perf_counter()
         tried = list(dict.fromkeys(scripts)) or list(Script)
+        # Where nothing stands out on a larger photo, the marking is gone, or too faint or
+        # small to find without a box: read whole, a camera photo took 20 s to read the
+        # texture of the metal and none of the marking (README).
         areas = (
             [_within(box.region(), Region(0, 0, *photo.size))]
             if box
@@ -200,6 +208,7 @@ class Reader:
             regions=[Box.of(area) for area in areas],
             scripts_tried=tried,
             passes=passes,
+            nothing_stood_out=not areas,
             seconds=round(time.perf_counter() - started, 3),
             lines=read,
         )

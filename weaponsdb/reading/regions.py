@@ -21,8 +21,8 @@ PADDING = 0.25  # of the region's smaller side, on every side
 
 
 def text_regions(photo: Image.Image) -> list[Region]:
-    """The regions likeliest to hold text, most ink-like first; the whole photo when it is a
-    close-up or nothing stands out."""
+    """The regions likeliest to hold text, most ink-like first: the whole photo when it is a
+    close-up, none when nothing on a larger photo stands out."""
     whole = Region(0, 0, photo.width, photo.height)
     if photo.width * photo.height <= CLOSE_UP_PIXELS:
         return [whole]
@@ -32,10 +32,9 @@ def text_regions(photo: Image.Image) -> list[Region]:
         Image.Resampling.BOX,
     )
     grey = np.asarray(small, dtype=np.uint8)
-    found = [
+    return [
         _grown(_scaled(region, 1 / shrink), whole) for region in _candidates(grey)[:MAX_REGIONS]
     ]
-    return found or [whole]
 
 
 def _candidates(grey: np.ndarray) -> list[Region]:
