@@ -1,7 +1,7 @@
 """Reading benchmark: how well and how fast the reader reads synthetic markings, and how
 often what it reads identifies the right entry.
 
-    python -m benchmarks.read [--per-cell N] [--timed N] [--seed S] [--rows FILE]
+    python -m benchmarks.read [--per-cell N] [--timed N] [--regions N] [--seed S] [--rows FILE]
 
 Every photo is synthetic (benchmarks/rendering.py): designation-like strings in Hangul,
 Cyrillic, Han, Persian/Arabic and Latin, as stencil, stamp or paint on metal, with each
@@ -19,7 +19,9 @@ degradation. For each photo:
 
 Then seconds per photo, end to end (upload checks, decoding, reading), for 12-megapixel
 JPEGs with the marking somewhere on them, with a crop box around it and without one, and of
-the same metal with no marking at all.
+the same metal with no marking at all; and how often the region search, which a photo sent
+without a box depends on, finds the marking on 12-megapixel photos of every script, style
+and degradation (no region at all: the photo is not read).
 
 Prints figures per script and per degradation; the last line is one JSON object.
 """
@@ -57,8 +59,9 @@ from weaponsdb import db, transfer
 from weaponsdb.matching.matcher import Matcher
 from weaponsdb.photos.matching import PhotoMatcher
 from weaponsdb.photos.validation import Limits
-from weaponsdb.reading import identifying
+from weaponsdb.reading import identifying, regions
 from weaponsdb.reading.engine import Tesseract
+from weaponsdb.reading.preparing import Region
 from weaponsdb.reading.reader import Box, Reader
 from weaponsdb.reading.scripts import LANGUAGE_SETS, Script
 
@@ -217,6 +220,39 @@ def measure_speed(count: int, seed: int) -> dict[str, Any]:
     return {name: percentiles(seconds) for name, seconds in timings.items()}
 
 
+def measure_regions(count: int, seed: int) -> dict[str, Any]:
+    """Of *count* 12-megapixel photos with a marking somewhere on them (every script, style
+    and degradation in turn), the share on which a region found covers the marking, and on
+    which no region stands out at all, with those photos named."""
+    rng = random.Random(seed)
+    covered, none_found = 0, []
+    for number in range(count):
+        script = SCRIPTS[number % len(SCRIPTS)]
+        style = STYLES[number % len(STYLES)]
+        degradation = list(DEGRADATIONS)[number % len(DEGRADATIONS)]
+        text = synthetic_designation(script, rng)
+        small = render_marking(text, script, rng, style=style, degradation=degradation)
+        large = on_large_photo(small, rng)
+        found = regions.text_regions(large.image)
+        covered += any(_covers(region, large.box) for region in found)
+        if not found:
+            none_found.append(f"{script} {style} {degradation} {text}")
+    return {
+        "photos": count,
+        "covered": round(covered / count, 3) if count else None,
+        "none_found": round(len(none_found) / count, 3) if count else None,
+        "none_found_photos": none_found,
+    }
+
+
+def _covers(region: Region, box: tuple[int, int, int, int]) -> bool:
+    """Whether the region holds at least nine tenths of the marking's box."""
+    x, y, width, height = box
+    across = min(region.x + region.width, x + width) - max(region.x, x)
+    down = min(region.y + region.height, y + height) - max(region.y, y)
+    return max(0, across) * max(0, down) >= 0.9 * width * height
+
+
 def percentiles(seconds: list[float]) -> dict[str, float | None]:
     ordered = sorted(seconds)
     if not ordered:  # none timed
@@ -225,7 +261,7 @@ def percentiles(seconds: list[float]) -> dict[str, float | None]:
     return {"p50": round(statistics.median(ordered), 3), "p99": round(p99, 3)}
 
 
-def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
+def report(quality: dict[str, Any], speed: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
     rows = quality["rows"]
     legible = [r for r in rows if r["legible"]]
     overall = summary(rows)
@@ -236,6 +272,12 @@ def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
     print("\nseconds per 12-megapixel JPEG (checks, decoding, reading)")
     for name, figures in speed.items():
         print(f"  {name:12} p50 {figures['p50']} s   p99 {figures['p99']} s")
+    print(
+        f"\nregion search without a box, {found['photos']} 12-megapixel photos: the marking "
+        f"covered on {found['covered']}, no region at all (not read) on {found['none_found']}"
+    )
+    for photo in found["none_found_photos"]:
+        print(f"  no region: {photo}")
     misses = [r for r in rows if not r["top5"]][:15]
     print("\nsome misses (truth -> read / baseline):")
     for r in misses:
@@ -254,6 +296,7 @@ def report(quality: dict[str, Any], speed: dict[str, Any]) -> dict[str, Any]:
             "by_degradation": grouped(legible, "degradation"),
         },
         "seconds_12mp": speed,
+        "regions_without_box": found,
     }
 
 
@@ -285,6 +328,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-cell", type=int, default=2, help="photos per script and degradation")
     parser.add_argument("--timed", type=int, default=10, help="12-megapixel photos timed")
+    parser.add_argument("--regions", type=int, default=60, help="photos for the region search")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--rows", type=Path, help="also write every photo's figures here (JSON)")
     args = parser.parse_args()
@@ -292,7 +336,8 @@ def main() -> None:
     if args.rows:
         args.rows.write_text(json.dumps(quality["rows"], ensure_ascii=False, indent=1))
     speed = measure_speed(args.timed, args.seed + 1)
-    print(json.dumps(report(quality, speed), ensure_ascii=False))
+    found = measure_regions(args.regions, args.seed + 2)
+    print(json.dumps(report(quality, speed, found), ensure_ascii=False))
 
 
 if __name__ == "__main__":
