@@ -180,6 +180,19 @@ def test_match_says_when_no_candidate_is_confident(seeded, database_url):
     assert "no confident match" not in sure.stdout
 
 
+def test_match_says_when_the_item_may_be_a_variant_the_catalogue_lacks(seeded, database_url):
+    lacked = run(database_url, "match", "Type 56")  # the catalogue holds Type 58 only
+    assert lacked.returncode == 0, lacked.stderr
+    said = " ".join(lacked.stdout.split())  # however the table wraps it
+    assert "no confident match" in said
+    assert "it may be a variant of Type 58 self-loading rifle that the catalogue lacks" in said
+    first = json.loads(run(database_url, "match", "Type 56", "--json").stdout)["candidates"][0]
+    assert first["slug"] == "type-58"
+    assert 0.3 < first["lacked_variant_score"] < 0.7
+    sure = run(database_url, "match", "Type 58")
+    assert "catalogue lacks" not in sure.stdout
+
+
 def test_match_refuses_an_illegible_query(seeded, database_url):
     result = run(database_url, "match", "***", "F-7")
     assert result.returncode == 1

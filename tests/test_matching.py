@@ -426,6 +426,11 @@ def test_a_designation_one_digit_apart_may_be_a_variant_the_catalogue_lacks(seed
     assert first["score"] < 0.6
     detail = first["matches"][0]["detail"]
     assert "'6' taken as '8' (misread, or a variant not in the catalogue)" in detail
+    # What the entry does not get is the variant's: the answer says how likely it is.
+    assert 0.3 < first["lacked_variant_score"] < 0.7
+    assert first["score"] + first["lacked_variant_score"] <= 1
+    exact = match(seeded_client, markings=["Type 58"])["candidates"][0]
+    assert exact["lacked_variant_score"] == 0
 
 
 @pytest.mark.parametrize(
@@ -441,3 +446,4 @@ def test_a_misreading_no_variant_could_be_stays_a_confident_match(seeded_client,
     first = answer["candidates"][0]
     assert first["slug"] == slug
     assert "variant" not in first["matches"][0]["detail"]
+    assert first["lacked_variant_score"] < 0.01

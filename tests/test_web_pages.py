@@ -247,6 +247,17 @@ def test_several_markings_one_per_line_with_category_and_calibre(seeded_client):
     assert "Nothing on this entry explains <q>F7</q>." in page
 
 
+def test_a_designation_the_catalogue_may_lack_says_so_beside_its_nearest_entry(seeded_client):
+    page = seeded_client.get("/search", params={"markings": "Type 56"}).text
+    assert result_slugs(page)[0] == "type-58"
+    assert "No confident match:" in page
+    assert re.search(r"It may as well be a variant of it that the catalogue lacks \(\d+ %\)", page)
+    sure = seeded_client.get("/search", params={"markings": "Type 58"}).text
+    assert "No confident match" not in sure
+    assert "catalogue lacks" not in sure
+    assert "an answer is confident from 80 %" in sure
+
+
 def test_markings_nothing_matches(seeded_client):
     page = seeded_client.get("/search", params={"markings": "QQQQQQQQ"}).text
     assert "No entry matches" in page

@@ -41,6 +41,7 @@ from weaponsdb.errors import InvalidInputError, WeaponsdbError, invalid
 from weaponsdb.matching import batch, saved
 from weaponsdb.matching.catalogue_index import current_generation, load_targets
 from weaponsdb.matching.matcher import MAX_RESULTS, Matcher, MatchQuery, MatchResult
+from weaponsdb.matching.scoring import LACKED_VARIANT_SAID, Candidate
 from weaponsdb.observations import custody, submitting
 from weaponsdb.observations.records import Submission
 from weaponsdb.photos import ingest
@@ -338,6 +339,16 @@ def match_markings(
     )
     if result.candidates and not result.confident:
         out.print(NOT_CONFIDENT)
+        for candidate in result.candidates:
+            if candidate.lacked_variant >= LACKED_VARIANT_SAID:
+                out.print(_lacked_variant(candidate))
+
+
+def _lacked_variant(candidate: Candidate) -> str:
+    return (
+        f"it may be a variant of {escape(candidate.entry.name)} that the catalogue lacks "
+        f"({candidate.lacked_variant:.0%})"
+    )
 
 
 def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
@@ -385,6 +396,7 @@ def _result_json(result: MatchResult) -> dict[str, Any]:
             "slug": candidate.entry.slug,
             "name": candidate.entry.name,
             "score": candidate.score,
+            "lacked_variant_score": candidate.lacked_variant,
             "matches": [
                 {"observed": m.observed, "matched": m.matched, "how": m.how, "detail": m.detail}
                 for m in candidate.matches

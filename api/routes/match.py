@@ -80,6 +80,14 @@ class CandidateOut(BaseModel):
         le=1,
         description="The probability that this is the entry, calibrated on benchmark queries.",
     )
+    lacked_variant_score: float = Field(
+        ge=0,
+        le=1,
+        description="The probability that the item is instead a variant of this entry that "
+        "the catalogue lacks, one a character apart where the match assumed a misreading "
+        "(Type 56 where the catalogue holds Type 58); 0 where no assumed misreading could "
+        "be a variant's difference. Part of why an answer is not confident.",
+    )
     category: str | None
     calibre_mm: float | None
     country: str | None
@@ -97,6 +105,7 @@ class CandidateOut(BaseModel):
             name=entry.name,
             url=entry_url(base, entry.slug),
             score=candidate.score,
+            lacked_variant_score=candidate.lacked_variant,
             category=entry.category,
             calibre_mm=entry.calibre_mm,
             country=entry.country,

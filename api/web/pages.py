@@ -39,6 +39,7 @@ from weaponsdb.catalogue import read as catalogue
 from weaponsdb.db import INTEGER_MAX
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError, WeaponsdbError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
+from weaponsdb.matching.scoring import CONFIDENT_SCORE, LACKED_VARIANT_SAID
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.validation import Limits
 from weaponsdb.revisions import ENTRIES
@@ -333,6 +334,9 @@ def search(
         return render(request, "search.html", 422, **context)
     slugs = [candidate.entry.slug for candidate in result.candidates]
     context["candidates"] = result.candidates
+    context["confident"] = result.confident
+    context["confident_score"] = CONFIDENT_SCORE
+    context["lacked_variant_said"] = LACKED_VARIANT_SAID
     context["photos"] = catalogue.first_photos(session, slugs)
     context["title"] = f"{len(slugs)} matches for {', '.join(lines)}"[:120]
     return render(request, "search.html", **context)

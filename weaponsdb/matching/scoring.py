@@ -34,6 +34,8 @@ FEATURE_AGREEMENT = 75  # rapidfuzz token_set_ratio, 0–100, for a seen feature
 # Below this score the first candidate is no confident match: still listed, but the answer
 # says so. Scores are calibrated probabilities, so this is "right at least 4 times in 5".
 CONFIDENT_SCORE = 0.8
+# A variant the catalogue lacks at least this likely is named in an answer's explanation.
+LACKED_VARIANT_SAID = 0.1
 # (raise, lower) costs, hand-tuned, in the error model's units (about -ln of a likelihood
 # ratio): a raise takes its cost off an entry's, a lower adds its cost. A calibre that agrees
 # weighs about as much as a likely misreading and a half: few entries share one.
@@ -110,6 +112,9 @@ class Candidate:
     unmatched: list[str]
     evidence: list[EvidenceNote] = field(default_factory=list)
     cost: float = 0.0  # of its markings by the error model; breaks ties in score
+    # The probability that the item is instead a variant of this entry that the catalogue
+    # lacks (part of "none of them"; only the likeliest such variant is weighed).
+    lacked_variant: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -168,13 +173,26 @@ def rank(
         )
         scored.append((candidate, -model.temperature * (cost + evidence_cost(notes))))
     none = -model.temperature * sum(model.none_cost(text) for text in observed)
+    logs = [log for _, log in scored]
     variant = _likeliest_variant([c for c, _ in scored], observed, model)
+    lacked: tuple[int, float] | None = None
     if variant is not None:
-        none = _log_sum(none, -model.temperature * variant)
-    probabilities = posterior([log for _, log in scored], none)
+        at, cost = variant
+        log = -model.temperature * cost
+        lacked = at, posterior([*logs, log], none)[-1]
+        none = _log_sum(none, log)
+    probabilities = posterior(logs, none)
     candidates = [
-        Candidate(c.entry, round(p, 6), c.matches, c.unmatched, c.evidence, c.cost)
-        for (c, _), p in zip(scored, probabilities, strict=True)
+        Candidate(
+            c.entry,
+            round(p, 6),
+            c.matches,
+            c.unmatched,
+            c.evidence,
+            c.cost,
+            round(lacked[1], 6) if lacked and lacked[0] == number else 0.0,
+        )
+        for number, ((c, _), p) in enumerate(zip(scored, probabilities, strict=True))
     ]
     candidates.sort(key=lambda c: (-c.score, c.cost, c.entry.slug))
     return candidates[:limit]
@@ -208,15 +226,18 @@ def variant_cost(
 
 def _likeliest_variant(
     candidates: Sequence[Candidate], observed: Sequence[str], model: Calibration
-) -> float | None:
-    """The least cost, evidence included, of the observed markings as a variant the
-    catalogue lacks of one of the candidates (None: no candidate's could be)."""
+) -> tuple[int, float] | None:
+    """Which candidate the observed markings are likeliest a variant of that the catalogue
+    lacks, and at what cost, evidence included (None: no candidate's could be)."""
     costs = [
-        variant + evidence_cost(candidate.evidence)
-        for candidate in candidates
+        (variant + evidence_cost(candidate.evidence), number)
+        for number, candidate in enumerate(candidates)
         if (variant := variant_cost(candidate.matches, observed, model)) is not None
     ]
-    return min(costs, default=None)
+    if not costs:
+        return None
+    cost, number = min(costs)
+    return number, cost
 
 
 def _log_sum(one: float, other: float) -> float:
