@@ -30,7 +30,7 @@ from api.dependencies import (
     UploadLimits,
 )
 from api.responses import cited_revision
-from api.web import reading
+from api.web import matches, reading
 from api.web.mapping import instance_pins
 from api.web.templating import HERE, templates
 from weaponsdb import citing, models, revisions, schemas
@@ -39,7 +39,6 @@ from weaponsdb.catalogue import read as catalogue
 from weaponsdb.db import INTEGER_MAX
 from weaponsdb.errors import FieldError, InvalidInputError, NotFoundError, WeaponsdbError
 from weaponsdb.matching.matcher import MAX_MARKINGS, MatchQuery
-from weaponsdb.matching.scoring import CONFIDENT_SCORE, LACKED_VARIANT_SAID
 from weaponsdb.photos.matching import PhotoMatch, PhotoMatcher
 from weaponsdb.photos.validation import Limits
 from weaponsdb.revisions import ENTRIES
@@ -247,8 +246,7 @@ def search_context(session: Session, title: str) -> dict[str, Any]:
         "form": {"markings": "", "category": "", "calibre": "", "country": "", "box": ""},
         "countries": catalogue.countries(session),
         "errors": {},
-        "candidates": None,
-        "photos": {},
+        **matches.NONE_YET,
         "photo_results": None,
         "reading": None,
     }
@@ -332,13 +330,8 @@ def search(
     except InvalidInputError as error:
         context["errors"] = field_errors(error)
         return render(request, "search.html", 422, **context)
-    slugs = [candidate.entry.slug for candidate in result.candidates]
-    context["candidates"] = result.candidates
-    context["confident"] = result.confident
-    context["confident_score"] = CONFIDENT_SCORE
-    context["lacked_variant_said"] = LACKED_VARIANT_SAID
-    context["photos"] = catalogue.first_photos(session, slugs)
-    context["title"] = f"{len(slugs)} matches for {', '.join(lines)}"[:120]
+    matches.show(session, context, result)
+    context["title"] = f"{len(result.candidates)} matches for {', '.join(lines)}"[:120]
     return render(request, "search.html", **context)
 
 

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from weaponsdb.catalogue import read as catalogue
+from api.web import matches
 from weaponsdb.errors import FieldError, InvalidInputError, WeaponsdbError
 from weaponsdb.matching.matcher import MAX_MARKINGS, Matcher, MatchQuery
 from weaponsdb.photos.validation import Limits
@@ -80,5 +80,4 @@ def _match(session: Session, matcher: Matcher, context: dict[str, Any], lines: l
         result = matcher.match(session, query)
     except (ValidationError, WeaponsdbError):
         return  # a line with no legible character: the person corrects it and searches
-    context["candidates"] = result.candidates
-    context["photos"] = catalogue.first_photos(session, [c.entry.slug for c in result.candidates])
+    matches.show(session, context, result)
