@@ -13,8 +13,9 @@ from sqlalchemy import update
 
 from tests.factories import headers, issue_key, synthetic_entry
 from weaponsdb import db, models
+from weaponsdb.matching.catalogue_index import CatalogueIndex
 from weaponsdb.matching.index import MatchIndex, Target
-from weaponsdb.matching.matcher import Matcher, MatchQuery
+from weaponsdb.matching.matcher import SUGGESTED, Matcher, MatchQuery
 from weaponsdb.matching.normalise import revised_romanization
 from weaponsdb.matching.searching import best_per_entry
 
@@ -447,3 +448,22 @@ def test_a_misreading_no_variant_could_be_stays_a_confident_match(seeded_client,
     assert first["slug"] == slug
     assert "variant" not in first["matches"][0]["detail"]
     assert first["lacked_variant_score"] < 0.01
+
+
+def test_an_index_with_an_overlay_answers_as_the_catalogue_indexed_whole():
+    """Entries changed since the base was built are searched in the overlay, and the two are
+    searched as one catalogue: what a step of the search tries depends on what was found so
+    far (spans, parts of a marking, suggestions when few entries were hit), so searching
+    them apart answered otherwise than the whole catalogue would, with suggestions from the
+    overlay beside an exact hit in the base. Synthetic designations (test data)."""
+    before = {1: "KRT-1234", 2: "KRT-1239", 3: "QV-110", 4: "ZB-5520", 5: "OLD-99"}
+    now = {**before, 5: "QV-11077"}  # entry 5 changed since the base was built
+    base = MatchIndex([Target(n, "marking", text) for n, text in before.items()])
+    overlay = MatchIndex([Target(5, "marking", now[5])])
+    layered = CatalogueIndex(2, base, 1, overlay, frozenset({5}), {}, {})
+    whole = MatchIndex([Target(n, "marking", text) for n, text in now.items()])
+    queries = [*now.values(), "KRT-1284", "KRX-12", "QV-11O", "ZB-552", "OLD-99", "K?T-1234"]
+    for query in queries:
+        assert layered.best_per_entry(query, SUGGESTED) == best_per_entry(
+            whole, query, SUGGESTED
+        ), query

@@ -19,7 +19,7 @@ from weaponsdb.matching import saved
 from weaponsdb.matching.construct import collector_paused
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.scoring import EntryFacts, MarkingMatch
-from weaponsdb.matching.searching import best_per_entry
+from weaponsdb.matching.searching import Layer, best_in_layers
 from weaponsdb.vocab import Status
 
 LOG = logging.getLogger("weaponsdb.matching")
@@ -61,13 +61,8 @@ class CatalogueIndex:
         return len(self.base.targets) + len(self.overlay.targets)
 
     def best_per_entry(self, observed: str, suggest: int = 0) -> dict[int, MarkingMatch]:
-        found = {
-            entry_id: match
-            for entry_id, match in best_per_entry(self.base, observed, suggest).items()
-            if entry_id not in self.changed
-        }
-        found.update(best_per_entry(self.overlay, observed, suggest))
-        return found
+        layers = [Layer(self.base, self.changed), Layer(self.overlay)]
+        return best_in_layers(layers, observed, suggest)
 
 
 def count_targets(session: Session) -> int:
