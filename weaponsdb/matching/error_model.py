@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 import hangul_jamo
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import Editop, Levenshtein
 
 from weaponsdb.matching.normalise import RULES, CharTable, How, ocr_key
 
@@ -160,16 +159,25 @@ OTHER_VARIANT = "a variant not in the catalogue"
 VARIANT_CODE_LETTERS = 3
 
 
-def variant_places(key: str) -> tuple[bool, ...]:
-    """For each character of a key, whether a family's variants could differ in it: a digit,
-    or a letter of a short code that is no designator (56式 is Type 56 whatever 式 is read
-    as)."""
-    places = [ch.isdigit() for ch in key]
-    for run in re.finditer(r"[^\W\d_]+", key):
-        if len(run.group()) <= VARIANT_CODE_LETTERS:
-            for at in range(run.start(), run.end()):
-                places[at] = key[at] not in RULES["designators"]["after_number"]
-    return tuple(places)
+def variant_place(key: str, at: int) -> bool:
+    """Whether a family's variants could differ in character *at* of a key: a digit, or a
+    letter of a short code that is no designator (56式 is Type 56 whatever 式 is read as).
+    Asked of the few places an alignment edits, not of every character of both keys."""
+    ch = key[at]
+    if ch.isdigit():
+        return True
+    if not _is_letter(ch) or ch in RULES["designators"]["after_number"]:
+        return False
+    start, end = at, at + 1
+    while start > 0 and _is_letter(key[start - 1]):
+        start -= 1
+    while end < len(key) and _is_letter(key[end]):
+        end += 1
+    return end - start <= VARIANT_CODE_LETTERS
+
+
+def _is_letter(ch: str) -> bool:
+    return ch.isalnum() and not ch.isdigit()
 
 
 def _variant_step(read: str, meant: str) -> bool:
@@ -403,30 +411,38 @@ def align(read: str, meant: str) -> Alignment:
 # full collections of 150 ms of CPU, at the same CPU per query as 4,096.
 @lru_cache(maxsize=4096)
 def _aligned(read: str, meant: str) -> tuple[float, tuple[PlainStep, ...]]:
-    ops = [(op.tag, op.src_pos, op.dest_pos) for op in Levenshtein.editops(read, meant)]
-    read_places, meant_places = variant_places(read), variant_places(meant)
-    steps: list[Step] = []
+    # Plain steps made directly: a frozen Step a step cost more than the rest of an
+    # alignment, and most alignments priced are over the budget and never explained.
+    ops: list[Editop] = list(Levenshtein.editops(read, meant))
+    steps: list[PlainStep] = []
     position = 0
     while position < len(ops):
-        tag, i, j = ops[position]
-        if position + 1 < len(ops) and _swapped(read, meant, ops[position], ops[position + 1]):
-            swap = Confusion(COSTS["transposition"], "neighbours swapped")
-            steps.append(Step(read[i : i + 2], meant[j : j + 2], swap))
+        op = ops[position]
+        tag, i, j = op.tag, op.src_pos, op.dest_pos
+        if position + 1 < len(ops) and _swapped(read, meant, (tag, i, j), ops[position + 1]):
+            cost = COSTS["transposition"]
+            steps.append((read[i : i + 2], meant[j : j + 2], cost, "neighbours swapped", False))
             position += 2
             continue
         if tag == "replace":
-            variant = read_places[i] and meant_places[j] and _variant_step(read[i], meant[j])
-            steps.append(Step(read[i], meant[j], substitution(read[i], meant[j]), variant))
+            confusion = substitution(read[i], meant[j])
+            variant = (
+                variant_place(read, i)
+                and variant_place(meant, j)
+                and _variant_step(read[i], meant[j])
+            )
+            steps.append((read[i], meant[j], confusion.cost, confusion.why, variant))
         elif tag == "delete":
-            steps.append(Step(read[i], "", extra(read[i]), read_places[i]))
+            confusion = extra(read[i])
+            steps.append((read[i], "", confusion.cost, confusion.why, variant_place(read, i)))
         else:
-            steps.append(Step("", meant[j], missing(meant[j]), meant_places[j]))
+            confusion = missing(meant[j])
+            steps.append(("", meant[j], confusion.cost, confusion.why, variant_place(meant, j)))
         position += 1
-    plain = tuple((s.read, s.meant, s.confusion.cost, s.confusion.why, s.variant) for s in steps)
-    return sum(step.confusion.cost for step in steps), plain
+    return sum(step[2] for step in steps), tuple(steps)
 
 
-def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: tuple[str, int, int]) -> bool:
+def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: Editop) -> bool:
     """Whether two neighbouring edit operations are one swap of neighbouring characters
     (rapidfuzz gives a swap as two replacements, or as an insertion and a deletion)."""
     _, i, j = op
@@ -435,8 +451,8 @@ def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: tuple[str, in
         len(pair) == 2
         and pair == swapped
         and pair[0] != pair[1]
-        and i <= nxt[1] <= i + 2
-        and j <= nxt[2] <= j + 2
+        and i <= nxt.src_pos <= i + 2
+        and j <= nxt.dest_pos <= j + 2
     )
 
 

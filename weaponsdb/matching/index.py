@@ -34,6 +34,7 @@ from weaponsdb.matching.error_model import (
     coarse_key,
     shape_key,
 )
+from weaponsdb.matching.explanations import Explanation, Misreading, Said, combined
 from weaponsdb.matching.grams import Fingerprints, GramIndex, qgrams
 from weaponsdb.matching.normalise import RULES, How, Reading, readings, separated_key
 from weaponsdb.matching.patterns import compile_pattern
@@ -73,8 +74,7 @@ class Target:
 class Hit:
     target: int
     cost: float  # error model: about -ln of how likely the observed text is a reading of it
-    how: How
-    detail: str
+    explained: Explanation
     edits: int = 0
     # Its cost less the cost of a variant the catalogue lacks (Alignment.variant_saving).
     variant_saving: float | None = None
@@ -82,6 +82,14 @@ class Hit:
     @property
     def score(self) -> float:
         return math.exp(-self.cost)
+
+    @property
+    def how(self) -> How:
+        return self.explained.how
+
+    @property
+    def detail(self) -> str:
+        return self.explained.detail
 
 
 @lru_cache(maxsize=100_000)
@@ -227,13 +235,13 @@ class MatchIndex:
         key_id = self.keys.find(query.key)
         if key_id is not None:
             for target, reading in self._expand(key_id):
-                how, detail = _combined(query, reading)
+                how, detail = combined(query, reading)
                 cost = PATH_COST[how] + query.cost
                 if observed == self.targets.text(target):
                     # Whatever the reading assumed ('0-型' read as a lost character or a stray
                     # dash), the marking as written assumes nothing.
                     how, detail, cost = How.EXACT, "as written", PATH_COST[How.EXACT]
-                _keep(hits, Hit(target, cost, how, detail))
+                _keep(hits, Hit(target, cost, Said(how, detail)))
         self._misreadings(query, hits, separated_key(read_from or observed, query.key))
         self._pattern_matches(query, hits)
         return hits
@@ -256,9 +264,9 @@ class MatchIndex:
             if alignment.cost > SUGGESTED_BEYOND * allowed:
                 continue  # as far from the query as an unrelated text
             for hit in self._misread_hits(key_id, catalogue_key, query, alignment, separated):
-                if alignment.cost > allowed:
-                    beyond = f"; beyond the budget ({alignment.cost:.2f} > {allowed:.2f})"
-                    hit = replace(hit, detail=f"a suggestion only: {hit.detail}{beyond}")
+                if alignment.cost > allowed and isinstance(hit.explained, Misreading):
+                    beyond = replace(hit.explained, beyond=(alignment.cost, allowed))
+                    hit = replace(hit, explained=beyond)
                 _keep(hits, hit)
         return hits
 
@@ -385,7 +393,7 @@ class MatchIndex:
         for target in self._patterns.matching(query.key):
             detail = f"'{query.key}' fits the pattern '{self.targets.patterns[target]}'"
             cost = PATH_COST[How.PATTERN] + _own_path(query) + query.cost
-            _keep(hits, Hit(target, cost, How.PATTERN, detail))
+            _keep(hits, Hit(target, cost, Said(How.PATTERN, detail)))
 
     def _wildcard(self, query: Reading, hits: dict[int, Hit]) -> None:
         regex = re.compile(
@@ -409,7 +417,7 @@ class MatchIndex:
             if query.how is not How.NORMALISED or query.cost:  # the reading assumed something
                 detail += f"; {query.detail}"
             for target, _ in self._expand(key_id):
-                _keep(hits, Hit(target, cost, How.WILDCARD, detail))
+                _keep(hits, Hit(target, cost, Said(How.WILDCARD, detail)))
 
     def _wildcard_candidates(self, query_key: str) -> Iterable[int]:
         """Keys holding every bigram of the legible parts (the first and last character too,
@@ -481,16 +489,10 @@ class PatternIndex:
 def _misread_hit(
     target: int, query: Reading, catalogue: Reading, catalogue_key: str, alignment: Alignment
 ) -> Hit:
-    how, path = _combined(query, catalogue)
-    plural = "s" * (alignment.edits > 1)
-    detail = (
-        f"'{query.key}' is {alignment.edits} edit{plural} from '{catalogue_key}': "
-        f"{alignment.describe()}"
-    )
-    if how is not How.NORMALISED or query.cost:  # the reading assumed something: say what
-        detail += f"; {path}"
+    how, _ = combined(query, catalogue)
     cost = PATH_COST[how] + query.cost + alignment.cost
-    return Hit(target, cost, alignment.how(), detail, alignment.edits, alignment.variant_saving())
+    explained = Misreading(query, catalogue, catalogue_key, alignment)
+    return Hit(target, cost, explained, alignment.edits, alignment.variant_saving())
 
 
 def _with_separators(hit: Hit, separated: str, text: str, catalogue_key: str) -> Hit:
@@ -507,8 +509,9 @@ def _with_separators(hit: Hit, separated: str, text: str, catalogue_key: str) ->
     if not moved:
         return hit
     cost = COSTS["separator_moved"] * moved
-    detail = f"{hit.detail}; {moved} separator{'s' * (moved > 1)} where the text has none"
-    return replace(hit, cost=hit.cost + cost, detail=detail)
+    assert isinstance(hit.explained, Misreading)
+    explained = replace(hit.explained, separators_moved=moved)
+    return replace(hit, cost=hit.cost + cost, explained=explained)
 
 
 def _touches_separator(op: Editop, read: str, meant: str) -> bool:
@@ -523,15 +526,6 @@ def _own_path(query: Reading) -> float:
     transliterated as 'z*' fits every key that starts with z, and is less likely than the
     text as written fitting its own."""
     return 0.0 if query.how is How.NORMALISED else PATH_COST[query.how]
-
-
-def _combined(query: Reading, catalogue: Reading) -> tuple[How, str]:
-    """How two readings met: say what the less plain of them did."""
-    if query.how is not How.NORMALISED:
-        return query.how, query.detail
-    if catalogue.how is not How.NORMALISED:
-        return catalogue.how, f"the catalogue text: {catalogue.detail}"
-    return How.NORMALISED, query.detail
 
 
 def _keep(hits: dict[int, Hit], hit: Hit) -> None:

@@ -26,6 +26,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from weaponsdb.matching.error_model import COSTS, learned
+from weaponsdb.matching.explanations import Explanation
 from weaponsdb.matching.index import legible
 from weaponsdb.matching.normalise import How, readings
 
@@ -60,8 +61,7 @@ class MarkingMatch:
     observed: str
     matched: str
     target_kind: str  # "marking", or the kind of name ("designation", "name", ...)
-    how: How
-    detail: str
+    explained: Explanation
     edits: int
     cost: float  # error model: about -ln of how likely the marking reads as the text
     # Its cost less that of the marking read right off a variant the catalogue lacks, which
@@ -73,6 +73,14 @@ class MarkingMatch:
     def score(self) -> float:
         """How well this marking alone fits the text: 1 as written, less for each assumption."""
         return math.exp(-self.cost)
+
+    @property
+    def how(self) -> How:
+        return self.explained.how
+
+    @property
+    def detail(self) -> str:
+        return self.explained.detail
 
 
 @dataclass(frozen=True)
