@@ -6,6 +6,11 @@ never as a confident answer. Designations here are synthetic (test data, not rea
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.factories import headers, issue_key
@@ -104,3 +109,42 @@ def test_a_match_lists_suggestions_but_a_filter_by_marking_does_not(seeded_clien
     assert "a suggestion only" in first["matches"][0]["detail"]
     listed = seeded_client.get("/v1/entries", params={"marking": "QZV-4771"}).json()
     assert "synthetic-suggested" not in [e["slug"] for e in listed["items"]]
+
+
+# Run in processes of their own, each with its own seed for Python's string hashing, as the
+# service's worker processes are: suggestions were found through the query's rarest bigram
+# lists, and lists of one length came in the order of a set of strings, which that seed
+# decides, so two workers could suggest different entries for one query.
+SUGGESTIONS_IN_A_PROCESS = """
+import json, random
+from weaponsdb.matching import index as module
+from weaponsdb.matching.index import MatchIndex, Target
+from weaponsdb.matching.searching import best_per_entry
+
+module.SUGGESTION_POSTINGS = 40  # so that this small catalogue's lists are cut too
+rng = random.Random(1)
+query = "QKZ-4821"
+texts = []
+for kept in range(len(query) - 1):  # one pair of the query's characters kept, the rest not
+    for _ in range(20):
+        others = [rng.choice("ABCDEFGHJMNPRSTUVWXY0123567") for _ in query]
+        others[kept : kept + 2] = query[kept : kept + 2]
+        texts.append("".join(others))
+index = MatchIndex([Target(n, "marking", text) for n, text in enumerate(texts)])
+print(json.dumps(sorted(best_per_entry(index, query, 5))))
+"""
+
+
+def test_every_process_suggests_the_same_entries():
+    answers = set()
+    for seed in ("1", "2", "3", "4"):
+        run = subprocess.run(
+            [sys.executable, "-c", SUGGESTIONS_IN_A_PROCESS],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        answers.add(run.stdout)
+    assert len(answers) == 1, answers
+    assert json.loads(answers.pop())  # suggestions were made

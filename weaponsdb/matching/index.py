@@ -274,7 +274,11 @@ class MatchIndex:
         """Keys sharing the most padded bigrams with *query_key*, at least a third of those
         looked up (one sharing fewer is no nearer the query than most keys are; at most
         SUGGESTIONS_PRICED, the most shared first)."""
-        lists = sorted((self._bigrams.postings(g) for g in qgrams(query_key, 2)), key=len)
+        # Lists of one length in the bigrams' order, not a set's, whose order each process's
+        # string hashing decides: the lists kept, so the suggestions, were not the same in
+        # every worker.
+        grams = sorted(qgrams(query_key, 2))
+        lists = sorted((self._bigrams.postings(g) for g in grams), key=len)
         kept: list[Array] = []
         total = 0
         for ids in lists:
