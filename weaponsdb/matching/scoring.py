@@ -154,6 +154,17 @@ def calibration() -> Calibration:
     )
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """An entry as scored, before it is known whether it is among those listed."""
+
+    entry: EntryFacts
+    matches: list[MarkingMatch]
+    evidence: list[EvidenceNote]
+    cost: float
+    log_likelihood: float
+
+
 def rank(
     observed: Sequence[str],
     matches_by_entry: Mapping[int, list[MarkingMatch]],
@@ -162,48 +173,50 @@ def rank(
     limit: int,
 ) -> list[Candidate]:
     """The best *limit* candidates, best first; equal scores by the error model's cost, then
-    in slug order."""
+    in slug order. Every entry hit is scored (each takes its share of the probability);
+    only those listed are made candidates."""
     model = calibration()
-    scored: list[tuple[Candidate, float]] = []
+    scored: list[_Scored] = []
     for entry_id, matches in matches_by_entry.items():
         entry = facts.get(entry_id)
         if entry is None:  # not published, or gone since the index was built
             continue
         cost = entry_cost(matches, observed, model)
         notes = list(evidence_notes(entry, evidence))
-        candidate = Candidate(
-            entry=entry,
-            score=0.0,
-            matches=sorted(matches, key=lambda m: observed.index(m.observed)),
-            unmatched=[o for o in observed if o not in {m.observed for m in matches}],
-            evidence=notes,
-            cost=round(cost, 6),
-        )
-        scored.append((candidate, -model.temperature * (cost + evidence_cost(notes))))
+        log = -model.temperature * (cost + evidence_cost(notes))
+        scored.append(_Scored(entry, matches, notes, round(cost, 6), log))
     none = -model.temperature * sum(model.none_cost(text) for text in observed)
-    logs = [log for _, log in scored]
-    variant = _likeliest_variant([c for c, _ in scored], observed, model)
+    logs = [each.log_likelihood for each in scored]
+    variant = _likeliest_variant(scored, observed, model)
     lacked: tuple[int, float] | None = None
     if variant is not None:
         at, cost = variant
         log = -model.temperature * cost
-        lacked = at, posterior([*logs, log], none)[-1]
+        lacked = at, round(posterior([*logs, log], none)[-1], 6)
         none = _log_sum(none, log)
-    probabilities = posterior(logs, none)
-    candidates = [
-        Candidate(
-            c.entry,
-            round(p, 6),
-            c.matches,
-            c.unmatched,
-            c.evidence,
-            c.cost,
-            round(lacked[1], 6) if lacked and lacked[0] == number else 0.0,
-        )
-        for number, ((c, _), p) in enumerate(zip(scored, probabilities, strict=True))
+    scores = [round(p, 6) for p in posterior(logs, none)]
+    order = sorted(
+        range(len(scored)), key=lambda n: (-scores[n], scored[n].cost, scored[n].entry.slug)
+    )
+    return [
+        _candidate(scored[n], scores[n], observed, lacked[1] if lacked and lacked[0] == n else 0.0)
+        for n in order[:limit]
     ]
-    candidates.sort(key=lambda c: (-c.score, c.cost, c.entry.slug))
-    return candidates[:limit]
+
+
+def _candidate(
+    scored: _Scored, score: float, observed: Sequence[str], lacked_variant: float
+) -> Candidate:
+    matched = {m.observed for m in scored.matches}
+    return Candidate(
+        entry=scored.entry,
+        score=score,
+        matches=sorted(scored.matches, key=lambda m: observed.index(m.observed)),
+        unmatched=[o for o in observed if o not in matched],
+        evidence=scored.evidence,
+        cost=scored.cost,
+        lacked_variant=lacked_variant,
+    )
 
 
 def entry_cost(
@@ -233,14 +246,14 @@ def variant_cost(
 
 
 def _likeliest_variant(
-    candidates: Sequence[Candidate], observed: Sequence[str], model: Calibration
+    scored: Sequence[_Scored], observed: Sequence[str], model: Calibration
 ) -> tuple[int, float] | None:
-    """Which candidate the observed markings are likeliest a variant of that the catalogue
-    lacks, and at what cost, evidence included (None: no candidate's could be)."""
+    """Which entry the observed markings are likeliest a variant of that the catalogue
+    lacks, and at what cost, evidence included (None: no entry's could be)."""
     costs = [
-        (variant + evidence_cost(candidate.evidence), number)
-        for number, candidate in enumerate(candidates)
-        if (variant := variant_cost(candidate.matches, observed, model)) is not None
+        (variant + evidence_cost(each.evidence), number)
+        for number, each in enumerate(scored)
+        if (variant := variant_cost(each.matches, observed, model)) is not None
     ]
     if not costs:
         return None
