@@ -17,7 +17,8 @@ and p50/p99 beside this code's, and whether the arrays and every answer are the 
 For each database and worker count: seconds from process start to /healthz answering and to
 the first answered match, resident memory of each worker, POST /v1/match req/s and p50/p99 at
 1, 8 and 32 concurrent clients, /healthz req/s at 32 clients, and batch queries/s (10 batches
-of 1,000 queries of 1-2 markings, one client). Ratios are against one worker in the same run.
+of 1,000 queries of 1-2 markings, from one client and from one client per worker). Ratios
+are against one worker in the same run.
 The load comes from wrk (benchmarks/http_load.py; `make bench-load` installs Debian's wrk)
 or, without it, from a Python client that saturates first; either shares the machine's cores
 with the service, and the load average is printed before each database. Ends with one JSON
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -169,22 +171,30 @@ async def hammer(
     return tally.summary(time.perf_counter() - began)
 
 
-def batch_rate(base: str, workload: Workload) -> float:
+def batch_rate(base: str, workload: Workload, clients: int = 1) -> float:
+    """Queries/s of BATCHES batches of BATCH queries (1-2 markings each), streamed, sent by
+    *clients* at once (an integrator uses every worker by sending a batch to each)."""
     rng = random.Random(5)
     queries = [
         {"id": str(n), "markings": rng.sample(workload.markings, rng.randint(1, 2))}
         for n in range(BATCH * BATCHES)
     ]
+    batches = [queries[start : start + BATCH] for start in range(0, len(queries), BATCH)]
+
+    def send(share: list[list[dict[str, Any]]]) -> None:
+        with httpx2.Client(base_url=base, timeout=600) as client:
+            for batch in share:
+                answer = client.post(
+                    "/v1/match/batch",
+                    json={"queries": batch},
+                    headers={"Accept": "application/x-ndjson"},
+                )
+                assert answer.status_code == 200, answer.text
+                assert len(answer.text.splitlines()) == BATCH
+
     began = time.perf_counter()
-    with httpx2.Client(base_url=base, timeout=600) as client:
-        for start in range(0, len(queries), BATCH):
-            answer = client.post(
-                "/v1/match/batch",
-                json={"queries": queries[start : start + BATCH]},
-                headers={"Accept": "application/x-ndjson"},
-            )
-            assert answer.status_code == 200, answer.text
-            assert len(answer.text.splitlines()) == BATCH
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, [batches[n::clients] for n in range(clients)]))
     return round(len(queries) / (time.perf_counter() - began), 1)
 
 
@@ -217,6 +227,7 @@ def measure(
         health = [http_load.Call("GET", "/healthz")]
         result["healthz_32"] = drive(base, 32, seconds / 2, health, times["pids"])
         result["batch_qps"] = batch_rate(base, workload)
+        result["batch_qps_a_client_per_worker"] = batch_rate(base, workload, workers)
         result["longest_gc_pause_ms"] = longest_gc_pause_ms(base)
         result["most_gc_cpu_ms"] = longest_gc_pause_ms(base, "weaponsdb_gc_most_cpu_seconds")
     return result
@@ -261,7 +272,8 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         print(
             f"    /healthz, 32 clients: {each['healthz_32']['rps']} req/s"
             f"{_cpu(each['healthz_32'])}; "
-            f"batch: {each['batch_qps']} queries/s; longest GC pause "
+            f"batch: {each['batch_qps']} queries/s, "
+            f"{each['batch_qps_a_client_per_worker']} with a client per worker; longest GC pause "
             f"{each['longest_gc_pause_ms']} ms (the most CPU one took: {each['most_gc_cpu_ms']} ms)"
         )
     return {"database": kind, "entries": args.entries, "one_worker": one, "two_workers": two}
