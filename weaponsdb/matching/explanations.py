@@ -56,6 +56,20 @@ class Misreading:
 Explanation = Said | Misreading
 
 
+class Explained:
+    """What holds an explanation (a hit, a marking's match) says how and why through it."""
+
+    explained: Explanation
+
+    @property
+    def how(self) -> How:
+        return self.explained.how
+
+    @property
+    def detail(self) -> str:
+        return self.explained.detail
+
+
 def combined(query: Reading, catalogue: Reading) -> tuple[How, str]:
     """How two readings met: say what the less plain of them did."""
     if query.how is not How.NORMALISED:

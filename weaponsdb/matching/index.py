@@ -34,7 +34,7 @@ from weaponsdb.matching.error_model import (
     coarse_key,
     shape_key,
 )
-from weaponsdb.matching.explanations import Explanation, Misreading, Said, combined
+from weaponsdb.matching.explanations import Explained, Explanation, Misreading, Said, combined
 from weaponsdb.matching.grams import Fingerprints, GramIndex, qgrams
 from weaponsdb.matching.normalise import RULES, How, Reading, readings, separated_key
 from weaponsdb.matching.patterns import compile_pattern
@@ -71,7 +71,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Hit:
+class Hit(Explained):
     target: int
     cost: float  # error model: about -ln of how likely the observed text is a reading of it
     explained: Explanation
@@ -82,14 +82,6 @@ class Hit:
     @property
     def score(self) -> float:
         return math.exp(-self.cost)
-
-    @property
-    def how(self) -> How:
-        return self.explained.how
-
-    @property
-    def detail(self) -> str:
-        return self.explained.detail
 
 
 @lru_cache(maxsize=100_000)

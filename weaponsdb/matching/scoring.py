@@ -26,9 +26,9 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from weaponsdb.matching.error_model import COSTS, learned
-from weaponsdb.matching.explanations import Explanation
+from weaponsdb.matching.explanations import Explained, Explanation
 from weaponsdb.matching.index import legible
-from weaponsdb.matching.normalise import How, readings
+from weaponsdb.matching.normalise import readings
 
 CALIBRE_TOLERANCE_MM = 0.5
 FEATURE_AGREEMENT = 75  # rapidfuzz token_set_ratio, 0–100, for a seen feature to count
@@ -55,7 +55,7 @@ class Effect(StrEnum):
 
 
 @dataclass(frozen=True)
-class MarkingMatch:
+class MarkingMatch(Explained):
     """How one observed marking met one catalogue text of the entry."""
 
     observed: str
@@ -73,14 +73,6 @@ class MarkingMatch:
     def score(self) -> float:
         """How well this marking alone fits the text: 1 as written, less for each assumption."""
         return math.exp(-self.cost)
-
-    @property
-    def how(self) -> How:
-        return self.explained.how
-
-    @property
-    def detail(self) -> str:
-        return self.explained.detail
 
 
 @dataclass(frozen=True)
