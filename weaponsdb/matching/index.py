@@ -17,7 +17,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
@@ -255,10 +255,10 @@ class MatchIndex:
             alignment = align(query.key, catalogue_key)
             if alignment.cost > SUGGESTED_BEYOND * allowed:
                 continue  # as far from the query as an unrelated text
-            for hit in self._misread_hits(key_id, catalogue_key, query, alignment, separated):
-                if alignment.cost > allowed and isinstance(hit.explained, Misreading):
-                    beyond = replace(hit.explained, beyond=(alignment.cost, allowed))
-                    hit = replace(hit, explained=beyond)
+            beyond = (alignment.cost, allowed) if alignment.cost > allowed else None
+            for hit in self._misread_hits(
+                key_id, catalogue_key, query, alignment, separated, beyond
+            ):
                 _keep(hits, hit)
         return hits
 
@@ -333,14 +333,18 @@ class MatchIndex:
         query: Reading,
         alignment: Alignment,
         separated: str | None,
+        beyond: tuple[float, float] | None = None,
     ) -> Iterator[Hit]:
         """A hit on each target read as this key (*catalogue_key*, already decoded by the
-        caller), the query a misreading of it."""
+        caller), the query a misreading of it (*beyond*: a suggestion's cost and budget)."""
         for target, reading in self._expand(key_id):
-            hit = _misread_hit(target, query, reading, catalogue_key, alignment)
+            moved = 0
             if separated is not None:
-                hit = _with_separators(hit, separated, self.targets.text(target), catalogue_key)
-            yield hit
+                moved = _separators_moved(separated, self.targets.text(target), catalogue_key)
+            how, _ = combined(query, reading)
+            cost = PATH_COST[how] + query.cost + alignment.cost + COSTS["separator_moved"] * moved
+            explained = Misreading(query, reading, catalogue_key, alignment, moved, beyond)
+            yield Hit(target, cost, explained, alignment.edits, alignment.variant_saving())
 
     def _lost_character_keys(self, query: Reading) -> Iterable[int]:
         """Keys longer than the query within the edits of the text it was read off, when a
@@ -482,32 +486,17 @@ class PatternIndex:
                 yield target
 
 
-def _misread_hit(
-    target: int, query: Reading, catalogue: Reading, catalogue_key: str, alignment: Alignment
-) -> Hit:
-    how, _ = combined(query, catalogue)
-    cost = PATH_COST[how] + query.cost + alignment.cost
-    explained = Misreading(query, catalogue, catalogue_key, alignment)
-    return Hit(target, cost, explained, alignment.edits, alignment.variant_saving())
-
-
-def _with_separators(hit: Hit, separated: str, text: str, catalogue_key: str) -> Hit:
-    """A misreading whose separators stand elsewhere than the catalogue text's: keys drop
+def _separators_moved(separated: str, text: str, catalogue_key: str) -> int:
+    """Separators a misreading has elsewhere than the catalogue text: keys drop
     them, so '8-5式' is one lost character from 38-5式 and from 815式 alike, but only 815式
     needs a dash read where nothing stood. Each separator the alignment of the two texts as
     written adds, drops or puts for a character costs a little; texts whose keys are one (a
     dash only dropped) are no misreading and pay nothing."""
     theirs = separated_key(text, catalogue_key)
     if theirs is None:
-        return hit
+        return 0
     ops = Levenshtein.editops(separated, theirs)
-    moved = sum(_touches_separator(op, separated, theirs) for op in ops)
-    if not moved:
-        return hit
-    cost = COSTS["separator_moved"] * moved
-    assert isinstance(hit.explained, Misreading)
-    explained = replace(hit.explained, separators_moved=moved)
-    return replace(hit, cost=hit.cost + cost, explained=explained)
+    return sum(_touches_separator(op, separated, theirs) for op in ops)
 
 
 def _touches_separator(op: Editop, read: str, meant: str) -> bool:
