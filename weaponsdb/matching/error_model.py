@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import hangul_jamo
 import numpy as np
@@ -55,8 +55,9 @@ def learned() -> dict[str, Any]:
     return dict(json.loads(LEARNED_FILE.read_text("utf-8")))
 
 
-@dataclass(frozen=True)
-class Confusion:
+class Confusion(NamedTuple):
+    # A tuple, not a dataclass: the collector stops tracking it at its first look, and the
+    # prices below remember thousands of them.
     cost: float
     why: str  # the way of reading that makes this error
 
@@ -139,6 +140,9 @@ def multi_character_readings() -> dict[str, tuple[str, float, str]]:
     return found
 
 
+# Remembered: an alignment prices each step it makes, most of them pairs it priced before,
+# and an unknown pair costs look-ups of Unicode names: a third of aligning was this.
+@lru_cache(maxsize=16384)
 def substitution(read: str, meant: str) -> Confusion:
     """What it costs to have read *meant* as *read* (single characters)."""
     known = confusions().get((read, meant))
@@ -324,6 +328,7 @@ def _hangul(read: str, meant: str) -> Confusion:
     return Confusion(min(cost, COSTS["substitution"]), "Hangul syllable with a jamo misread")
 
 
+@lru_cache(maxsize=4096)
 def extra(read: str) -> Confusion:
     """A character read that is not there (a scratch, a rivet, a stroke of the background)."""
     cost = learned()["ocr"]["extra"].get(read)
@@ -332,6 +337,7 @@ def extra(read: str) -> Confusion:
     return Confusion(COSTS["extra_character"], "extra character")
 
 
+@lru_cache(maxsize=4096)
 def missing(meant: str) -> Confusion:
     cost = learned()["ocr"]["missing"].get(meant)
     if cost is not None and cost < COSTS["missing_character"]:
@@ -402,6 +408,12 @@ def align(read: str, meant: str) -> Alignment:
     """The cost of having read *meant* as *read*: the unit alignment that rapidfuzz finds,
     each step priced by the error model, neighbours swapped counted as one transposition."""
     return Alignment(*_aligned(read, meant))
+
+
+def alignment_cost(read: str, meant: str) -> float:
+    """align(read, meant).cost, without making the alignment: most of those priced are over
+    their budget, and never explained."""
+    return _aligned(read, meant)[0]
 
 
 # Alignments are remembered as plain tuples of strings and numbers, which the garbage

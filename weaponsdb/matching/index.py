@@ -30,6 +30,7 @@ from weaponsdb.matching.error_model import (
     PATH_COST,
     Alignment,
     align,
+    alignment_cost,
     budget,
     coarse_key,
     shape_key,
@@ -316,13 +317,13 @@ class MatchIndex:
         hits: dict[int, Hit],
         separated: str | None = None,
     ) -> None:
-        for key_id in key_ids:
-            catalogue_key = self.keys[key_id]
-            if catalogue_key == query.key:
+        # A key is found by several routes (its shape, its coarse shape); decoded all at once.
+        distinct = list(dict.fromkeys(key_ids))
+        texts = self.keys.many(np.array(distinct, dtype=np.int64))
+        for key_id, catalogue_key in zip(distinct, texts, strict=True):
+            if catalogue_key == query.key or alignment_cost(query.key, catalogue_key) > allowed:
                 continue
             alignment = align(query.key, catalogue_key)
-            if alignment.cost > allowed:
-                continue
             for hit in self._misread_hits(key_id, catalogue_key, query, alignment, separated):
                 _keep(hits, hit)
 
