@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.test_cli_keys import weaponsdb
+from weaponsdb.matching.batch import SPREAD_FROM
 
 QUERIES = [
     {"id": "item-1", "markings": ["Bang-122"]},
@@ -74,6 +75,30 @@ def test_asked_for_ndjson_the_answers_stream_one_a_line(seeded_client):
     assert lines == batch(seeded_client, QUERIES).json()["results"]
 
 
+def test_a_long_batch_answered_by_several_processes_is_answered_as_by_one(settings, engine, seeded):
+    """Past SPREAD_FROM queries a batch is shared among forked processes: the same answers,
+    in the same order, bad queries reported where they stand, streamed or not."""
+    long = [
+        dict(q, id=f"{n}") if isinstance(q, dict) and "id" in q else q
+        for n, q in enumerate(QUERIES * 30)
+    ]
+    assert len(long) >= SPREAD_FROM
+    answers = {}
+    for processes in (1, 2):
+        spread = settings.model_copy(update={"match_batch_processes": processes})
+        with TestClient(create_app(spread, engine)) as client:
+            whole = batch(client, long).json()
+            streamed = batch(client, long, accept="application/x-ndjson").text
+        answers[processes] = whole, [json.loads(line) for line in streamed.splitlines()]
+    assert answers[2] == answers[1]
+    whole, streamed = answers[2]
+    assert streamed == whole["results"]
+    assert [r["index"] for r in streamed] == list(range(len(long)))
+    assert [r["id"] for r in streamed[:6]] == ["0", "1", "2", "3", None, None]
+    assert streamed[6 * 29 + 2]["problem"]["errors"][0]["field"] == "queries[176].markings[0]"
+    assert streamed[6 * 29]["candidates"][0]["slug"] == "bang-122"
+
+
 def test_batches_are_rate_limited_by_their_queries(settings, engine, seeded):
     strict = settings.model_copy(update={"match_batch_rate_limit": "5/minute"})
     with TestClient(create_app(strict, engine)) as client:
@@ -103,6 +128,22 @@ def test_the_command_line_matches_a_jsonl_file_in_order(database_url, seeded, tm
     assert [line["id"] for line in lines] == ["item-1", "item-2", "item-3", "item-4"]
     assert lines[0]["candidates"][0]["slug"] == "bang-122"
     assert lines[2]["problem"]["errors"][0]["field"] == "queries[2].markings[0]"
+
+
+def test_the_command_line_matches_a_long_file_in_order(database_url, seeded, tmp_path):
+    """Long enough to be shared among processes (one a core), answered as a short one is."""
+    long = [dict(q, id=f"{n}-{q['id']}") for n, q in enumerate(QUERIES[:4] * 25)]
+    path = tmp_path / "queries.jsonl"
+    path.write_text("\n".join(json.dumps(q) for q in long) + "\n")
+    run = weaponsdb(database_url, "match", "--file", str(path))
+    assert run.returncode == 1
+    assert "100 queries: 75 matched, 25 refused" in run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["id"] for line in lines] == [q["id"] for q in long]
+    assert {line["candidates"][0]["slug"] for line in lines[::4]} == {"bang-122"}
+    assert {line["problem"]["errors"][0]["field"] for line in lines[2::4]} == {
+        f"queries[{n}].markings[0]" for n in range(2, 100, 4)
+    }
 
 
 def test_the_command_line_matches_a_csv_file(database_url, seeded, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -94,14 +95,19 @@ def on_fresh_connections(requests: list[Callable[[], httpx2.Response]]) -> list[
         return list(pool.map(lambda send: send(), requests))
 
 
-def test_two_workers_answer_and_match_an_edit_made_through_either(two_workers, seeded_key):
-    base = two_workers.base
+def workers_answering(base: str) -> set[int]:
+    """The ids of the workers seen answering (both, unless one will not accept for a minute)."""
     workers: set[int] = set()
     deadline = time.monotonic() + 60  # a busy worker may leave the other to accept for a while
     while len(workers) < 2 and time.monotonic() < deadline:
         answers = on_fresh_connections([lambda: httpx2.get(f"{base}/healthz")] * 16)
         workers |= {answer.json()["worker"] for answer in answers}
-    assert len(workers) == 2
+    return workers
+
+
+def test_two_workers_answer_and_match_an_edit_made_through_either(two_workers, seeded_key):
+    base = two_workers.base
+    assert len(workers_answering(base)) == 2
     created = httpx2.post(
         f"{base}/v1/entries",
         json=synthetic_entry(
@@ -118,6 +124,29 @@ def test_two_workers_answer_and_match_an_edit_made_through_either(two_workers, s
     healths = on_fresh_connections([lambda: httpx2.get(f"{base}/healthz")] * 16)
     assert all(h.json()["matching_index"].startswith("ready") for h in healths)
     assert len({a.json()["catalogue_generation"] for a in answers}) == 1
+
+
+# Readings that keep the matcher busy (partial, wildcard, stray tokens, misread letters), so
+# that a batch of them takes its processes a while.
+MESSY = ["ie РПК Bxng-1q2 | _", "B?ng-1*", "3ОФ39 58式 F-7", "Вang-122 7BM", "56-]式 T58"]
+
+
+def test_a_long_batch_cut_off_midway_leaves_every_worker_serving(two_workers):
+    """A long batch is answered by processes the worker forks; when the client goes away
+    mid-batch they are stopped, and the worker must not stop with them."""
+    base = two_workers.base
+    before = workers_answering(base)
+    queries = [{"id": str(n), "markings": [MESSY[n % 5], MESSY[n % 3]]} for n in range(1000)]
+    ndjson = {"Accept": "application/x-ndjson"}
+    body = {"queries": queries}
+    with httpx2.stream("POST", f"{base}/v1/match/batch", json=body, headers=ndjson) as cut:
+        assert json.loads(next(cut.iter_lines()))["index"] == 0
+    whole = httpx2.post(f"{base}/v1/match/batch", json=body, headers=ndjson, timeout=120)
+    lines = [json.loads(line) for line in whole.text.splitlines()]
+    assert [line["index"] for line in lines] == list(range(1000))
+    assert lines[3]["candidates"][0]["slug"] == "bang-122"  # 'Вang-122 7BM', 'Bxng-1q2'
+    assert workers_answering(base) == before  # neither worker stopped and was replaced
+    assert two_workers.process.poll() is None
 
 
 def test_two_workers_count_one_clients_matches_together(two_workers):

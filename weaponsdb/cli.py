@@ -366,9 +366,10 @@ def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
     try:
         with Progress(console=err, transient=output is None) as progress:
             task = progress.add_task("Matching", total=len(queries))
-            for answer in batch.answers(matcher, index, queries):
-                refused += answer.error is not None
-                sink.write(json.dumps(_answer_line(answer), ensure_ascii=False) + "\n")
+            processes = settings_of(ctx).match_batch_processes
+            for line, failed in batch.answered(matcher, index, queries, _answer_line, processes):
+                refused += failed
+                sink.write(line)
                 progress.advance(task)
     finally:
         if output:
@@ -378,13 +379,16 @@ def _match_file(ctx: typer.Context, path: Path, output: Path | None) -> None:
         raise typer.Exit(1)
 
 
-def _answer_line(answer: batch.BatchAnswer) -> dict[str, Any]:
+def _answer_line(answer: batch.BatchAnswer) -> tuple[str, bool]:
+    """A query's answer as a line of JSON, and whether the query was refused."""
     line: dict[str, Any] = {"index": answer.index, "id": answer.id}
     if answer.error is not None:
         errors = [{"field": e.field, "reason": e.reason} for e in answer.error.errors]
-        return {**line, "problem": {"detail": answer.error.message, "errors": errors}}
-    assert answer.result is not None
-    return {**line, **_result_json(answer.result)}
+        line["problem"] = {"detail": answer.error.message, "errors": errors}
+    else:
+        assert answer.result is not None
+        line.update(_result_json(answer.result))
+    return json.dumps(line, ensure_ascii=False) + "\n", answer.error is not None
 
 
 def _result_json(result: MatchResult) -> dict[str, Any]:

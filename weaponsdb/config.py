@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     match_rate_limit: str = "120/minute"  # per client, on each match endpoint
     # Per client, queries sent in batches (POST /v1/match/batch), counted by the query.
     match_batch_rate_limit: str = "10000/minute"
+    # Processes that answer one long batch together, forked with the index; unset: a core each.
+    match_batch_processes: int | None = None
     # Where the worker processes count requests for the rate limits, together; unset: each
     # process alone (`serve --workers N` makes one for its workers).
     rate_limit_file: Path | None = None

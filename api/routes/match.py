@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from itertools import islice
 from typing import Annotated, Any
 
@@ -30,7 +31,7 @@ from api.limits import client_of, limit_of
 from api.problems import PROBLEM_RESPONSES, Problem, problem_of, problem_response
 from api.responses import JsonBody, MatchedPhoto, entry_url
 from api.routes.photos import UPLOAD_PROBLEMS, PhotoFile, upload_of
-from weaponsdb.matching.batch import MAX_BATCH, BatchAnswer, answers
+from weaponsdb.matching.batch import MAX_BATCH, BatchAnswer, answered
 from weaponsdb.matching.matcher import Matcher, MatchQuery
 from weaponsdb.matching.normalise import How
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, Effect
@@ -297,15 +298,26 @@ def match_batch(
         headers = {"Retry-After": str(verdict.retry_after)}
         return problem_response(request, 429, "rate_limited", detail, None, headers)
     index = matcher.index(session)  # one generation for the whole batch
-    results = (BatchItemOut.of(a, base) for a in answers(matcher, index, batch.queries))
     headers = {GENERATION_HEADER: str(index.generation)}
+    processes = settings.match_batch_processes
     if NDJSON in (header_value(request.scope, "accept") or ""):
-        lines = (result.model_dump_json() + "\n" for result in results)
+        lines = answered(matcher, index, batch.queries, partial(_line, base=base), processes)
         return StreamingResponse(_few_at_a_time(lines), media_type=NDJSON, headers=headers)
-    whole = BatchResponse(
-        results=list(results), catalogue_generation=index.generation, indexed_texts=index.texts
-    )
-    return JSONResponse(whole.model_dump(mode="json"), headers=headers)
+    results = answered(matcher, index, batch.queries, partial(_item, base=base), processes)
+    whole = {
+        "results": list(results),
+        "catalogue_generation": index.generation,
+        "indexed_texts": index.texts,
+    }
+    return JSONResponse(whole, headers=headers)
+
+
+def _item(answer: BatchAnswer, base: str) -> dict[str, Any]:
+    return BatchItemOut.of(answer, base).model_dump(mode="json")
+
+
+def _line(answer: BatchAnswer, base: str) -> str:
+    return BatchItemOut.of(answer, base).model_dump_json() + "\n"
 
 
 # Lines of a streamed batch made at a time, in one trip to a thread: a trip per line cost

@@ -1,23 +1,32 @@
 """Many match queries at once, for integrators reconciling a list of items: each query is
 validated on its own (a bad one is reported, the others are answered), and all are matched
-against one index, of one catalogue generation, in the order given."""
+against one index, of one catalogue generation, in the order given; a long batch by several
+processes at once, forked with that index (forked.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
 
+from weaponsdb import forked
 from weaponsdb.errors import FieldError, InvalidInputError, field_path
 from weaponsdb.matching.catalogue_index import CatalogueIndex
 from weaponsdb.matching.matcher import Matcher, MatchQuery, MatchResult
 
 MAX_BATCH = 1000
+# A batch this long or longer is spread over processes: forking a serving process and
+# collecting its answers cost a few milliseconds, a query about one.
+SPREAD_FROM = 64
+QUERIES_AT_A_TIME = 16  # by each process: answers stream back in order, this many at once
+
+Made = TypeVar("Made")
 
 
 class BatchQuery(MatchQuery):
@@ -48,15 +57,33 @@ def checked(index: int, raw: Any, root: str = "queries") -> BatchQuery | Invalid
         return InvalidInputError(f"Query {index} has invalid values: {fields}.", errors)
 
 
-def answers(matcher: Matcher, index: CatalogueIndex, raws: Iterable[Any]) -> Iterator[BatchAnswer]:
-    """Each query's answer in order, as it is matched (so that a caller can stream them)."""
-    for number, raw in enumerate(raws):
-        query = checked(number, raw)
-        if isinstance(query, InvalidInputError):
-            given = raw.get("id") if isinstance(raw, dict) else None
-            yield BatchAnswer(number, given if isinstance(given, str) else None, None, query)
-        else:
-            yield BatchAnswer(number, query.id, matcher.match_in(index, query), None)
+def answered(
+    matcher: Matcher,
+    index: CatalogueIndex,
+    raws: Sequence[Any],
+    made: Callable[[BatchAnswer], Made],
+    processes: int | None = None,
+) -> Iterator[Made]:
+    """made(answer) of each query's answer, in order, as they are done (so that a caller can
+    stream them): by *processes* processes at once (default: one a core) when the batch is
+    long, each answering a share of it with the index as it is now. *made* runs in those
+    processes too, so that what crosses back is what the caller sends on (a line of JSON)."""
+
+    def one(number: int) -> Made:
+        return made(_answer(matcher, index, number, raws[number]))
+
+    processes = processes or os.cpu_count() or 1
+    if processes > 1 and len(raws) >= SPREAD_FROM and forked.can_fork():
+        return forked.in_order(one, range(len(raws)), processes, QUERIES_AT_A_TIME)
+    return map(one, range(len(raws)))
+
+
+def _answer(matcher: Matcher, index: CatalogueIndex, number: int, raw: Any) -> BatchAnswer:
+    query = checked(number, raw)
+    if isinstance(query, InvalidInputError):
+        given = raw.get("id") if isinstance(raw, dict) else None
+        return BatchAnswer(number, given if isinstance(given, str) else None, None, query)
+    return BatchAnswer(number, query.id, matcher.match_in(index, query), None)
 
 
 def read_queries(text: str, kind: str) -> list[Any]:

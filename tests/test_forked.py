@@ -1,0 +1,66 @@
+"""Work spread over forked copies of the process (weaponsdb/forked.py), as a long batch of
+match queries is answered."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from weaponsdb import forked
+
+pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="no fork on this system")
+
+
+def doubled_where(number: int) -> tuple[int, int]:
+    time.sleep(0.002)  # long enough that no one copy does it all
+    return number * 2, os.getpid()
+
+
+def test_the_results_come_back_in_order_computed_by_other_processes():
+    results = list(forked.in_order(doubled_where, range(100), processes=2, chunk=7))
+    assert [value for value, _ in results] == [n * 2 for n in range(100)]
+    workers = {pid for _, pid in results}
+    assert os.getpid() not in workers
+    assert len(workers) == 2
+    assert multiprocessing.active_children() == []  # the copies ended
+
+
+def test_the_copies_see_the_state_of_the_moment_they_were_forked():
+    state = {"generation": 7}
+    answers = forked.in_order(lambda n: (n, state["generation"]), range(40), 2, 4)
+    first = next(answers)  # the copies are forked here
+    state["generation"] = 8  # a later change in the parent does not reach them
+    assert [first, *answers] == [(n, 7) for n in range(40)]
+
+
+def test_stopping_early_ends_the_copies_without_signalling_the_parent():
+    """A server's signal handlers write to a wake-up descriptor the copies inherit; a copy
+    stopped because the client went away must not wake the server as if it were stopped."""
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno())
+    handler = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        answers = forked.in_order(doubled_where, range(1000), processes=2, chunk=1)
+        assert next(answers)[0] == 0
+        stopping = threading.Thread(target=answers.close)  # the copies are terminated
+        stopping.start()
+        stopping.join(timeout=10)
+        assert not stopping.is_alive(), "a copy outlived being terminated"
+        assert multiprocessing.active_children() == []
+        with pytest.raises(BlockingIOError):
+            reader.recv(16)  # no signal reached the parent's wake-up descriptor
+    finally:
+        for copy in multiprocessing.active_children():
+            copy.kill()
+        signal.set_wakeup_fd(previous)
+        signal.signal(signal.SIGTERM, handler)
+        reader.close()
+        writer.close()
