@@ -31,6 +31,13 @@ def test_the_results_come_back_in_order_computed_by_other_processes():
     assert multiprocessing.active_children() == []  # the copies ended
 
 
+def test_the_copies_yield_the_cores_to_the_parent_as_asked():
+    own = os.nice(0)
+    niceness = list(forked.in_order(lambda _: os.nice(0), range(8), 2, 1, niceness=5))
+    assert niceness == [min(own + 5, 19)] * 8
+    assert os.nice(0) == own
+
+
 def test_the_copies_see_the_state_of_the_moment_they_were_forked():
     state = {"generation": 7}
     answers = forked.in_order(lambda n: (n, state["generation"]), range(40), 2, 4)

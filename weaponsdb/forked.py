@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import signal
 import threading
 from collections.abc import Callable, Generator, Sequence
@@ -28,16 +29,22 @@ def can_fork() -> bool:
 
 
 def in_order(
-    work: Callable[[Item], Result], items: Sequence[Item], processes: int, chunk: int
+    work: Callable[[Item], Result],
+    items: Sequence[Item],
+    processes: int,
+    chunk: int,
+    niceness: int = 0,
 ) -> Generator[Result, None, None]:
     """work(item) for each item, in order, computed by *processes* forked copies, *chunk*
     items at a time each (results come back a chunk at a time, as soon as each is done, in
-    order). The copies end when the results are all read or the iterator is closed."""
+    order), each copy *niceness* steps less favoured by the scheduler than this process.
+    The copies end when the results are all read or the iterator is closed."""
     global _work
     with _forking:
         _work = (work, items)
         try:
-            pool = multiprocessing.get_context("fork").Pool(processes, initializer=_in_the_copy)
+            context = multiprocessing.get_context("fork")
+            pool = context.Pool(processes, initializer=_in_the_copy, initargs=(niceness,))
         finally:
             _work = None  # the parent keeps no reference to the items past the fork
     with pool:  # the copies killed on leaving early (the caller stopped reading)
@@ -48,7 +55,7 @@ def in_order(
         pool.join()
 
 
-def _in_the_copy() -> None:
+def _in_the_copy(niceness: int) -> None:
     # The parent's signal handlers (a server's) would run here, or write to the parent's
     # wake-up descriptor, which is shared: a copy stopped by the pool must not stop the
     # server. Inherited objects are left out of the copy's collections, which would
@@ -57,6 +64,7 @@ def _in_the_copy() -> None:
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, signal.SIG_DFL)
     gc.freeze()
+    os.nice(niceness)
 
 
 def _chunk(bounds: tuple[int, int]) -> list[Any]:

@@ -25,6 +25,9 @@ MAX_BATCH = 1000
 # collecting its answers cost a few milliseconds, a query about one.
 SPREAD_FROM = 64
 QUERIES_AT_A_TIME = 16  # by each process: answers stream back in order, this many at once
+# A batch's processes yield the cores to the worker that forked them and to the others,
+# so that single matches and pages stay quick while a batch takes the rest.
+BATCH_NICENESS = 10
 
 Made = TypeVar("Made")
 
@@ -74,7 +77,7 @@ def answered(
 
     processes = processes or os.cpu_count() or 1
     if processes > 1 and len(raws) >= SPREAD_FROM and forked.can_fork():
-        return forked.in_order(one, range(len(raws)), processes, QUERIES_AT_A_TIME)
+        return forked.in_order(one, range(len(raws)), processes, QUERIES_AT_A_TIME, BATCH_NICENESS)
     return map(one, range(len(raws)))
 
 
