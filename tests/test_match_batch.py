@@ -4,6 +4,7 @@ one reported without failing the others."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -132,7 +133,8 @@ def test_the_command_line_matches_a_jsonl_file_in_order(database_url, seeded, tm
 
 def test_the_command_line_matches_a_long_file_in_order(database_url, seeded, tmp_path):
     """Long enough to be shared among processes (one a core), answered as a short one is."""
-    long = [dict(q, id=f"{n}-{q['id']}") for n, q in enumerate(QUERIES[:4] * 25)]
+    named: list[dict[str, Any]] = [q for q in QUERIES[:4] if isinstance(q, dict)]
+    long = [dict(q, id=f"{n}-{q['id']}") for n, q in enumerate(named * 25)]
     path = tmp_path / "queries.jsonl"
     path.write_text("\n".join(json.dumps(q) for q in long) + "\n")
     run = weaponsdb(database_url, "match", "--file", str(path))
