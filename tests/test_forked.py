@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import threading
 import time
 
 import pytest
@@ -46,9 +45,17 @@ def test_the_copies_see_the_state_of_the_moment_they_were_forked():
     assert [first, *answers] == [(n, 7) for n in range(40)]
 
 
-def test_stopping_early_ends_the_copies_without_signalling_the_parent():
-    """A server's signal handlers write to a wake-up descriptor the copies inherit; a copy
-    stopped because the client went away must not wake the server as if it were stopped."""
+def test_stopping_early_ends_the_copies():
+    answers = forked.in_order(doubled_where, range(1000), processes=2, chunk=1)
+    assert next(answers)[0] == 0
+    answers.close()  # the caller stops reading (a client went away)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_copy_told_to_stop_stops_without_signalling_the_parent():
+    """A service being stopped signals its processes; a copy must end rather than run the
+    server's handlers it inherited (which would keep it working), and must not write to the
+    wake-up descriptor it shares with the server, as if the server itself were signalled."""
     reader, writer = socket.socketpair()
     reader.setblocking(False)
     writer.setblocking(False)
@@ -57,10 +64,10 @@ def test_stopping_early_ends_the_copies_without_signalling_the_parent():
     try:
         answers = forked.in_order(doubled_where, range(1000), processes=2, chunk=1)
         assert next(answers)[0] == 0
-        stopping = threading.Thread(target=answers.close)  # the copies are terminated
-        stopping.start()
-        stopping.join(timeout=10)
-        assert not stopping.is_alive(), "a copy outlived being terminated"
+        for copy in multiprocessing.active_children():
+            os.kill(copy.pid or 0, signal.SIGTERM)
+        with pytest.raises(RuntimeError, match="ended early"):
+            list(answers)
         assert multiprocessing.active_children() == []
         with pytest.raises(BlockingIOError):
             reader.recv(16)  # no signal reached the parent's wake-up descriptor
