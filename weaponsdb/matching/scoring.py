@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from rapidfuzz import fuzz
 
@@ -137,6 +137,7 @@ def information(observed: str) -> int:
     return max((legible(r.key) for r in readings(observed, wildcards=True)), default=0)
 
 
+@cache
 def calibration() -> Calibration:
     fitted = learned().get("calibration") or {}
     return Calibration(

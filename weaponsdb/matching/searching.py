@@ -84,13 +84,15 @@ def _search(
 def _keep_best(
     layer: Layer, observed: str, hits: Iterable[Hit], best: dict[int, MarkingMatch]
 ) -> None:
+    targets = layer.index.targets
     for hit in hits:
-        target = layer.index.targets[hit.target]
-        if target.entry_id in layer.superseded:
+        entry_id = int(targets.entries[hit.target])  # the target decoded only if it is kept
+        if entry_id in layer.superseded:
             continue
-        current = best.get(target.entry_id)
+        current = best.get(entry_id)
         if current is None or hit.cost < current.cost:
-            best[target.entry_id] = MarkingMatch(
+            target = targets[hit.target]
+            best[entry_id] = MarkingMatch(
                 observed,
                 target.text,
                 target.kind,
