@@ -128,6 +128,22 @@ def test_an_unreachable_database_is_a_clear_error(tmp_path):
     assert "database cannot be used" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("WEAPONSDB_MATCH_BATCH_PROCESSES", "0"), ("WEAPONSDB_MAX_BODY_BYTES", "lots")],
+)
+def test_an_invalid_setting_is_named_without_a_traceback(
+    fresh_file_db, monkeypatch, variable, value
+):
+    monkeypatch.setenv(variable, value)
+    for command in (("match", "F-7"), ("serve", "--port", "1")):
+        result = run(fresh_file_db, *command)
+        assert result.returncode == 1
+        assert "a setting is invalid" in result.stderr
+        assert variable in result.stderr
+        assert "Traceback" not in result.stderr
+
+
 def test_backup_and_restore_from_the_command_line(seeded, database_url, tmp_path):
     archive = tmp_path / "weaponsdb-backup.tar.gz"
     made = run(database_url, "backup", str(archive))

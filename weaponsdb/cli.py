@@ -1011,6 +1011,14 @@ def main() -> None:
         if _schema_missing(error):
             err.print(f"  {SCHEMA_MISSING}", highlight=False)
         sys.exit(1)
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise  # a fault of ours, not of the settings
+        err.print("[red]error:[/red] a setting is invalid", highlight=False)
+        for detail in error.errors(include_url=False):
+            name = f"WEAPONSDB_{'_'.join(map(str, detail['loc'])).upper()}"
+            err.print(f"  {name}: {escape(detail['msg'])}", highlight=False)
+        sys.exit(1)
 
 
 SCHEMA_MISSING = "its schema is missing or older than this weaponsdb: run `weaponsdb migrate`"

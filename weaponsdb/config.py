@@ -3,6 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
@@ -32,7 +33,7 @@ class Settings(BaseSettings):
     # Per client, queries sent in batches (POST /v1/match/batch), counted by the query.
     match_batch_rate_limit: str = "10000/minute"
     # Processes that answer one long batch together, forked with the index; unset: a core each.
-    match_batch_processes: int | None = None
+    match_batch_processes: int | None = Field(default=None, ge=1)
     # Where the worker processes count requests for the rate limits, together; unset: each
     # process alone (`serve --workers N` makes one for its workers).
     rate_limit_file: Path | None = None
