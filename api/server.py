@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-from weaponsdb.config import Settings, get_settings
+from weaponsdb.config import Settings, get_settings, usable_cores
 
 REQUEST_TIMEOUT_BODY = json.dumps(
     {
@@ -191,4 +191,4 @@ def _worker_protocol_class() -> type[asyncio.Protocol]:
 
 
 def default_workers() -> int:
-    return os.cpu_count() or 1
+    return usable_cores()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -178,3 +181,21 @@ def test_an_answer_leaves_in_one_send_head_and_body_together(settings, engine):
                 if line.lower().startswith(b"content-length:")
             )
             assert len(body) == length
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs two cores to confine a process to one",
+)
+def test_a_process_confined_to_one_core_counts_one():
+    """In a container given one of the host's cores (or under taskset), `serve` starts one
+    worker, not one per core of the host (a batch's processes are counted alike)."""
+    probe = "from api.server import default_workers; print(default_workers())"
+    confined = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )
+    assert confined.stdout.split() == ["1"]

@@ -1,5 +1,6 @@
-"""Runtime settings, read from WEAPONSDB_* environment variables."""
+"""Runtime settings, read from WEAPONSDB_* environment variables, and the cores there are."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,3 +62,11 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: in a container limited to some of the host's, or
+    under taskset, fewer than the machine has (os.cpu_count())."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1

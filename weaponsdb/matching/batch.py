@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import Field, ValidationError
 
 from weaponsdb import forked
+from weaponsdb.config import usable_cores
 from weaponsdb.errors import FieldError, InvalidInputError, field_path
 from weaponsdb.matching.catalogue_index import CatalogueIndex
 from weaponsdb.matching.matcher import Matcher, MatchQuery, MatchResult
@@ -75,7 +75,7 @@ def answered(
     def one(number: int) -> Made:
         return made(_answer(matcher, index, number, raws[number]))
 
-    processes = processes or os.cpu_count() or 1
+    processes = processes or usable_cores()
     if processes > 1 and len(raws) >= SPREAD_FROM and forked.can_fork():
         return forked.in_order(one, range(len(raws)), processes, QUERIES_AT_A_TIME, BATCH_NICENESS)
     return map(one, range(len(raws)))

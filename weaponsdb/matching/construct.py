@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from weaponsdb.config import usable_cores
 from weaponsdb.matching.error_model import coarse_key, shape_key
 from weaponsdb.matching.grams import CODE_BITS, Fingerprints, GramIndex
 from weaponsdb.matching.index import HOWS, PatternIndex, Target, Targets, catalogue_readings
@@ -123,7 +123,7 @@ def _merged(parts: Sequence[Callable[[], dict[str, Array]]], threaded: bool) -> 
     if not threaded:
         built = [part() for part in parts]
     else:
-        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        with ThreadPoolExecutor(usable_cores()) as pool:
             built = list(pool.map(lambda part: part(), parts))
     return {name: array for arrays in built for name, array in arrays.items()}
 
@@ -256,7 +256,7 @@ def _readings_of(
     """The readings of each of *texts* (distinct), and the longest fixed part of each of
     *patterns*: in parallel when there are many texts and more than one core (and this
     process may have children: a daemon may not)."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     if len(texts) <= PARALLEL_ABOVE or cores < 2 or multiprocessing.current_process().daemon:
         return _serially(texts, progress), _fixed_parts_of_chunk(patterns)
     # Spawned, not forked: this process may hold threads (the service's) and locks.

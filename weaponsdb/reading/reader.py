@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import re
 import threading
 import time
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from weaponsdb.config import usable_cores
 from weaponsdb.matching.normalise import fold, look_alikes
 from weaponsdb.reading import combining, regions
 from weaponsdb.reading.engine import Tesseract
@@ -164,7 +164,7 @@ class Reader:
 
     def __init__(self, engine: Tesseract, workers: int | None = None) -> None:
         self.engine = engine
-        self._turns = threading.BoundedSemaphore(workers or os.cpu_count() or 1)
+        self._turns = threading.BoundedSemaphore(workers or usable_cores())
 
     def read(
         self, photo: Image.Image, box: Box | None = None, scripts: Sequence[Script] = ()
