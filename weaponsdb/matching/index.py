@@ -253,9 +253,9 @@ class MatchIndex:
             catalogue_key = self.keys[key_id]
             if catalogue_key == query.key:
                 continue
-            alignment = align(query.key, catalogue_key)
-            if alignment.cost > SUGGESTED_BEYOND * allowed:
+            if alignment_cost(query.key, catalogue_key) > SUGGESTED_BEYOND * allowed:
                 continue  # as far from the query as an unrelated text
+            alignment = align(query.key, catalogue_key)
             beyond = (alignment.cost, allowed) if alignment.cost > allowed else None
             for hit in self._misread_hits(
                 key_id, catalogue_key, query, alignment, separated, beyond
