@@ -312,6 +312,15 @@ def test_sources_are_created_and_changed_with_their_etag(seeded_client, editor):
     assert history[1]["snapshot"]["published"] == "2024-02"
 
 
+@pytest.mark.parametrize("url", ["https://example.org/\x00", "https://example.org/a\x1bb"])
+def test_a_url_with_a_control_character_is_refused_naming_it(seeded_client, editor, url):
+    source = {"key": "synthetic-control-url", "kind": "other", "url": url}
+    refused = seeded_client.post("/v1/sources", json=source, headers=headers(editor))
+    assert refused.status_code == 422, refused.text
+    assert fields(refused) == ["url"]
+    assert seeded_client.get("/v1/sources/synthetic-control-url").status_code == 404
+
+
 def test_seeded_sources_have_a_first_revision(seeded_client):
     history = seeded_client.get("/v1/sources/ap-2023-10-19/revisions").json()["items"]
     assert [(r["number"], r["author"]) for r in history] == [(1, "seed")]

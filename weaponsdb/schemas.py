@@ -147,7 +147,8 @@ COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
 CountryCode = Annotated[str, AfterValidator(_country_code), declared(enum=COUNTRY_CODES)]
 ScriptCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][a-z]{3}$")]  # ISO 15924
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+# No white space nor control character: PostgreSQL refuses a NUL in text, and a URL holds none.
+Url = Annotated[str, StringConstraints(pattern=f"^https?://[^\\s{_CONTROL}]+$", max_length=2000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 PerceptualHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
