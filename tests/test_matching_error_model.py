@@ -12,7 +12,7 @@ import pytest
 from benchmarks.learn_confusions import count, other_ideograph, table
 from benchmarks.ocr_readings import OcrReading
 from tests.factories import headers, issue_key
-from weaponsdb.matching.error_model import align, coarse_key, shape_key
+from weaponsdb.matching.error_model import align, coarse_key, costs_within, shape_key
 from weaponsdb.matching.index import MatchIndex, Target
 from weaponsdb.matching.normalise import readings
 from weaponsdb.matching.scoring import CONFIDENT_SCORE, Candidate, EntryFacts, Evidence, rank
@@ -164,6 +164,18 @@ def test_weighted_distance_prices_likely_confusions_below_arbitrary_ones():
     assert align("ab", "ba").edits == 1  # neighbours swapped: one transposition
     assert coarse_key("30039") == coarse_key("3оф39")
     assert shape_key("m1ga2") == shape_key("m16a2")
+
+
+
+def test_a_key_is_within_a_budget_exactly_when_its_alignment_costs_no_more():
+    """costs_within decides from the first steps that exceed the budget; it must agree with
+    the whole alignment's cost on every pair and budget, swaps and extra characters too."""
+    texts = [readings(text)[0].key for text in TEXTS] + ["пг7вм", "ba", "ab", "3оф39", "30039"]
+    for read in texts:
+        for meant in texts:
+            cost = align(read, meant).cost
+            for allowed in (0.0, 0.3, 1.0, 2.5, cost, cost - 0.01):
+                assert costs_within(read, meant, allowed) is (cost <= allowed), (read, meant)
 
 
 SYNTHETIC = {

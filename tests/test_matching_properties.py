@@ -4,6 +4,7 @@ catalogue's own marking always finds its own entry first. Catalogues here are ge
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import process
@@ -14,6 +15,7 @@ from weaponsdb.matching.index import MAX_PRICED, MatchIndex, Target, _within
 from weaponsdb.matching.normalise import How, fold, key, readings
 from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.searching import best_per_entry
+from weaponsdb.matching.tables import distinct_counts
 
 # Letters and digits of the scripts investigators meet, plus separators and odd characters.
 ALPHABET = st.sampled_from(
@@ -141,3 +143,12 @@ def test_the_search_for_misread_shapes_finds_every_shape_one_edit_away(keys, dat
     nearest = [p for _, distance, p in sorted(scanned, key=lambda f: (f[1], f[2])) if distance]
     found = _within(query, index._shape_segments, index.shapes, 1, index._shape_fingerprints)
     assert found == nearest[:MAX_PRICED]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=-3, max_value=40), max_size=60))
+def test_values_counted_by_sorting_are_those_numpy_counts(values):
+    found, counts = distinct_counts(np.array(values, dtype=np.int64))
+    expected, expected_counts = np.unique(np.array(values, dtype=np.int64), return_counts=True)
+    assert found.tolist() == expected.tolist()
+    assert counts.tolist() == expected_counts.tolist()

@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import hangul_jamo
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import Editop, Levenshtein
+from rapidfuzz.distance import Levenshtein
 
 from weaponsdb.matching.normalise import RULES, CharTable, How, ocr_key
 
@@ -366,7 +366,7 @@ class Step:
 PlainStep = tuple[str, str, float, str, bool]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, for speed (see index.Hit)
 class Alignment:
     cost: float
     plain_steps: tuple[PlainStep, ...]
@@ -385,9 +385,10 @@ class Alignment:
     def how(self) -> How:
         """OCR if every step is one of rules.json's classic OCR confusions, look-alike if every
         step is a confusion of shape, fuzzy otherwise."""
-        if all(s.read and s.meant and ocr_key(s.read) == ocr_key(s.meant) for s in self.steps):
+        steps = self.plain_steps  # not as Step: a match asks this of every entry it ranks
+        if all(read and meant and ocr_key(read) == ocr_key(meant) for read, meant, *_ in steps):
             return How.OCR
-        if all(s.confusion.why == "look-alike shape" for s in self.steps):
+        if all(why == "look-alike shape" for _, _, _, why, _ in steps):
             return How.LOOK_ALIKE
         return How.FUZZY
 
@@ -410,10 +411,16 @@ def align(read: str, meant: str) -> Alignment:
     return Alignment(*_aligned(read, meant))
 
 
-def alignment_cost(read: str, meant: str) -> float:
-    """align(read, meant).cost, without making the alignment: most of those priced are over
-    their budget, and never explained."""
-    return _aligned(read, meant)[0]
+def costs_within(read: str, meant: str, allowed: float) -> bool:
+    """Whether align(read, meant) costs at most *allowed*, told without making the alignment
+    and from as few of its steps as decide it: most of the keys priced are over their
+    budget, and never explained (costs are never negative)."""
+    total = 0.0
+    for tag, i, j in _unit_steps(read, meant):
+        total += _step_price(tag, read, meant, i, j).cost
+        if total > allowed:
+            return False
+    return total <= allowed
 
 
 # Alignments are remembered as plain tuples of strings and numbers, which the garbage
@@ -425,19 +432,12 @@ def alignment_cost(read: str, meant: str) -> float:
 def _aligned(read: str, meant: str) -> tuple[float, tuple[PlainStep, ...]]:
     # Plain steps made directly: a frozen Step a step cost more than the rest of an
     # alignment, and most alignments priced are over the budget and never explained.
-    ops: list[Editop] = list(Levenshtein.editops(read, meant))
     steps: list[PlainStep] = []
-    position = 0
-    while position < len(ops):
-        op = ops[position]
-        tag, i, j = op.tag, op.src_pos, op.dest_pos
-        if position + 1 < len(ops) and _swapped(read, meant, (tag, i, j), ops[position + 1]):
-            cost = COSTS["transposition"]
-            steps.append((read[i : i + 2], meant[j : j + 2], cost, "neighbours swapped", False))
-            position += 2
-            continue
-        if tag == "replace":
-            confusion = substitution(read[i], meant[j])
+    for tag, i, j in _unit_steps(read, meant):
+        confusion = _step_price(tag, read, meant, i, j)
+        if tag == SWAP:
+            steps.append((read[i : i + 2], meant[j : j + 2], confusion.cost, confusion.why, False))
+        elif tag == "replace":
             variant = (
                 variant_place(read, i)
                 and variant_place(meant, j)
@@ -445,16 +445,44 @@ def _aligned(read: str, meant: str) -> tuple[float, tuple[PlainStep, ...]]:
             )
             steps.append((read[i], meant[j], confusion.cost, confusion.why, variant))
         elif tag == "delete":
-            confusion = extra(read[i])
             steps.append((read[i], "", confusion.cost, confusion.why, variant_place(read, i)))
         else:
-            confusion = missing(meant[j])
             steps.append(("", meant[j], confusion.cost, confusion.why, variant_place(meant, j)))
-        position += 1
     return sum(step[2] for step in steps), tuple(steps)
 
 
-def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: Editop) -> bool:
+SWAP = "swap"  # a step of _unit_steps beside rapidfuzz's replace, delete and insert
+SWAPPED = Confusion(COSTS["transposition"], "neighbours swapped")
+
+
+def _unit_steps(read: str, meant: str) -> Iterator[tuple[str, int, int]]:
+    """(tag, position in *read*, position in *meant*) of each step of the unit alignment:
+    rapidfuzz's edit operations, two that swap neighbours taken as one SWAP."""
+    # Plain tuples (tag, i, j), a third quicker to walk than Editop objects; rapidfuzz's
+    # stub says Editop.
+    ops = cast("list[tuple[str, int, int]]", Levenshtein.editops(read, meant).as_list())
+    position = 0
+    while position < len(ops):
+        op = ops[position]
+        if position + 1 < len(ops) and _swapped(read, meant, op, ops[position + 1]):
+            yield SWAP, op[1], op[2]
+            position += 2
+            continue
+        yield op
+        position += 1
+
+
+def _step_price(tag: str, read: str, meant: str, i: int, j: int) -> Confusion:
+    if tag == SWAP:
+        return SWAPPED
+    if tag == "replace":
+        return substitution(read[i], meant[j])
+    if tag == "delete":
+        return extra(read[i])
+    return missing(meant[j])
+
+
+def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: tuple[str, int, int]) -> bool:
     """Whether two neighbouring edit operations are one swap of neighbouring characters
     (rapidfuzz gives a swap as two replacements, or as an insertion and a deletion)."""
     _, i, j = op
@@ -463,8 +491,8 @@ def _swapped(read: str, meant: str, op: tuple[str, int, int], nxt: Editop) -> bo
         len(pair) == 2
         and pair == swapped
         and pair[0] != pair[1]
-        and i <= nxt.src_pos <= i + 2
-        and j <= nxt.dest_pos <= j + 2
+        and i <= nxt[1] <= i + 2
+        and j <= nxt[2] <= j + 2
     )
 
 

@@ -10,7 +10,7 @@ from weaponsdb.matching.error_model import Alignment
 from weaponsdb.matching.normalise import How, Reading
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, for speed (see index.Hit)
 class Said:
     """An explanation put into words at once (exact, pattern and wildcard hits)."""
 
@@ -18,7 +18,7 @@ class Said:
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, for speed (see index.Hit)
 class Misreading:
     """The observed text taken as a misreading of a catalogue key, through *alignment*."""
 

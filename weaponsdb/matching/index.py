@@ -30,9 +30,9 @@ from weaponsdb.matching.error_model import (
     PATH_COST,
     Alignment,
     align,
-    alignment_cost,
     budget,
     coarse_key,
+    costs_within,
     shape_key,
 )
 from weaponsdb.matching.explanations import Explained, Explanation, Misreading, Said, combined
@@ -40,7 +40,7 @@ from weaponsdb.matching.grams import Fingerprints, GramIndex, qgrams
 from weaponsdb.matching.normalise import RULES, How, Reading, readings, separated_key
 from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.segments import SegmentIndex
-from weaponsdb.matching.tables import Array, Postings, TextTable
+from weaponsdb.matching.tables import Array, Postings, TextTable, distinct_counts
 
 LOG = logging.getLogger("weaponsdb.matching")
 
@@ -61,7 +61,7 @@ SUGGESTION_POSTINGS = 20_000
 SUGGESTED_BEYOND = 2.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Target:
     """One catalogue text to match against: a marking or a name of an entry."""
 
@@ -71,7 +71,10 @@ class Target:
     pattern: str | None = None
 
 
-@dataclass(frozen=True)
+# Hits, readings, explanations and marking matches are not frozen: a frozen dataclass sets
+# each field through object.__setattr__, four times slower than a plain one, and a match
+# makes hundreds of them (a twentieth of its time). Nothing changes one once made.
+@dataclass(slots=True)
 class Hit(Explained):
     target: int
     cost: float  # error model: about -ln of how likely the observed text is a reading of it
@@ -173,6 +176,9 @@ class Targets:
     def text(self, number: int) -> str:
         return self._texts[number]
 
+    def kind(self, number: int) -> str:
+        return self._kinds[int(self._kind_of[number])]
+
     def __iter__(self) -> Iterator[Target]:
         return (self[number] for number in range(len(self)))
 
@@ -253,7 +259,7 @@ class MatchIndex:
             catalogue_key = self.keys[key_id]
             if catalogue_key == query.key:
                 continue
-            if alignment_cost(query.key, catalogue_key) > SUGGESTED_BEYOND * allowed:
+            if not costs_within(query.key, catalogue_key, SUGGESTED_BEYOND * allowed):
                 continue  # as far from the query as an unrelated text
             alignment = align(query.key, catalogue_key)
             beyond = (alignment.cost, allowed) if alignment.cost > allowed else None
@@ -281,17 +287,18 @@ class MatchIndex:
             total += len(ids)
         if not total:
             return []
-        ids, shared = np.unique(np.concatenate(kept), return_counts=True)
+        ids, shared = distinct_counts(np.concatenate(kept))
         enough = 3 * shared >= len(kept)
         ids, shared = ids[enough], shared[enough]
         most = np.argsort(-shared, kind="stable")[:SUGGESTIONS_PRICED]
         found: list[int] = ids[most].tolist()
         return found
 
-    def _expand(self, key_id: int) -> Iterator[tuple[int, Reading]]:
-        """The targets read as this key, and how each was (what a match explains)."""
+    def _expand(self, key_id: int, key_text: str | None = None) -> Iterator[tuple[int, Reading]]:
+        """The targets read as this key (*key_text*, if the caller has decoded it), and how
+        each was (what a match explains)."""
         start, end = self._key_hits.bounds[key_id : key_id + 2].tolist()
-        key_text = self.keys[key_id]
+        key_text = self.keys[key_id] if key_text is None else key_text
         hows = self._hit_how[start:end].tolist()
         details = self._hit_detail[start:end].tolist()
         for target, how, detail in zip(
@@ -321,7 +328,7 @@ class MatchIndex:
         distinct = list(dict.fromkeys(key_ids))
         texts = self.keys.many(np.array(distinct, dtype=np.int64))
         for key_id, catalogue_key in zip(distinct, texts, strict=True):
-            if catalogue_key == query.key or alignment_cost(query.key, catalogue_key) > allowed:
+            if catalogue_key == query.key or not costs_within(query.key, catalogue_key, allowed):
                 continue
             alignment = align(query.key, catalogue_key)
             for hit in self._misread_hits(key_id, catalogue_key, query, alignment, separated):
@@ -338,7 +345,7 @@ class MatchIndex:
     ) -> Iterator[Hit]:
         """A hit on each target read as this key (*catalogue_key*, already decoded by the
         caller), the query a misreading of it (*beyond*: a suggestion's cost and budget)."""
-        for target, reading in self._expand(key_id):
+        for target, reading in self._expand(key_id, catalogue_key):
             moved = 0
             if separated is not None:
                 moved = _separators_moved(separated, self.targets.text(target), catalogue_key)
@@ -478,8 +485,8 @@ class PatternIndex:
         """The targets whose pattern the key fits."""
         lists = [self._grams.postings(gram) for gram in qgrams(text_key, 3, padded=False)]
         found: list[int] = []
-        if lists:
-            ids, counts = np.unique(np.concatenate(lists), return_counts=True)
+        if any(len(ids) for ids in lists):
+            ids, counts = distinct_counts(np.concatenate(lists))
             found = [int(n) for n in ids[counts == self._required[ids]]]
         for number in sorted(found + self._unindexed):
             target = int(self._targets[number])

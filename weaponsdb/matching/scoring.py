@@ -54,7 +54,7 @@ class Effect(StrEnum):
     NEUTRAL = "neutral"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, for speed (see index.Hit)
 class MarkingMatch(Explained):
     """How one observed marking met one catalogue text of the entry."""
 

@@ -91,11 +91,10 @@ def _keep_best(
             continue
         current = best.get(entry_id)
         if current is None or hit.cost < current.cost:
-            target = targets[hit.target]
             best[entry_id] = MarkingMatch(
                 observed,
-                target.text,
-                target.kind,
+                targets.text(hit.target),
+                targets.kind(hit.target),
                 hit.explained,
                 hit.edits,
                 hit.cost,

@@ -86,13 +86,13 @@ class SegmentIndex:
         for swapped in _swaps(query):
             probes.extend(self._probes(swapped, edits - 1, crcs))
         wanted = distinct(np.array(probes, dtype=np.int64))
-        starts = np.searchsorted(self._hashes, wanted, side="left")
-        sizes = np.searchsorted(self._hashes, wanted, side="right") - starts
+        starts = self._hashes.searchsorted(wanted, side="left")
+        sizes = self._hashes.searchsorted(wanted, side="right") - starts
         total = int(sizes.sum())
         if not total:
             return np.empty(0, dtype=np.int32)
         # Every owner of every probe found, gathered at once: each run's places, in a row.
-        places = np.arange(total) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+        places = np.arange(total) + (starts - (sizes.cumsum() - sizes)).repeat(sizes)
         found: Ids = distinct(self._owners[places])
         return found
 

@@ -39,6 +39,18 @@ def distinct(values: Array) -> Array:
     return found
 
 
+def distinct_counts(values: Array) -> tuple[Array, Array]:
+    """distinct(values), and how many times each is there (np.unique(values,
+    return_counts=True), without its hashing and dispatch: a query counts shared grams
+    several times, in lists of a few hundred)."""
+    ordered = np.sort(values)
+    if not len(ordered):
+        return ordered, np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(starts, append=len(ordered))
+    return ordered[starts], counts
+
+
 def text_hash(data: bytes) -> int:
     """The same in every process: CRC-32 and, above it, the length in bytes."""
     return (len(data) << 32) | zlib.crc32(data)
@@ -155,14 +167,14 @@ class TextTable:
             return [""] * len(numbers)
         starts = self._offsets[numbers]
         stops = self._offsets[numbers + 1]
-        ends = np.cumsum(stops - starts + 1)  # each text and a separator
+        ends = (stops - starts + 1).cumsum()  # each text and a separator
         # The place of every byte gathered: one after another, jumping from the end of a
         # text (where its separator goes) to the start of the next.
         steps = np.ones(int(ends[-1]), dtype=np.int64)
         steps[0] = starts[0]
         steps[ends[:-1]] = starts[1:] - stops[:-1]
-        places = np.cumsum(steps, out=steps)
-        gathered = np.take(np.frombuffer(self._view, dtype=np.uint8), places, mode="clip")
+        places = steps.cumsum(out=steps)
+        gathered = np.frombuffer(self._view, dtype=np.uint8).take(places, mode="clip")
         gathered[ends - 1] = 0
         texts: list[str] = gathered.tobytes().decode().split("\0")[:-1]
         return texts
@@ -173,7 +185,7 @@ class TextTable:
         assert self._order is not None
         data = text.encode()
         wanted = text_hash(data)
-        place = int(np.searchsorted(self._hashes, wanted))
+        place = int(self._hashes.searchsorted(wanted))
         while place < len(self._hashes) and int(self._hashes[place]) == wanted:
             number = int(self._order[place])
             if self[number] == text:
