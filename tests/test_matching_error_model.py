@@ -166,7 +166,6 @@ def test_weighted_distance_prices_likely_confusions_below_arbitrary_ones():
     assert shape_key("m1ga2") == shape_key("m16a2")
 
 
-
 def test_a_key_is_within_a_budget_exactly_when_its_alignment_costs_no_more():
     """costs_within decides from the first steps that exceed the budget; it must agree with
     the whole alignment's cost on every pair and budget, swaps and extra characters too."""

@@ -11,6 +11,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from weaponsdb.matching.error_model import shape_key
+from weaponsdb.matching.grams import _distinct_postings
 from weaponsdb.matching.index import MAX_PRICED, MatchIndex, Target, _within
 from weaponsdb.matching.normalise import How, fold, key, readings
 from weaponsdb.matching.patterns import compile_pattern
@@ -152,3 +153,20 @@ def test_values_counted_by_sorting_are_those_numpy_counts(values):
     expected, expected_counts = np.unique(np.array(values, dtype=np.int64), return_counts=True)
     assert found.tolist() == expected.tolist()
     assert counts.tolist() == expected_counts.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, (1 << 42) - 1), st.sampled_from([0, 1, 7, 1 << 21, 1 << 30])),
+        max_size=40,
+    )
+)
+def test_postings_are_each_bigram_and_key_once_in_order_of_both(pairs):
+    """Packed in one number where the keys' numbers leave room, by two sorts where not
+    (keys numbered past 2**21)."""
+    grams = np.array([gram for gram, _ in pairs], dtype=np.int64)
+    owners = np.array([owner for _, owner in pairs], dtype=np.int32)
+    found_grams, found_owners = _distinct_postings(grams, owners)
+    assert list(zip(found_grams.tolist(), found_owners.tolist(), strict=True)) == sorted(set(pairs))
+    assert found_owners.dtype == np.int32
