@@ -13,7 +13,7 @@ from rapidfuzz.distance import OSA
 from weaponsdb.matching.error_model import shape_key
 from weaponsdb.matching.grams import _distinct_postings
 from weaponsdb.matching.index import MAX_PRICED, MatchIndex, Target, _within
-from weaponsdb.matching.normalise import How, fold, key, readings
+from weaponsdb.matching.normalise import How, fold, key, readings, separated_key
 from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.searching import best_per_entry
 from weaponsdb.matching.tables import distinct_counts
@@ -170,3 +170,14 @@ def test_postings_are_each_bigram_and_key_once_in_order_of_both(pairs):
     found_grams, found_owners = _distinct_postings(grams, owners)
     assert list(zip(found_grams.tolist(), found_owners.tolist(), strict=True)) == sorted(set(pairs))
     assert found_owners.dtype == np.int32
+
+
+@given(TEXTS)
+def test_a_separated_key_is_the_key_with_dashes_where_the_text_had_separators(text):
+    for reading in readings(text):
+        separated = separated_key(text, reading.key)
+        if separated is not None:
+            assert separated.replace("-", "") == reading.key
+            assert not separated.startswith("-")
+            assert not separated.endswith("-")
+            assert "--" not in separated

@@ -301,10 +301,14 @@ class MatchIndex:
         key_text = self.keys[key_id] if key_text is None else key_text
         hows = self._hit_how[start:end].tolist()
         details = self._hit_detail[start:end].tolist()
+        # Most targets of a key were read as it the same way: one Reading for each way.
+        made: dict[tuple[int, int], Reading] = {}
         for target, how, detail in zip(
             self._key_hits.values[start:end].tolist(), hows, details, strict=True
         ):
-            yield target, Reading(key_text, HOWS[how], self._details[detail])
+            if (reading := made.get((how, detail))) is None:
+                reading = made[how, detail] = Reading(key_text, HOWS[how], self._details[detail])
+            yield target, reading
 
     def _misreadings(self, query: Reading, hits: dict[int, Hit], separated: str | None) -> None:
         """Catalogue keys the query may be a misreading of, within the budget (*separated*:
@@ -345,14 +349,21 @@ class MatchIndex:
     ) -> Iterator[Hit]:
         """A hit on each target read as this key (*catalogue_key*, already decoded by the
         caller), the query a misreading of it (*beyond*: a suggestion's cost and budget)."""
+        saving = alignment.variant_saving()
+        # Targets of one key often share their text (entries marked alike: a third of a
+        # short marking's time at 1M markings was this worked out again for each).
+        moved_for: dict[str, int] = {}
         for target, reading in self._expand(key_id, catalogue_key):
             moved = 0
             if separated is not None:
-                moved = _separators_moved(separated, self.targets.text(target), catalogue_key)
+                text = self.targets.text(target)
+                if (known := moved_for.get(text)) is None:
+                    known = moved_for[text] = _separators_moved(separated, text, catalogue_key)
+                moved = known
             how, _ = combined(query, reading)
             cost = PATH_COST[how] + query.cost + alignment.cost + COSTS["separator_moved"] * moved
             explained = Misreading(query, reading, catalogue_key, alignment, moved, beyond)
-            yield Hit(target, cost, explained, alignment.edits, alignment.variant_saving())
+            yield Hit(target, cost, explained, alignment.edits, saving)
 
     def _lost_character_keys(self, query: Reading) -> Iterable[int]:
         """Keys longer than the query within the edits of the text it was read off, when a

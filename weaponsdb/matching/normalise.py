@@ -187,6 +187,8 @@ def separated_key(text: str, text_key: str) -> str | None:
     for spelled in (designators(folded).replace(f"{canonical} ", canonical), folded):
         marked = _SEPARATOR_RUNS.sub("-", spelled).strip("-")
         letters_only = marked.replace("-", "")
+        if letters_only == text_key:  # the text read as written: its key, its dashes
+            return marked
         if (
             len(letters_only) == len(text_key)
             and key(letters_only, designate=False) == letters_only
