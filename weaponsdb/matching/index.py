@@ -40,7 +40,7 @@ from weaponsdb.matching.grams import Fingerprints, GramIndex, qgrams
 from weaponsdb.matching.normalise import RULES, How, Reading, readings, separated_key
 from weaponsdb.matching.patterns import compile_pattern
 from weaponsdb.matching.segments import SegmentIndex
-from weaponsdb.matching.tables import Array, Postings, TextTable, distinct_counts
+from weaponsdb.matching.tables import Array, Postings, TextTable, distinct_counts, numbers_of
 
 LOG = logging.getLogger("weaponsdb.matching")
 
@@ -71,7 +71,7 @@ class Target:
     pattern: str | None = None
 
 
-# Hits, readings, explanations and marking matches are not frozen: a frozen dataclass sets
+# Targets, hits, readings, explanations and marking matches are not frozen: a frozen dataclass sets
 # each field through object.__setattr__, four times slower than a plain one, and a match
 # makes hundreds of them (a twentieth of its time). Nothing changes one once made.
 @dataclass(slots=True)
@@ -141,8 +141,9 @@ class Targets:
 
     def __init__(self, arrays: Mapping[str, Array]) -> None:
         self.entries = arrays["targets.entry"]
+        self._entry_of = numbers_of(self.entries)
         self._kinds = TextTable.from_arrays(arrays, "kinds")
-        self._kind_of = arrays["targets.kind"]
+        self._kind_of = numbers_of(arrays["targets.kind"])
         self._texts = TextTable.from_arrays(arrays, "targets.text")
         self.patterns = TextTable.from_arrays(arrays, "targets.pattern")
 
@@ -167,8 +168,8 @@ class Targets:
 
     def __getitem__(self, number: int) -> Target:
         return Target(
-            int(self.entries[number]),
-            self._kinds[int(self._kind_of[number])],
+            self._entry_of[number],
+            self._kinds[self._kind_of[number]],
             self._texts[number],
             self.patterns[number] or None,
         )
@@ -177,7 +178,10 @@ class Targets:
         return self._texts[number]
 
     def kind(self, number: int) -> str:
-        return self._kinds[int(self._kind_of[number])]
+        return self._kinds[self._kind_of[number]]
+
+    def entry(self, number: int) -> int:
+        return int(self._entry_of[number])
 
     def __iter__(self) -> Iterator[Target]:
         return (self[number] for number in range(len(self)))
@@ -297,7 +301,7 @@ class MatchIndex:
     def _expand(self, key_id: int, key_text: str | None = None) -> Iterator[tuple[int, Reading]]:
         """The targets read as this key (*key_text*, if the caller has decoded it), and how
         each was (what a match explains)."""
-        start, end = self._key_hits.bounds[key_id : key_id + 2].tolist()
+        start, end = self._key_hits.span(key_id)
         key_text = self.keys[key_id] if key_text is None else key_text
         hows = self._hit_how[start:end].tolist()
         details = self._hit_detail[start:end].tolist()

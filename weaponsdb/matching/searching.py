@@ -86,7 +86,7 @@ def _keep_best(
 ) -> None:
     targets = layer.index.targets
     for hit in hits:
-        entry_id = int(targets.entries[hit.target])  # the target decoded only if it is kept
+        entry_id = targets.entry(hit.target)  # the target decoded only if it is kept
         if entry_id in layer.superseded:
             continue
         current = best.get(entry_id)

@@ -51,6 +51,13 @@ def distinct_counts(values: Array) -> tuple[Array, Array]:
     return ordered[starts], counts
 
 
+def numbers_of(array: Array) -> memoryview:
+    """A 1-D array of integers as a sequence of Python ints without a copy (mapped pages
+    stay shared): one is read three times quicker than through numpy's indexing, which a
+    match does thousands of times."""
+    return np.ascontiguousarray(array).data
+
+
 def text_hash(data: bytes) -> int:
     """The same in every process: CRC-32 and, above it, the length in bytes."""
     return (len(data) << 32) | zlib.crc32(data)
@@ -123,6 +130,7 @@ class TextTable:
 
     def __init__(self, arrays: Mapping[str, Array], data: bytes | mmap.mmap | Array) -> None:
         self._offsets = arrays["offsets"]
+        self._starts = numbers_of(self._offsets)
         self._data = data
         # Sliced without copying, decoded from the slice.
         self._view = memoryview(data)  # type: ignore[arg-type]
@@ -154,8 +162,8 @@ class TextTable:
         return len(self._offsets) - 1
 
     def __getitem__(self, number: int) -> str:
-        start, end = self._offsets[number : number + 2].tolist()
-        return str(self._view[start:end], "utf-8")
+        starts = self._starts
+        return str(self._view[starts[number] : starts[number + 1]], "utf-8")
 
     def __iter__(self) -> Iterator[str]:
         return (self[number] for number in range(len(self)))
@@ -222,6 +230,11 @@ class Postings:
     def __init__(self, bounds: Array, values: Array) -> None:
         self.bounds = bounds
         self.values = values
+        self._starts = numbers_of(bounds)
+
+    def span(self, number: int) -> tuple[int, int]:
+        """Where row *number* lies in values."""
+        return self._starts[number], self._starts[number + 1]
 
     @classmethod
     def of(cls, rows: Sequence[Sequence[int]], dtype: Any = np.int32) -> Postings:
@@ -236,7 +249,7 @@ class Postings:
         return len(self.bounds) - 1
 
     def row(self, number: int) -> Array:
-        start, end = self.bounds[number : number + 2].tolist()
+        start, end = self.span(number)
         return self.values[start:end]
 
     def arrays(self, prefix: str) -> dict[str, Array]:
